@@ -1,0 +1,1 @@
+"""Counterfactual datasets: seeded (base, sources, intervened, expected) arrays with a digest."""

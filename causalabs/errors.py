@@ -1,0 +1,116 @@
+"""The error tree of causalabs.
+
+Every error raised on purpose by causalabs derives from :class:`CausalabsError`
+and also from the builtin that fits it (``ValueError``, ``KeyError``,
+``TypeError``), so ``except ValueError`` keeps working for callers that do not
+know causalabs.  Messages name the thing at fault: the class, the variable,
+the site or the file.
+"""
+
+from __future__ import annotations
+
+
+class CausalabsError(Exception):
+    """Root of every error causalabs raises on purpose."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+# --- hypotheses -----------------------------------------------------------
+
+
+class HypothesisDefinitionError(CausalabsError, TypeError):
+    """A hypothesis class is malformed; raised when the class is defined."""
+
+
+class CycleError(HypothesisDefinitionError, ValueError):
+    """The variables of a hypothesis depend on each other in a cycle."""
+
+
+class UnknownSymbolError(HypothesisDefinitionError, NameError):
+    """A mechanism uses a symbol that is not a variable of its hypothesis."""
+
+
+class DomainDefinitionError(HypothesisDefinitionError, ValueError):
+    """A domain is empty, infinite where it must be finite, or not made of integers."""
+
+
+class MechanismRangeError(HypothesisDefinitionError, ValueError):
+    """A mechanism produces a value outside its variable's declared domain."""
+
+
+class UnreachableOutputError(HypothesisDefinitionError, ValueError):
+    """An output variable does not depend on any input variable."""
+
+
+class UnknownVariableError(CausalabsError, KeyError):
+    """A variable name that the hypothesis does not have."""
+
+
+class ValueOutOfDomainError(CausalabsError, ValueError):
+    """A value given for a variable lies outside that variable's domain."""
+
+
+class BatchShapeError(CausalabsError, ValueError):
+    """Arrays of one batch disagree in length, or a column is missing."""
+
+
+class DomainTooLargeError(CausalabsError, ValueError):
+    """An enumeration was asked for on a domain too large to enumerate."""
+
+
+# --- data -------------------------------------------------------------------
+
+
+class DatasetError(CausalabsError, ValueError):
+    """A counterfactual dataset cannot be built as asked."""
+
+
+# --- symbolic reasoning -----------------------------------------------------
+
+
+class UnsupportedMechanismError(CausalabsError, TypeError):
+    """A mechanism cannot be translated (for example a Python callable given to z3)."""
+
+
+# --- networks, sites and the engine ----------------------------------------
+
+
+class NetworkError(CausalabsError, ValueError):
+    """A network file or a network's encode/decode misbehaves."""
+
+
+class NetworkFileError(NetworkError, FileNotFoundError):
+    """A network file is missing, or has no usable ``load()``."""
+
+
+class SiteError(CausalabsError, ValueError):
+    """A site is malformed: bad module path, position, subspace or featurizer."""
+
+
+class UnknownModuleError(SiteError, KeyError):
+    """A site names a module path that the network does not have."""
+
+
+class OverlappingSubspaceError(SiteError):
+    """Two interventions on one module claim the same coordinates."""
+
+
+class ActivationError(CausalabsError, ValueError):
+    """An activation recorded at a site is unusable (NaN, wrong shape)."""
+
+
+class AlignmentError(CausalabsError, ValueError):
+    """An alignment does not fit its hypothesis or network."""
+
+
+# --- verdicts ---------------------------------------------------------------
+
+
+class Refutation(CausalabsError, AssertionError):
+    """A causal-abstraction claim was refuted; the message holds the counterexample."""
+
+
+class LoadError(CausalabsError, ValueError):
+    """A ``path/file.py:Name`` reference could not be loaded."""

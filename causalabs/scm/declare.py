@@ -1,0 +1,161 @@
+"""Declarations used in a hypothesis class body: ``inputs``, ``var`` and ``output``.
+
+Each declaration returns a sympy ``Symbol`` so that later mechanisms in the
+class body can use it in expressions.  The symbol is a placeholder: its final
+name is the class attribute it is bound to, and the class machinery in
+:mod:`causalabs.scm.hypothesis` renames it when the class is created.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Union
+
+import attrs
+import sympy as sp
+
+from causalabs.errors import DomainDefinitionError
+
+_counter = itertools.count()
+
+#: A domain as a user writes it: ``range(4)``, ``(0, 1)``, ``[2, 3, 5]``.
+DomainLike = Iterable[int]
+
+#: A parent reference in an escape-hatch (callable) mechanism.
+ParentLike = Union[sp.Symbol, str]
+
+
+@attrs.frozen
+class Declaration:
+    """What one ``inputs``/``var``/``output`` call declared, before naming."""
+
+    placeholder: sp.Symbol
+    kind: str  # "input" | "internal" | "output"
+    given_name: str | None
+    domain: tuple[int, ...] | None
+    mechanism: Any  # sympy expression, callable, or None for inputs
+    parents: tuple[ParentLike, ...] | None  # only for callables
+    vectorized: bool = True
+
+
+#: Placeholder symbol -> its declaration, for every declaration ever made.
+_REGISTRY: dict[sp.Symbol, Declaration] = {}
+
+
+def normalize_domain(domain: DomainLike, what: str) -> tuple[int, ...]:
+    """Turn a user domain into a sorted tuple of distinct ints, or raise naming ``what``."""
+    if isinstance(domain, (str, bytes)):
+        raise DomainDefinitionError(f"{what}: a domain must be integers, got the string {domain!r}")
+    try:
+        values = list(domain)
+    except TypeError:
+        raise DomainDefinitionError(
+            f"{what}: a domain must be a finite iterable of integers, got {type(domain).__name__}"
+        ) from None
+    out: set[int] = set()
+    for v in values:
+        if isinstance(v, bool):
+            out.add(int(v))
+        elif isinstance(v, (int,)) or (hasattr(v, "__index__") and not isinstance(v, float)):
+            out.add(int(v))
+        else:
+            raise DomainDefinitionError(f"{what}: domain values must be integers, got {v!r}")
+    if not out:
+        raise DomainDefinitionError(f"{what}: the domain is empty")
+    return tuple(sorted(out))
+
+
+def _placeholder(label: str) -> sp.Symbol:
+    return sp.Symbol(f"_ca_{next(_counter)}_{label}")
+
+
+def inputs(names: str, *, domain: DomainLike) -> tuple[sp.Symbol, ...]:
+    """Declare input variables sharing one domain: ``w, x = inputs("w x", domain=range(4))``.
+
+    The names in the string label the variables until the class attribute
+    names take over; use the same names in both places.
+    """
+    labels = names.replace(",", " ").split()
+    if not labels:
+        raise DomainDefinitionError("inputs(): give at least one name, as in inputs('a b', domain=range(2))")
+    dom = normalize_domain(domain, f"inputs({names!r})")
+    out = []
+    for label in labels:
+        sym = _placeholder(label)
+        _REGISTRY[sym] = Declaration(sym, "input", label, dom, None, None)
+        out.append(sym)
+    return tuple(out)
+
+
+def input(name: str, *, domain: DomainLike) -> sp.Symbol:  # noqa: A001 - mirrors inputs()
+    """Declare a single input variable."""
+    (sym,) = inputs(name, domain=domain)
+    return sym
+
+
+def _declare(
+    kind: str,
+    mechanism: Any,
+    domain: DomainLike | None,
+    parents: Sequence[ParentLike] | None,
+    vectorized: bool,
+) -> sp.Symbol:
+    if callable(mechanism) and not isinstance(mechanism, sp.Basic):
+        if parents is None:
+            raise DomainDefinitionError(
+                f"{kind} variable with a Python callable mechanism needs parents=(...)"
+            )
+        if domain is None:
+            raise DomainDefinitionError(
+                f"{kind} variable with a Python callable mechanism needs domain=..."
+            )
+    elif isinstance(mechanism, (bool, int)):
+        mechanism = sp.Integer(int(mechanism))
+    elif not isinstance(mechanism, sp.Basic):
+        raise DomainDefinitionError(
+            f"a {kind} mechanism must be a sympy expression or a callable, got {type(mechanism).__name__}"
+        )
+    dom = None if domain is None else normalize_domain(domain, f"{kind} variable")
+    sym = _placeholder(kind)
+    _REGISTRY[sym] = Declaration(
+        sym, kind, None, dom, mechanism, None if parents is None else tuple(parents), vectorized
+    )
+    return sym
+
+
+def var(
+    mechanism: Any,
+    *,
+    domain: DomainLike | None = None,
+    parents: Sequence[ParentLike] | None = None,
+    vectorized: bool = True,
+) -> sp.Symbol:
+    """Declare an intermediate variable computed by ``mechanism``.
+
+    ``mechanism`` is a sympy expression over earlier variables (its parents are
+    its free symbols), or, as an escape hatch, a Python callable taking the
+    parents' values as numpy arrays (``parents=`` required; with
+    ``vectorized=False`` it is called one row at a time).  Without ``domain``
+    the domain is the mechanism's image over its parents' domains.
+    """
+    return _declare("internal", mechanism, domain, parents, vectorized)
+
+
+def output(
+    mechanism: Any,
+    *,
+    domain: DomainLike | None = None,
+    parents: Sequence[ParentLike] | None = None,
+    vectorized: bool = True,
+) -> sp.Symbol:
+    """Declare an output variable; same arguments as :func:`var`."""
+    return _declare("output", mechanism, domain, parents, vectorized)
+
+
+def lookup(sym: sp.Symbol) -> Declaration | None:
+    """The declaration behind a placeholder symbol, if it is one."""
+    return _REGISTRY.get(sym)
+
+
+Mechanism = Union[sp.Basic, Callable[..., Any]]

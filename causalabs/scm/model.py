@@ -1,0 +1,111 @@
+"""The causal model value behind a hypothesis class: variables, graph, compiled mechanisms."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+import sympy as sp
+
+
+def _freeze_domain(domain: Any) -> tuple[int, ...]:
+    return tuple(int(v) for v in domain)
+
+
+@attrs.frozen
+class Variable:
+    """One variable of a hypothesis.
+
+    ``mechanism`` is a sympy expression over the parents' symbols, a Python
+    callable (escape hatch, then ``symbolic`` is False), or None for inputs.
+    """
+
+    name: str
+    kind: str  # "input" | "internal" | "output"
+    domain: tuple[int, ...] = attrs.field(converter=_freeze_domain)
+    parents: tuple[str, ...]
+    mechanism: Any = attrs.field(eq=False, repr=False)
+    symbol: sp.Symbol = attrs.field(repr=False)
+
+    @property
+    def is_input(self) -> bool:
+        return self.kind == "input"
+
+    @property
+    def is_output(self) -> bool:
+        return self.kind == "output"
+
+    @property
+    def symbolic(self) -> bool:
+        """True when the mechanism is a sympy expression (z3 can reason about it)."""
+        return self.mechanism is None or isinstance(self.mechanism, sp.Basic)
+
+    @property
+    def contiguous(self) -> bool:
+        """True when the domain is a run of consecutive integers."""
+        d = self.domain
+        return d[-1] - d[0] + 1 == len(d)
+
+
+#: A compiled mechanism: parents' int64 arrays -> int64 array (or scalar).
+Compiled = Callable[..., Any]
+
+
+@attrs.frozen(eq=False)
+class CausalModel:
+    """A validated, compiled hypothesis: the value every pipeline works on.
+
+    ``variables`` is in topological order (inputs first).  Build one by
+    subclassing :class:`causalabs.Hypothesis`; get it with
+    :func:`causalabs.model_of`.
+    """
+
+    name: str
+    variables: Mapping[str, Variable]
+    compiled: Mapping[str, Compiled] = attrs.field(repr=False)
+    doc: str = ""
+    source_file: str | None = None
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return tuple(n for n, v in self.variables.items() if v.is_input)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return tuple(n for n, v in self.variables.items() if v.is_output)
+
+    @property
+    def output(self) -> str:
+        """The single output variable's name (first output when there are several)."""
+        return self.outputs[0]
+
+    @property
+    def internals(self) -> tuple[str, ...]:
+        return tuple(n for n, v in self.variables.items() if v.kind == "internal")
+
+    @property
+    def input_space_size(self) -> int:
+        return math.prod(len(self.variables[n].domain) for n in self.inputs)
+
+    def children(self, name: str) -> tuple[str, ...]:
+        return tuple(n for n, v in self.variables.items() if name in v.parents)
+
+    def ancestors(self, name: str) -> frozenset[str]:
+        seen: set[str] = set()
+        stack = list(self.variables[name].parents)
+        while stack:
+            p = stack.pop()
+            if p not in seen:
+                seen.add(p)
+                stack.extend(self.variables[p].parents)
+        return frozenset(seen)
+
+    def descendants(self, name: str) -> frozenset[str]:
+        return frozenset(n for n in self.variables if name in self.ancestors(n))
+
+    def domain_index(self, name: str, values: np.ndarray) -> np.ndarray:
+        """Position of each value in the variable's sorted domain."""
+        return np.searchsorted(np.asarray(self.variables[name].domain), values)
