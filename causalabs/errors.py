@@ -101,6 +101,10 @@ class ActivationError(CausalabsError, ValueError):
     """An activation recorded at a site is unusable (NaN, wrong shape)."""
 
 
+class BackendError(CausalabsError, ValueError):
+    """An unknown backend, or one that cannot express the requested intervention."""
+
+
 class AlignmentError(CausalabsError, ValueError):
     """An alignment does not fit its hypothesis or network."""
 

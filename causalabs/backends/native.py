@@ -1,0 +1,240 @@
+"""The native backend: interchange interventions on plain torch forward hooks.
+
+* ``collect`` records the vectors at a set of sites in one batched pass and
+  stops the pass as soon as the last of them is recorded.
+* ``patch`` runs one base pass that may carry many interventions (several
+  variables, sites and sources) at once.
+* ``interchange`` combines the two and computes each distinct source input
+  once (sources are deduplicated by content).
+
+Everything stays on the module's device; the only host synchronisation is
+one NaN check per ``collect``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from causalabs.backends.hooks import StopForward, edit_hooks
+from causalabs.errors import ActivationError, SiteError
+from causalabs.network.network import Network, encode
+from causalabs.network.sites import (
+    Site,
+    Subspace,
+    check_disjoint,
+    check_featurizer_width,
+    positions_tensor,
+    resolve_module,
+)
+
+Batch = dict[str, np.ndarray]
+LocationKey = tuple[Any, ...]
+
+
+def _check_positions(s: Site, pos: torch.Tensor | None, x: torch.Tensor) -> None:
+    if pos is None:
+        return
+    if x.ndim < 3:
+        raise SiteError(
+            f"site {s.name}: positions given but the activation has shape {tuple(x.shape)} (no position axis)"
+        )
+
+
+def _pos_bounds(s: Site, pos: torch.Tensor | None) -> tuple[int, int] | None:
+    if pos is None or pos.numel() == 0:
+        return None
+    return int(pos.min()), int(pos.max())
+
+
+def _check_range(s: Site, bounds: tuple[int, int] | None, length: int) -> None:
+    if bounds is not None and (bounds[0] < -length or bounds[1] >= length):
+        bad = bounds[1] if bounds[1] >= length else bounds[0]
+        raise SiteError(f"site {s.name}: position {bad} is out of range for sequence length {length}")
+
+
+def select(x: torch.Tensor, pos: torch.Tensor | None) -> torch.Tensor:
+    """``x[b, pos[b]]`` for each row: (n, T, D) with (n, P) -> (n, P, D); ``x`` if no positions."""
+    if pos is None:
+        return x
+    rows = torch.arange(x.shape[0], device=x.device)[:, None]
+    return x[rows, pos % x.shape[1]]
+
+
+def _place(x: torch.Tensor, pos: torch.Tensor | None, new: torch.Tensor) -> torch.Tensor:
+    if pos is None:
+        return new.to(x.dtype)
+    rows = torch.arange(x.shape[0], device=x.device)[:, None].expand_as(pos)
+    return x.index_put((rows, pos % x.shape[1]), new.to(x.dtype))
+
+
+def mix(h: torch.Tensor, s: torch.Tensor, sub: Subspace) -> torch.Tensor:
+    """``h`` with the subspace ``sub`` taken from ``s`` (out of place, differentiable)."""
+    if sub.is_all:
+        return s.to(h.dtype)
+    if sub.units is not None:
+        mask = torch.zeros(h.shape[-1], dtype=h.dtype, device=h.device)
+        mask[list(sub.units)] = 1
+        return h + (s.to(h.dtype) - h) * mask
+    assert sub.featurizer is not None and sub.dims is not None
+    return sub.featurizer.interchange(h, s.to(h.dtype), *sub.dims)
+
+
+class NativeBackend:
+    """Interventions on forward hooks; the fast path and the reference for gradients."""
+
+    name = "native"
+
+    # --- recording --------------------------------------------------------
+
+    def collect(self, network: Network, batch: Batch, sites: Sequence[Site]) -> dict[LocationKey, torch.Tensor]:
+        """The vector at each site's location for every row of ``batch``.
+
+        Returns ``{site.location_key(): tensor}`` with shape (n, D) for a
+        site without positions and (n, P, D) with positions.  The forward
+        pass stops as soon as every site is recorded.
+        """
+        n = len(next(iter(batch.values())))
+        inputs = encode(network, batch)
+        device = network.device
+        wanted: dict[LocationKey, tuple[Site, torch.Tensor | None, tuple[int, int] | None]] = {}
+        for s in sites:
+            key = s.location_key()
+            if key not in wanted:
+                pos = positions_tensor(s, batch, n)
+                bounds = _pos_bounds(s, pos)
+                wanted[key] = (s, None if pos is None else pos.to(device), bounds)
+        by_module: dict[tuple[str, str], list[LocationKey]] = {}
+        for key, (s, _, _) in wanted.items():
+            by_module.setdefault((s.module, s.io), []).append(key)
+        out: dict[LocationKey, torch.Tensor] = {}
+        nan_flags: list[tuple[Site, torch.Tensor]] = []
+        seen: set[tuple[str, str]] = set()
+        edits = []
+        for (path, io), keys in by_module.items():
+            module = resolve_module(network.module, path, network=network.name)
+
+            def record(x: torch.Tensor, keys: list[LocationKey] = keys, mk: tuple[str, str] = (path, io)) -> torch.Tensor:
+                if mk in seen:
+                    return x
+                for key in keys:
+                    s, pos, bounds = wanted[key]
+                    _check_positions(s, pos, x)
+                    if pos is not None:
+                        _check_range(s, bounds, x.shape[1])
+                    check_featurizer_width(s, x.shape[-1])
+                    vec = select(x.detach(), pos)
+                    out[key] = vec
+                    nan_flags.append((s, torch.isnan(vec).any()))
+                seen.add(mk)
+                if len(seen) == len(by_module):
+                    raise StopForward
+                return x
+
+            edits.append((module, io, f"{path}.{io}", record))
+        with torch.no_grad(), edit_hooks(edits), contextlib.suppress(StopForward):
+            network.call(network.module, inputs)
+        missing = [k for k in wanted if k not in out]
+        if missing:
+            names = ", ".join(wanted[k][0].name for k in missing)
+            raise SiteError(f"site {names}: the module never ran in {network.name}'s forward pass")
+        if nan_flags:
+            flags = torch.stack([f for _, f in nan_flags]).cpu()
+            for (s, _), bad in zip(nan_flags, flags.tolist()):
+                if bad:
+                    raise ActivationError(f"site {s.name}: activation contains NaN")
+        return out
+
+    # --- patching -----------------------------------------------------------
+
+    def patch(
+        self,
+        network: Network,
+        base: Batch,
+        patches: Sequence[tuple[Site, torch.Tensor]],
+        *,
+        grad: bool = False,
+    ) -> Any:
+        """One base pass with each ``(site, source_vectors)`` written into its subspace.
+
+        ``source_vectors`` has the shape ``collect`` returns for that site on
+        ``len(base)`` rows.  Returns the module's raw output.
+        """
+        check_disjoint([s for s, _ in patches])
+        n = len(next(iter(base.values())))
+        inputs = encode(network, base)
+        device = network.device
+        by_module: dict[tuple[str, str], list[tuple[Site, torch.Tensor | None, Any, torch.Tensor]]] = {}
+        for s, src in patches:
+            if src.shape[0] != n:
+                raise SiteError(f"site {s.name}: {src.shape[0]} source vectors for {n} base rows")
+            pos = positions_tensor(s, base, n)
+            bounds = _pos_bounds(s, pos)
+            by_module.setdefault((s.module, s.io), []).append(
+                (s, None if pos is None else pos.to(device), bounds, src)
+            )
+        edits = []
+        for (path, io), items in by_module.items():
+            module = resolve_module(network.module, path, network=network.name)
+
+            def write(x: torch.Tensor, items: list[Any] = items) -> torch.Tensor:
+                for s, pos, bounds, src in items:
+                    _check_positions(s, pos, x)
+                    if pos is not None:
+                        _check_range(s, bounds, x.shape[1])
+                    check_featurizer_width(s, x.shape[-1])
+                    h = select(x, pos)
+                    if h.shape != src.shape:
+                        raise SiteError(
+                            f"site {s.name}: source vectors of shape {tuple(src.shape)} do not fit "
+                            f"the base's {tuple(h.shape)}"
+                        )
+                    x = _place(x, pos, mix(h, src, s.subspace))
+                return x
+
+            edits.append((module, io, f"{path}.{io}", write))
+        ctx = torch.enable_grad() if grad else torch.no_grad()
+        with ctx, edit_hooks(edits):
+            return network.call(network.module, inputs)
+
+    # --- both ---------------------------------------------------------------
+
+    def interchange(
+        self,
+        network: Network,
+        base: Batch,
+        interventions: Sequence[tuple[Site, Batch]],
+        *,
+        grad: bool = False,
+    ) -> Any:
+        """Base pass with each site set to its value on its own source batch.
+
+        Distinct source inputs (across all interventions) run once, and only
+        up to the last site needed.
+        """
+        check_disjoint([s for s, _ in interventions])
+        if not interventions:
+            with torch.set_grad_enabled(grad):
+                return network.call(network.module, encode(network, base))
+        names = list(base)
+        rows = np.concatenate([rows_of(src, names) for _, src in interventions])
+        unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        ubatch = {k: np.ascontiguousarray(unique[:, j]) for j, k in enumerate(names)}
+        acts = self.collect(network, ubatch, [s for s, _ in interventions])
+        idx = torch.as_tensor(inverse, device=network.device)
+        n = len(next(iter(base.values())))
+        patches = [
+            (s, acts[s.location_key()].index_select(0, idx[i * n : (i + 1) * n]))
+            for i, (s, _) in enumerate(interventions)
+        ]
+        return self.patch(network, base, patches, grad=grad)
+
+
+def rows_of(batch: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
+    """A batch as an (n, len(names)) int64 matrix."""
+    return np.stack([np.asarray(batch[k]) for k in names], axis=1)

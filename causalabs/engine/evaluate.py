@@ -1,0 +1,141 @@
+"""Run a counterfactual dataset through a network under an alignment.
+
+For every pair (base, sources) the network runs on the base with each
+intervened variable's site set to its value on that variable's source; the
+decoded output is compared with the hypothesis' counterfactual output.
+
+With a backend that can record and patch separately (the native one), every
+distinct source input in the whole dataset is run once, only up to its site,
+and its vectors are reused by every pair that needs them; each pair then
+costs one patched base pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import torch
+
+from causalabs.backends import Backend, get_backend
+from causalabs.errors import AlignmentError, DatasetError
+from causalabs.network.alignment import Alignment
+from causalabs.network.network import Decoded, Network
+from causalabs.network.sites import Site, check_disjoint
+
+Batch = dict[str, np.ndarray]
+
+
+@attrs.frozen(eq=False)
+class PairResults:
+    """Per-pair outcome of an interchange evaluation (CPU numpy arrays of length n)."""
+
+    intervened: tuple[str, ...]
+    predicted: np.ndarray  # network's decoded counterfactual output
+    expected: np.ndarray  # hypothesis' counterfactual output
+    base_output: np.ndarray  # hypothesis' output on the base, no intervention
+    prob_expected: np.ndarray | None  # softmax probability of the expected value, if scores exist
+    exhaustive: bool  # the pairs are every pair of a finite domain
+    dataset_digest: str | None = None
+
+    @property
+    def correct(self) -> np.ndarray:
+        return self.predicted == self.expected
+
+    @property
+    def changed(self) -> np.ndarray:
+        """Pairs where the intervention should change the hypothesis' output."""
+        return self.expected != self.base_output
+
+    def __len__(self) -> int:
+        return int(self.predicted.shape[0])
+
+
+def _prob_of(decoded: Decoded, expected: torch.Tensor) -> torch.Tensor | None:
+    if decoded.scores is None or decoded.classes is None:
+        return None
+    classes = torch.tensor(decoded.classes, device=expected.device)
+    match = classes[None, :] == expected[:, None]
+    probs = decoded.scores.float().softmax(-1)
+    found = match.any(-1)
+    col = match.float().argmax(-1)
+    p = probs.gather(1, col[:, None]).squeeze(1)
+    return torch.where(found, p, torch.zeros_like(p))
+
+
+def _slice(batch: Batch, start: int, stop: int) -> Batch:
+    return {k: v[start:stop] for k, v in batch.items()}
+
+
+def _rows(batch: Batch, names: Sequence[str]) -> np.ndarray:
+    return np.stack([np.asarray(batch[k]) for k in names], axis=1)
+
+
+def evaluate_pairs(
+    network: Network,
+    alignment: Alignment,
+    dataset: Any,
+    *,
+    backend: str | Backend = "native",
+    batch_size: int = 256,
+    exhaustive: bool | None = None,
+) -> PairResults:
+    """Run every pair of ``dataset`` (a :class:`~causalabs.data.CounterfactualDataset`)."""
+    be = get_backend(backend)
+    intervened = tuple(dataset.intervened)
+    for v in intervened:
+        if v not in alignment.sites:
+            raise AlignmentError(
+                f"the dataset intervenes on {v!r} but the alignment has no site for it "
+                f"(it aligns {', '.join(alignment.sites) or 'nothing'})"
+            )
+    sites: list[Site] = [alignment.sites[v] for v in intervened]
+    check_disjoint(sites)
+    n = len(dataset.expected)
+    if n == 0:
+        raise DatasetError("the counterfactual dataset is empty")
+    device = network.device
+    expected_all = torch.as_tensor(np.asarray(dataset.expected), device=device)
+    predicted, probs = [], []
+    if hasattr(be, "collect") and hasattr(be, "patch"):
+        names = list(dataset.base)
+        rows = np.concatenate([_rows(dataset.sources[v], names) for v in intervened])
+        unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+        inverse = torch.as_tensor(inverse.reshape(-1), device=device)
+        store: dict[Any, list[torch.Tensor]] = {}
+        for start in range(0, len(unique), batch_size):
+            chunk = {k: np.ascontiguousarray(unique[start : start + batch_size, j]) for j, k in enumerate(names)}
+            for key, t in be.collect(network, chunk, sites).items():
+                store.setdefault(key, []).append(t)
+        vectors = {key: torch.cat(ts) for key, ts in store.items()}
+        for start in range(0, n, batch_size):
+            stop = min(n, start + batch_size)
+            patches = [
+                (s, vectors[s.location_key()].index_select(0, inverse[i * n + start : i * n + stop]))
+                for i, s in enumerate(sites)
+            ]
+            dec = network.decode(be.patch(network, _slice(dataset.base, start, stop), patches))
+            predicted.append(dec.values)
+            probs.append(_prob_of(dec, expected_all[start:stop]))
+    else:
+        for start in range(0, n, batch_size):
+            stop = min(n, start + batch_size)
+            interventions = [(s, _slice(dataset.sources[v], start, stop)) for v, s in zip(intervened, sites)]
+            dec = network.decode(be.interchange(network, _slice(dataset.base, start, stop), interventions))
+            predicted.append(dec.values)
+            probs.append(_prob_of(dec, expected_all[start:stop]))
+    pred = torch.cat(predicted).cpu().numpy().astype(np.int64)
+    prob = None if any(p is None for p in probs) else torch.cat(probs).cpu().numpy()
+    if exhaustive is None:
+        exhaustive = getattr(dataset, "mode", "") == "exhaustive"
+    return PairResults(
+        intervened=intervened,
+        predicted=pred,
+        expected=np.asarray(dataset.expected, dtype=np.int64),
+        base_output=np.asarray(dataset.base_output, dtype=np.int64),
+        prob_expected=prob,
+        exhaustive=bool(exhaustive),
+        dataset_digest=getattr(dataset, "digest", None),
+    )
