@@ -1,9 +1,26 @@
 """Hierarchical equality (Geiger et al. 2023; the DAS paper's task).
 
-``out = (w == x) == (y == z)``.  The correct hypothesis computes both
-equality relations; the variants claim less or the wrong intermediate.
-Inputs are object identities drawn from a pool (``range(4)`` here; the
-trained organism uses a larger pool of random vectors).
+``out = (w == x) == (y == z)``.  Inputs are object identities drawn from a
+pool (``range(4)`` here; the trained organism uses a larger pool of random
+vectors).
+
+Which class is which:
+
+* ``HierarchicalEquality`` -- correct: ``left = (w == x)`` and
+  ``right = (y == z)`` are both variables.
+* ``LeftOnly`` -- correct but coarser: only ``left = (w == x)`` is a
+  variable; the right relation is computed inside the output.
+* ``CrossedEquality`` -- wrong, and visibly so: it pairs (w, y) and (x, z),
+  so it already disagrees on some outputs.
+* ``SwappedEquality`` -- wrong on purpose, twin of ``HierarchicalEquality``:
+  ``left = (y == z)``, ``right = (w == x)``.
+* ``LeftOnlySwapped`` -- wrong on purpose, twin of ``LeftOnly``:
+  ``left = (y == z)``, with ``(w == x)`` computed inside the output.
+
+The two twins give the same ``out`` as the correct classes on all 256
+inputs, because equality of two booleans is symmetric.  No input-output
+test can tell them apart; only interventions on ``left`` (or ``right``),
+mapped to where the network keeps ``(w == x)``, can.
 """
 
 import sympy as sp
@@ -54,3 +71,15 @@ class SwappedEquality(ca.Hypothesis):
     left = ca.var(sp.Eq(y, z))
     right = ca.var(sp.Eq(w, x))
     out = ca.output(sp.Eq(left, right))
+
+
+class LeftOnlySwapped(ca.Hypothesis):
+    """Wrong on purpose: the twin of LeftOnly that claims left = (y == z).
+
+    Its outputs agree with LeftOnly's on every input; an intervention on
+    left, mapped to where the network keeps (w == x), tells them apart.
+    """
+
+    w, x, y, z = ca.inputs("w x y z", domain=range(4))
+    left = ca.var(sp.Eq(y, z))
+    out = ca.output(sp.Eq(left, sp.Eq(w, x)))

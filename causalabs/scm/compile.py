@@ -1,4 +1,12 @@
-"""Compile mechanisms once into batched numpy functions (sympy ``lambdify``)."""
+"""Compile mechanisms once into batched numpy functions (sympy ``lambdify``).
+
+Mechanisms describe integer variables, but ``lambdify`` turns rationals into
+floats: ``floor((a + b) / 3)`` would be computed as ``floor(a/3 + b/3)`` in
+floating point and come out wrong for some inputs.  Before compiling,
+``floor`` and ``ceiling`` of a fraction with an integer denominator are
+rewritten into exact integer floor division, and any other non-integer result
+is an error rather than being silently truncated.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +17,63 @@ import numpy as np
 import sympy as sp
 
 
+class NonIntegerValueError(ValueError):
+    """A mechanism produced a value that is not an integer (internal; re-raised by the caller)."""
+
+
+class _ca_floordiv(sp.Function):  # noqa: N801 - printed by name into the lambdified code
+    """Exact integer ``floor(p / q)`` for integer-valued ``p`` and a positive integer ``q``."""
+
+    nargs = 2
+
+
+def _integer_fraction(arg: sp.Expr) -> tuple[sp.Expr, sp.Integer] | None:
+    """``(p, q)`` with ``arg == p / q``, ``p`` integer-coefficient and ``q`` a positive integer."""
+    num, den = sp.fraction(sp.together(arg))
+    if not (isinstance(den, sp.Integer) and den > 1):
+        return None
+    if not all(isinstance(n, sp.Integer) for n in num.atoms(sp.Number)):
+        return None
+    return num, den
+
+
+def _exact_division(expr: sp.Basic) -> sp.Basic:
+    """Rewrite ``floor``/``ceiling`` of integer fractions into exact floor division."""
+
+    def floor_(e: sp.Basic) -> sp.Basic:
+        frac = _integer_fraction(e.args[0])
+        return e if frac is None else _ca_floordiv(*frac)
+
+    def ceiling_(e: sp.Basic) -> sp.Basic:
+        frac = _integer_fraction(e.args[0])
+        return e if frac is None else -_ca_floordiv(-frac[0], frac[1])
+
+    expr = expr.replace(lambda e: isinstance(e, sp.floor), floor_)
+    return expr.replace(lambda e: isinstance(e, sp.ceiling), ceiling_)
+
+
+def _first(arr: np.ndarray) -> Any:
+    v = arr.flat[0]
+    return v.item() if isinstance(v, np.generic) else v
+
+
 def _as_int64(values: Any, n: int | None = None) -> np.ndarray:
     arr = np.asarray(values)
+    if arr.dtype == object:  # a row-by-row callable: Python ints, bools, floats...
+        try:
+            ints = arr.astype(np.int64)
+        except (TypeError, ValueError, OverflowError):
+            raise NonIntegerValueError(f"produces non-integer values such as {_first(arr)!r}") from None
+        bad = np.asarray(ints != arr, dtype=bool)
+        if bad.any():
+            raise NonIntegerValueError(f"produces non-integer values such as {_first(arr[bad])!r}")
+        arr = ints
+    elif arr.dtype.kind in "fc":
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(arr) | (np.mod(arr.real, 1) != 0) | (arr.imag != 0)
+        if bad.any():
+            raise NonIntegerValueError(f"produces non-integer values such as {_first(arr[bad])!r}")
+        arr = arr.real
     if arr.dtype != np.int64:
         arr = arr.astype(np.int64)
     if n is not None and arr.ndim == 0:
@@ -20,7 +83,11 @@ def _as_int64(values: Any, n: int | None = None) -> np.ndarray:
 
 def compile_expression(expr: sp.Basic, parents: Sequence[sp.Symbol]) -> Callable[..., np.ndarray]:
     """Return ``f(*parent_arrays) -> int64 array`` evaluating ``expr`` column-wise."""
-    raw = sp.lambdify(list(parents), expr, modules="numpy")
+    raw = sp.lambdify(
+        list(parents),
+        _exact_division(expr),
+        modules=[{"_ca_floordiv": np.floor_divide}, "numpy"],
+    )
 
     def run(*args: np.ndarray) -> np.ndarray:
         n = len(args[0]) if args and np.ndim(args[0]) else None
@@ -44,6 +111,6 @@ def compile_callable(
         ufunc = np.frompyfunc(fn, n_parents, 1)
 
         def run(*args: np.ndarray) -> np.ndarray:
-            return _as_int64(np.asarray(ufunc(*args)).astype(np.int64))
+            return _as_int64(np.asarray(ufunc(*args)))
 
     return run

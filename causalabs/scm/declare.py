@@ -15,7 +15,7 @@ from typing import Any, Union
 import attrs
 import sympy as sp
 
-from causalabs.errors import DomainDefinitionError
+from causalabs.errors import DomainDefinitionError, HypothesisDefinitionError
 
 _counter = itertools.count()
 
@@ -37,22 +37,24 @@ class Declaration:
     mechanism: Any  # sympy expression, callable, or None for inputs
     parents: tuple[ParentLike, ...] | None  # only for callables
     vectorized: bool = True
+    #: A definition problem found at declaration time.  It is raised when the
+    #: class is created, so that the message can name the class and variable.
+    problem: str | None = None
+    problem_error: type[Exception] = DomainDefinitionError
 
 
 #: Placeholder symbol -> its declaration, for every declaration ever made.
 _REGISTRY: dict[sp.Symbol, Declaration] = {}
 
 
-def normalize_domain(domain: DomainLike, what: str) -> tuple[int, ...]:
-    """Turn a user domain into a sorted tuple of distinct ints, or raise naming ``what``."""
+def _domain_or_problem(domain: DomainLike) -> tuple[tuple[int, ...] | None, str | None]:
+    """A user domain as a sorted tuple of distinct ints, or ``(None, what is wrong)``."""
     if isinstance(domain, (str, bytes)):
-        raise DomainDefinitionError(f"{what}: a domain must be integers, got the string {domain!r}")
+        return None, f"a domain must be integers, got the string {domain!r}"
     try:
         values = list(domain)
     except TypeError:
-        raise DomainDefinitionError(
-            f"{what}: a domain must be a finite iterable of integers, got {type(domain).__name__}"
-        ) from None
+        return None, f"a domain must be a finite iterable of integers, got {type(domain).__name__}"
     out: set[int] = set()
     for v in values:
         if isinstance(v, bool):
@@ -60,10 +62,18 @@ def normalize_domain(domain: DomainLike, what: str) -> tuple[int, ...]:
         elif isinstance(v, (int,)) or (hasattr(v, "__index__") and not isinstance(v, float)):
             out.add(int(v))
         else:
-            raise DomainDefinitionError(f"{what}: domain values must be integers, got {v!r}")
+            return None, f"domain values must be integers, got {v!r}"
     if not out:
-        raise DomainDefinitionError(f"{what}: the domain is empty")
-    return tuple(sorted(out))
+        return None, "the domain is empty"
+    return tuple(sorted(out)), None
+
+
+def normalize_domain(domain: DomainLike, what: str) -> tuple[int, ...]:
+    """Turn a user domain into a sorted tuple of distinct ints, or raise naming ``what``."""
+    dom, problem = _domain_or_problem(domain)
+    if dom is None:
+        raise DomainDefinitionError(f"{what}: {problem}")
+    return dom
 
 
 def _placeholder(label: str) -> sp.Symbol:
@@ -79,11 +89,11 @@ def inputs(names: str, *, domain: DomainLike) -> tuple[sp.Symbol, ...]:
     labels = names.replace(",", " ").split()
     if not labels:
         raise DomainDefinitionError("inputs(): give at least one name, as in inputs('a b', domain=range(2))")
-    dom = normalize_domain(domain, f"inputs({names!r})")
+    dom, problem = _domain_or_problem(domain)
     out = []
     for label in labels:
         sym = _placeholder(label)
-        _REGISTRY[sym] = Declaration(sym, "input", label, dom, None, None)
+        _REGISTRY[sym] = Declaration(sym, "input", label, dom, None, None, problem=problem)
         out.append(sym)
     return tuple(out)
 
@@ -101,25 +111,39 @@ def _declare(
     parents: Sequence[ParentLike] | None,
     vectorized: bool,
 ) -> sp.Symbol:
+    problem = None
+    problem_error: type[Exception] = DomainDefinitionError
+    if isinstance(parents, (sp.Symbol, str)):
+        parents = (parents,)
     if callable(mechanism) and not isinstance(mechanism, sp.Basic):
         if parents is None:
-            raise DomainDefinitionError(
-                f"{kind} variable with a Python callable mechanism needs parents=(...)"
-            )
-        if domain is None:
-            raise DomainDefinitionError(
-                f"{kind} variable with a Python callable mechanism needs domain=..."
-            )
+            problem_error = HypothesisDefinitionError
+            problem = "a Python callable mechanism needs parents=(...)"
+        elif domain is None:
+            problem = "a Python callable mechanism needs domain=..."
     elif isinstance(mechanism, (bool, int)):
         mechanism = sp.Integer(int(mechanism))
     elif not isinstance(mechanism, sp.Basic):
-        raise DomainDefinitionError(
-            f"a {kind} mechanism must be a sympy expression or a callable, got {type(mechanism).__name__}"
+        problem_error = HypothesisDefinitionError
+        problem = (
+            f"a mechanism must be a sympy expression or a callable, got {type(mechanism).__name__}"
         )
-    dom = None if domain is None else normalize_domain(domain, f"{kind} variable")
+    dom = None
+    if domain is not None:
+        dom, domain_problem = _domain_or_problem(domain)
+        if problem is None and domain_problem is not None:
+            problem, problem_error = domain_problem, DomainDefinitionError
     sym = _placeholder(kind)
     _REGISTRY[sym] = Declaration(
-        sym, kind, None, dom, mechanism, None if parents is None else tuple(parents), vectorized
+        sym,
+        kind,
+        None,
+        dom,
+        mechanism,
+        None if parents is None else tuple(parents),
+        vectorized,
+        problem,
+        problem_error,
     )
     return sym
 

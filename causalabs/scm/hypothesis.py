@@ -26,7 +26,7 @@ from causalabs.errors import (
     UnknownSymbolError,
     UnreachableOutputError,
 )
-from causalabs.scm.compile import compile_callable, compile_expression
+from causalabs.scm.compile import NonIntegerValueError, compile_callable, compile_expression
 from causalabs.scm.declare import Declaration, lookup
 from causalabs.scm.model import CausalModel, Variable
 
@@ -83,6 +83,9 @@ def _collect(cls: type) -> tuple[dict[sp.Symbol, str], dict[str, Declaration]]:
         if inherited is not None:
             names.update(inherited[0])
             decls.update(inherited[1])
+            # A subclass body can only reach inherited variables as ``Base.name``,
+            # which after the base's creation is the final symbol ``Symbol(name)``.
+            names.update({sp.Symbol(n): n for n in inherited[1]})
     own: dict[sp.Symbol, str] = {}
     for attr, value in vars(cls).items():
         decl = lookup(value) if isinstance(value, sp.Symbol) else None
@@ -106,14 +109,25 @@ def _resolve_parents(
         parents = []
         for sym in sorted(decl.mechanism.free_symbols, key=lambda s: s.name):
             if sym not in names:
-                shown = sym.name if lookup(sym) is None else "a variable of another class"
+                foreign = lookup(sym)
+                if foreign is not None:
+                    label = foreign.given_name or foreign.kind
+                    what = f"{label!r}, a variable declared outside the body of {cls.__name__}"
+                elif sym.name in decls:
+                    what = (
+                        f"{sym.name!r} from another hypothesis class, not the {sym.name!r} "
+                        f"declared in {cls.__name__}"
+                    )
+                else:
+                    what = f"{sym.name!r}, which is not a variable of {cls.__name__}"
                 raise UnknownSymbolError(
-                    f"{cls.__name__}.{name}: its mechanism uses {shown!r}, which is not a "
-                    f"variable of {cls.__name__} (declare it in the class body with "
-                    "ca.inputs/ca.var before using it)"
+                    f"{cls.__name__}.{name}: its mechanism uses {what} (declare each variable "
+                    "in the class body with ca.inputs/ca.var before using it)"
                 )
             parents.append(names[sym])
-        return tuple(parents)
+        # Declaration order, not placeholder names (those carry a global counter).
+        rank = {n: i for i, n in enumerate(decls)}
+        return tuple(sorted(set(parents), key=rank.__getitem__))
     out = []
     for p in decl.parents or ():
         if isinstance(p, str):
@@ -175,6 +189,9 @@ def build_model(
         raise HypothesisDefinitionError(
             f"{cls.__name__}: no variables declared; use ca.inputs(...), ca.var(...), ca.output(...)"
         )
+    for n, d in decls.items():
+        if d.problem is not None:
+            raise d.problem_error(f"{cls.__name__}.{n}: {d.problem}")
     order_hint = list(decls)
     parents = {n: _resolve_parents(cls, n, d, names, decls) for n, d in decls.items()}
     for n, d in decls.items():
@@ -217,19 +234,26 @@ def build_model(
         if not any(decls[a].kind == "input" for a in anc):
             raise UnreachableOutputError(
                 f"{cls.__name__}.{out}: output does not depend on any input "
-                f"(its mechanism is {decls[out].mechanism}); no intervention could ever matter"
+                f"(its mechanism is {_shown_mechanism(variables[out])}); no intervention "
+                "on an input could ever change it"
             )
     try:
         source = inspect.getsourcefile(cls)
-    except TypeError:
+    except (TypeError, OSError):  # built-in, or defined in a REPL / exec() / python -c
         source = None
     return CausalModel(
         name=cls.__name__,
         variables=variables,
         compiled=compiled,
-        doc=inspect.getdoc(cls) or "",
+        doc=inspect.cleandoc(vars(cls).get("__doc__") or ""),  # its own, not the base's
         source_file=source,
     )
+
+
+def _shown_mechanism(v: Variable) -> str:
+    if isinstance(v.mechanism, sp.Basic):
+        return sp.sstr(v.mechanism)
+    return f"the callable {getattr(v.mechanism, '__name__', type(v.mechanism).__name__)}"
 
 
 def _ancestors(name: str, parents: dict[str, tuple[str, ...]]) -> set[str]:
@@ -256,6 +280,8 @@ def _check_image(
     if not parents:
         try:
             image = np.unique(np.atleast_1d(fn()))
+        except NonIntegerValueError as exc:
+            raise MechanismRangeError(f"{where}: the mechanism {exc}") from None
         except Exception as exc:  # noqa: BLE001 - user code
             raise HypothesisDefinitionError(f"{where}: evaluating the mechanism failed: {exc}") from exc
         exhaustive = True
@@ -263,6 +289,11 @@ def _check_image(
         cols, exhaustive = _parent_product([variables[p].domain for p in parents], where)
         try:
             values = fn(*cols)
+        except NonIntegerValueError as exc:
+            raise MechanismRangeError(
+                f"{where}: the mechanism {exc} on its parents' domains; variables take "
+                "integer values (use sp.floor, sp.Mod or integer arithmetic)"
+            ) from None
         except Exception as exc:  # noqa: BLE001 - user code
             raise HypothesisDefinitionError(
                 f"{where}: evaluating the mechanism on its parents' domains failed: {exc}"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sympy as sp
+from sympy.logic.boolalg import BooleanFunction
+from sympy.printing.latex import LatexPrinter
 
 from causalabs.scm.model import CausalModel, Variable
 from causalabs.scm.semantics import HypothesisLike, model_of
@@ -46,19 +48,51 @@ def render_text(hypothesis: HypothesisLike) -> str:
     return "\n".join(lines)
 
 
+class _LatexPrinter(LatexPrinter):
+    """sympy's LaTeX, with each relation in Iverson brackets: ``[w = x]`` is 1 or 0.
+
+    Plain sympy prints ``Eq(left, Eq(y, z))`` as ``left = y = z``, which reads
+    as a chain; the brackets keep nesting visible and say the value is 0/1.
+    """
+
+    _ops = {"==": "=", "!=": r"\neq", "<": "<", ">": ">", "<=": r"\leq", ">=": r"\geq"}
+
+    def _print_Relational(self, expr: sp.Basic) -> str:
+        def side(e: sp.Basic) -> str:
+            text = self._print(e)
+            return rf"\left({text}\right)" if isinstance(e, BooleanFunction) else text
+
+        op = self._ops.get(expr.rel_op, expr.rel_op)
+        return rf"\left[{side(expr.lhs)} {op} {side(expr.rhs)}\right]"
+
+
+def _latex(expr: sp.Basic) -> str:
+    return _LatexPrinter().doprint(expr)
+
+
+def latex_domain(domain: tuple[int, ...]) -> str:
+    """``\\{0, \\ldots, 9\\}`` for a run of integers, ``\\{0, 2, 5\\}`` otherwise."""
+    if len(domain) > 4 and domain[-1] - domain[0] + 1 == len(domain):
+        return rf"\{{{domain[0]}, \ldots, {domain[-1]}\}}"
+    return r"\{" + ", ".join(map(str, domain)) + r"\}"
+
+
 def render_latex(hypothesis: HypothesisLike) -> str:
-    """An ``align*`` block with one line per mechanism, and the input domains."""
+    """An ``align*`` block: each input with its domain, each mechanism with its variable's domain."""
     model = model_of(hypothesis)
     parts = []
-    for name, v in model.variables.items():
-        lhs = sp.latex(v.symbol)
+    for v in model.variables.values():
+        lhs = _latex(v.symbol)
+        dom = latex_domain(v.domain)
         if v.is_input:
-            dom = format_domain(v.domain).replace("{", r"\{").replace("}", r"\}")
             parts.append(rf"{lhs} &\in {dom}")
-        elif v.symbolic:
-            parts.append(rf"{lhs} &:= {sp.latex(v.mechanism)}")
+            continue
+        if v.symbolic:
+            rhs = _latex(v.mechanism)
         else:
-            parts.append(rf"{lhs} &:= f_{{\mathrm{{{name}}}}}({', '.join(v.parents)})")
+            args = ", ".join(_latex(model.variables[p].symbol) for p in v.parents)
+            rhs = rf"f_{{\mathrm{{{_latex(v.symbol)}}}}}({args})"
+        parts.append(rf"{lhs} &:= {rhs} && {lhs} \in {dom}")
     body = " \\\\\n".join(parts)
     return "\\begin{align*}\n" + body + "\n\\end{align*}"
 

@@ -101,6 +101,7 @@ def as_batch(hypothesis: HypothesisLike, inputs: BatchLike, *, check: bool = Tru
             )
         cols = {n: inputs[:, i] for i, n in enumerate(names)}
     elif isinstance(inputs, Mapping):
+        inputs = {(k.name if isinstance(k, sp.Symbol) else k): v for k, v in inputs.items()}
         missing = [n for n in names if n not in inputs]
         if missing:
             raise BatchShapeError(f"{model.name}: inputs lack {', '.join(missing)}")
