@@ -1,6 +1,22 @@
-"""causalabs: formal verification of causal-abstraction claims about neural networks."""
+"""causalabs: formal verification of causal-abstraction claims about neural networks.
+
+The hypothesis core and counterfactual data (numpy, sympy) load eagerly; the
+torch-side names (networks, sites, the engine, metrics, DAS) load on first
+use, so ``import causalabs`` stays light for code that only states claims.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from causalabs import errors
+from causalabs.data import (
+    CounterfactualDataset,
+    balanced,
+    exhaustive_pairs,
+    random_pairs,
+)
 from causalabs.scm import (
     Batch,
     CausalModel,
@@ -24,25 +40,86 @@ from causalabs.scm import (
 
 __version__ = "0.1.0"
 
+#: Lazily imported public names: name -> module that defines it.
+_LAZY = {
+    "Network": "causalabs.network",
+    "Decoded": "causalabs.network",
+    "Site": "causalabs.network",
+    "Subspace": "causalabs.network",
+    "site": "causalabs.network",
+    "Alignment": "causalabs.network",
+    "Rotation": "causalabs.network",
+    "Featurizer": "causalabs.network",
+    "random_rotation": "causalabs.network",
+    "argmax_decoder": "causalabs.network",
+    "load_network": "causalabs.network",
+    "predict": "causalabs.network",
+    "evaluate_pairs": "causalabs.engine",
+    "interchange_network": "causalabs.engine",
+    "PairResults": "causalabs.engine",
+    "Estimate": "causalabs.metrics",
+    "iia": "causalabs.metrics",
+    "proportion": "causalabs.metrics",
+    "get_backend": "causalabs.backends",
+}
+
+if TYPE_CHECKING:
+    from causalabs.backends import get_backend
+    from causalabs.engine import PairResults, evaluate_pairs, interchange_network
+    from causalabs.metrics import Estimate, iia, proportion
+    from causalabs.network import (
+        Alignment,
+        Decoded,
+        Featurizer,
+        Network,
+        Rotation,
+        Site,
+        Subspace,
+        argmax_decoder,
+        load_network,
+        predict,
+        random_rotation,
+        site,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'causalabs' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "Batch",
     "CausalModel",
+    "CounterfactualDataset",
     "Hypothesis",
     "Variable",
     "__version__",
     "as_batch",
+    "balanced",
     "batch_size",
     "do",
     "enumerate_inputs",
     "errors",
+    "exhaustive_pairs",
     "input",
     "inputs",
     "interchange",
     "model_of",
     "output",
+    "random_pairs",
     "render_latex",
     "render_text",
     "rows",
     "run",
     "var",
+    *_LAZY,
 ]
