@@ -118,3 +118,11 @@ class Refutation(CausalabsError, AssertionError):
 
 class LoadError(CausalabsError, ValueError):
     """A ``path/file.py:Name`` reference could not be loaded."""
+
+
+class OrganismError(NetworkError):
+    """A network file in an organism folder lacks organism metadata, or its metadata is malformed."""
+
+
+class EstimateError(CausalabsError, ValueError):
+    """An estimate was asked for impossible counts (successes > n) or no results."""

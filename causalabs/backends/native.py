@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from causalabs.backends.hooks import StopForward, edit_hooks
-from causalabs.errors import ActivationError, SiteError
+from causalabs.errors import ActivationError, BatchShapeError, OverlappingSubspaceError, SiteError
 from causalabs.network.network import Network, encode
 from causalabs.network.sites import (
     Site,
@@ -30,6 +30,7 @@ from causalabs.network.sites import (
     check_featurizer_width,
     positions_tensor,
     resolve_module,
+    subspaces_disjoint,
 )
 
 Batch = dict[str, np.ndarray]
@@ -57,6 +58,32 @@ def _check_range(s: Site, bounds: tuple[int, int] | None, length: int) -> None:
         raise SiteError(f"site {s.name}: position {bad} is out of range for sequence length {length}")
 
 
+def _check_disjoint_at(sites: Sequence[Site], x: torch.Tensor) -> None:
+    """Overlap check once the vector's shape is known (negative units and positions resolved).
+
+    ``check_disjoint`` cannot see that unit ``-1`` is unit ``width - 1``, or
+    position ``-1`` the last one; this catches what it let through.
+    """
+    width = x.shape[-1]
+    length = x.shape[1] if x.ndim >= 3 else 1
+    for i, a in enumerate(sites):
+        for b in sites[i + 1 :]:
+            pa, pb = a.positions, b.positions
+            if isinstance(pa, tuple) and isinstance(pb, tuple):
+                if not {p % length for p in pa} & {p % length for p in pb}:
+                    continue
+            ua, ub = a.subspace.units, b.subspace.units
+            if ua is not None and ub is not None:
+                if not {u % width for u in ua} & {u % width for u in ub}:
+                    continue
+            elif subspaces_disjoint(a.subspace, b.subspace):
+                continue
+            raise OverlappingSubspaceError(
+                f"sites {a.name} and {b.name} overlap: both write {a.module}.{a.io} "
+                "on shared positions and coordinates (after resolving negative indices)"
+            )
+
+
 def select(x: torch.Tensor, pos: torch.Tensor | None) -> torch.Tensor:
     """``x[b, pos[b]]`` for each row: (n, T, D) with (n, P) -> (n, P, D); ``x`` if no positions."""
     if pos is None:
@@ -73,13 +100,19 @@ def _place(x: torch.Tensor, pos: torch.Tensor | None, new: torch.Tensor) -> torc
 
 
 def mix(h: torch.Tensor, s: torch.Tensor, sub: Subspace) -> torch.Tensor:
-    """``h`` with the subspace ``sub`` taken from ``s`` (out of place, differentiable)."""
+    """``h`` with the subspace ``sub`` taken from ``s`` (out of place, differentiable).
+
+    All units and explicit units are copied exactly (a select, not
+    ``h + (s - h) * mask``, which rounds); the result never aliases ``s``, so
+    in-place operations later in the forward pass cannot change the caller's
+    source vectors.
+    """
     if sub.is_all:
-        return s.to(h.dtype)
+        return s.to(h.dtype, copy=True)
     if sub.units is not None:
-        mask = torch.zeros(h.shape[-1], dtype=h.dtype, device=h.device)
-        mask[list(sub.units)] = 1
-        return h + (s.to(h.dtype) - h) * mask
+        mask = torch.zeros(h.shape[-1], dtype=torch.bool, device=h.device)
+        mask[list(sub.units)] = True
+        return torch.where(mask, s.to(h.dtype), h)
     assert sub.featurizer is not None and sub.dims is not None
     return sub.featurizer.interchange(h, s.to(h.dtype), *sub.dims)
 
@@ -127,7 +160,8 @@ class NativeBackend:
                     if pos is not None:
                         _check_range(s, bounds, x.shape[1])
                     check_featurizer_width(s, x.shape[-1])
-                    vec = select(x.detach(), pos)
+                    # a copy: later in-place ops of the same pass must not change it
+                    vec = select(x.detach(), pos) if pos is not None else x.detach().clone()
                     out[key] = vec
                     nan_flags.append((s, torch.isnan(vec).any()))
                 seen.add(mk)
@@ -158,14 +192,23 @@ class NativeBackend:
         patches: Sequence[tuple[Site, torch.Tensor]],
         *,
         grad: bool = False,
+        keep: torch.Tensor | None = None,
     ) -> Any:
         """One base pass with each ``(site, source_vectors)`` written into its subspace.
 
         ``source_vectors`` has the shape ``collect`` returns for that site on
-        ``len(base)`` rows.  Returns the module's raw output.
+        ``len(base)`` rows.  ``keep`` (bool, one per base row) marks rows whose
+        every source *is* the base input: they keep the base's own vectors,
+        so such a pass reproduces the plain forward to the bit (recorded
+        vectors may differ in the last bits, because BLAS picks kernels by
+        batch size).  Returns the module's raw output.
         """
         check_disjoint([s for s, _ in patches])
         n = len(next(iter(base.values())))
+        if keep is not None:
+            keep = torch.as_tensor(keep, dtype=torch.bool, device=network.device).reshape(-1)
+            if keep.shape[0] != n:
+                raise BatchShapeError(f"patch: keep has {keep.shape[0]} rows for {n} base rows")
         inputs = encode(network, base)
         device = network.device
         by_module: dict[tuple[str, str], list[tuple[Site, torch.Tensor | None, Any, torch.Tensor]]] = {}
@@ -182,18 +225,25 @@ class NativeBackend:
             module = resolve_module(network.module, path, network=network.name)
 
             def write(x: torch.Tensor, items: list[Any] = items) -> torch.Tensor:
-                for s, pos, bounds, src in items:
+                for s, pos, bounds, _ in items:
                     _check_positions(s, pos, x)
                     if pos is not None:
                         _check_range(s, bounds, x.shape[1])
                     check_featurizer_width(s, x.shape[-1])
+                if len(items) > 1:
+                    _check_disjoint_at([it[0] for it in items], x)
+                for s, pos, _, src in items:
                     h = select(x, pos)
                     if h.shape != src.shape:
                         raise SiteError(
                             f"site {s.name}: source vectors of shape {tuple(src.shape)} do not fit "
                             f"the base's {tuple(h.shape)}"
                         )
-                    x = _place(x, pos, mix(h, src, s.subspace))
+                    new = mix(h, src, s.subspace)
+                    if keep is not None:
+                        # the base's own value, but like every source value without a graph
+                        new = torch.where(keep.view(-1, *[1] * (new.ndim - 1)), h.detach().to(new.dtype), new)
+                    x = _place(x, pos, new)
                 return x
 
             edits.append((module, io, f"{path}.{io}", write))
@@ -221,20 +271,41 @@ class NativeBackend:
             with torch.set_grad_enabled(grad):
                 return network.call(network.module, encode(network, base))
         names = list(base)
-        rows = np.concatenate([rows_of(src, names) for _, src in interventions])
+        n = len(next(iter(base.values())))
+        for s, src in interventions:
+            missing = [k for k in names if k not in src]
+            if missing:
+                raise BatchShapeError(f"site {s.name}: the source batch lacks the input(s) {', '.join(missing)}")
+            m = len(np.asarray(src[names[0]]))
+            if m != n:
+                raise BatchShapeError(f"site {s.name}: the source batch has {m} rows for {n} base rows")
+        per_source = [rows_of(src, names) for _, src in interventions]
+        keep = self_sourced(rows_of(base, names), per_source)
+        rows = np.concatenate(per_source)
         unique, inverse = np.unique(rows, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         ubatch = {k: np.ascontiguousarray(unique[:, j]) for j, k in enumerate(names)}
         acts = self.collect(network, ubatch, [s for s, _ in interventions])
         idx = torch.as_tensor(inverse, device=network.device)
-        n = len(next(iter(base.values())))
         patches = [
             (s, acts[s.location_key()].index_select(0, idx[i * n : (i + 1) * n]))
             for i, (s, _) in enumerate(interventions)
         ]
-        return self.patch(network, base, patches, grad=grad)
+        return self.patch(network, base, patches, grad=grad, keep=keep)
 
 
 def rows_of(batch: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
     """A batch as an (n, len(names)) int64 matrix."""
     return np.stack([np.asarray(batch[k]) for k in names], axis=1)
+
+
+def self_sourced(base_rows: np.ndarray, source_rows: Sequence[np.ndarray]) -> torch.Tensor | None:
+    """Rows whose every source equals the base input (bool tensor), or None when there are none.
+
+    On such a row every intervention writes the base's own clean value, so
+    the row is left as it is (see ``NativeBackend.patch``).
+    """
+    same = np.ones(base_rows.shape[0], dtype=bool)
+    for rows in source_rows:
+        same &= (rows == base_rows).all(axis=1)
+    return torch.from_numpy(same) if same.any() else None

@@ -12,6 +12,7 @@ costs one patched base pass.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -73,6 +74,15 @@ def _rows(batch: Batch, names: Sequence[str]) -> np.ndarray:
     return np.stack([np.asarray(batch[k]) for k in names], axis=1)
 
 
+def _self_sourced(base: Batch, sources: Sequence[Batch], names: Sequence[str]) -> np.ndarray:
+    """Pairs whose every source is the base input; they keep the base's own vectors (bitwise)."""
+    b = _rows(base, names)
+    same = np.ones(b.shape[0], dtype=bool)
+    for src in sources:
+        same &= (_rows(src, names) == b).all(axis=1)
+    return same
+
+
 def evaluate_pairs(
     network: Network,
     alignment: Alignment,
@@ -97,7 +107,8 @@ def evaluate_pairs(
     if n == 0:
         raise DatasetError("the counterfactual dataset is empty")
     device = network.device
-    expected_all = torch.as_tensor(np.asarray(dataset.expected), device=device)
+    # a copy: dataset arrays are read-only, and torch warns about sharing them
+    expected_all = torch.tensor(np.asarray(dataset.expected, dtype=np.int64), device=device)
     predicted, probs = [], []
     if hasattr(be, "collect") and hasattr(be, "patch"):
         names = list(dataset.base)
@@ -110,13 +121,19 @@ def evaluate_pairs(
             for key, t in be.collect(network, chunk, sites).items():
                 store.setdefault(key, []).append(t)
         vectors = {key: torch.cat(ts) for key, ts in store.items()}
+        takes_keep = "keep" in inspect.signature(be.patch).parameters
         for start in range(0, n, batch_size):
             stop = min(n, start + batch_size)
             patches = [
                 (s, vectors[s.location_key()].index_select(0, inverse[i * n + start : i * n + stop]))
                 for i, s in enumerate(sites)
             ]
-            dec = network.decode(be.patch(network, _slice(dataset.base, start, stop), patches))
+            base = _slice(dataset.base, start, stop)
+            extra: dict[str, Any] = {}
+            if takes_keep:
+                same = _self_sourced(base, [_slice(dataset.sources[v], start, stop) for v in intervened], names)
+                extra = {"keep": torch.from_numpy(same)} if same.any() else {}
+            dec = network.decode(be.patch(network, base, patches, **extra))
             predicted.append(dec.values)
             probs.append(_prob_of(dec, expected_all[start:stop]))
     else:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import attrs
 import numpy as np
 
+from causalabs.errors import EstimateError
 from causalabs.metrics.estimate import Estimate, Method, mean, proportion
 
 
@@ -90,13 +91,22 @@ def iia(
     """
     items = [results] if not isinstance(results, Sequence) else list(results)
     if not items:
-        raise ValueError("iia: no results given")
-    per = {}
+        raise EstimateError("iia: no results given")
+    groups: dict[str, list[PairOutcomes]] = {}
     for r in items:
-        key = "+".join(r.intervened)
-        per[key] = _iia(r.correct, r.changed, r.prob_expected, r.exhaustive, confidence, method)
-    correct = np.concatenate([r.correct for r in items])
-    changed = np.concatenate([r.changed for r in items])
-    probs = None if any(r.prob_expected is None for r in items) else np.concatenate([r.prob_expected for r in items])  # type: ignore[misc]
+        groups.setdefault("+".join(r.intervened), []).append(r)
+    per = {key: _pooled(group, confidence, method) for key, group in groups.items()}
+    return IIAReport(_pooled(items, confidence, method), per)
+
+
+def _pooled(items: Sequence[PairOutcomes], confidence: float, method: Method) -> IIA:
+    """IIA over the pairs of several results taken together."""
+    correct = np.concatenate([np.asarray(r.correct, dtype=bool) for r in items])
+    changed = np.concatenate([np.asarray(r.changed, dtype=bool) for r in items])
+    probs = (
+        None
+        if any(r.prob_expected is None for r in items)
+        else np.concatenate([np.asarray(r.prob_expected) for r in items])
+    )
     exact = all(r.exhaustive for r in items)
-    return IIAReport(_iia(correct, changed, probs, exact, confidence, method), per)
+    return _iia(correct, changed, probs, exact, confidence, method)

@@ -13,9 +13,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from causalabs.errors import SiteError
+
 
 class Featurizer(nn.Module):
-    """Base class: subclasses implement ``forward`` (h -> z) and ``inverse`` (z -> h)."""
+    """Base class: subclasses implement ``forward`` (h -> z) and ``inverse`` (z -> h).
+
+    ``width`` is the activation width it takes.  A subclass whose ``forward``
+    gives fewer coordinates than ``width`` sets ``coords`` to that number, so
+    that sites with dims beyond them are refused (the default is ``width``).
+    """
 
     width: int
 
@@ -32,7 +39,7 @@ class Featurizer(nn.Module):
         """``h`` with coordinates ``[start:stop]`` taken from ``s`` (differentiable, out of place)."""
         u = self.basis(start, stop)
         if u is not None:
-            u = u.to(dtype=h.dtype)
+            u = u.to(device=h.device, dtype=h.dtype)
             return h + ((s - h) @ u) @ u.T
         zh, zs = self(h), self(s)
         mask = torch.zeros(zh.shape[-1], dtype=zh.dtype, device=zh.device)
@@ -53,20 +60,21 @@ class Rotation(Featurizer):
         super().__init__()
         m = torch.as_tensor(matrix)
         if m.ndim != 2 or m.shape[0] < m.shape[1]:
-            raise ValueError(f"Rotation: expected a width x k matrix with k <= width, got {tuple(m.shape)}")
+            raise SiteError(f"Rotation: expected a width x k matrix with k <= width, got {tuple(m.shape)}")
         if check:
             gram = m.T.double() @ m.double()
             err = (gram - torch.eye(m.shape[1], dtype=torch.float64)).abs().max().item()
             if err > atol:
-                raise ValueError(f"Rotation: columns are not orthonormal (max |U^T U - I| = {err:.2e})")
+                raise SiteError(f"Rotation: columns are not orthonormal (max |U^T U - I| = {err:.2e})")
         self.register_buffer("matrix", m.detach().clone())
         self.width = int(m.shape[0])
+        self.coords = int(m.shape[1])
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return h @ self.matrix.to(h.dtype)
+        return h @ self.matrix.to(device=h.device, dtype=h.dtype)
 
     def inverse(self, z: torch.Tensor) -> torch.Tensor:
-        return z @ self.matrix.to(z.dtype).T
+        return z @ self.matrix.to(device=z.device, dtype=z.dtype).T
 
     def basis(self, start: int, stop: int) -> torch.Tensor:
         return self.matrix[:, start:stop]

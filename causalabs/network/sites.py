@@ -154,7 +154,7 @@ def check_disjoint(sites: Sequence[Site]) -> None:
             pa, pb = a.positions, b.positions
             if isinstance(pa, tuple) and isinstance(pb, tuple) and not set(pa) & set(pb):
                 continue
-            if _subspaces_disjoint(a.subspace, b.subspace):
+            if subspaces_disjoint(a.subspace, b.subspace):
                 continue
             raise OverlappingSubspaceError(
                 f"sites {a.name} and {b.name} overlap: both write {a.module}.{a.io} "
@@ -162,7 +162,8 @@ def check_disjoint(sites: Sequence[Site]) -> None:
             )
 
 
-def _subspaces_disjoint(a: Subspace, b: Subspace) -> bool:
+def subspaces_disjoint(a: Subspace, b: Subspace) -> bool:
+    """True when two subspaces of one vector surely share no coordinate (units as given)."""
     if a.units is not None and b.units is not None:
         return not set(a.units) & set(b.units)
     if a.featurizer is not None and a.featurizer is b.featurizer:
@@ -181,10 +182,15 @@ def check_featurizer_width(s: Site, width: int) -> None:
                 f"site {s.name}: featurizer width {sub.featurizer.width} does not match the "
                 f"activation width {width}"
             )
-        if sub.dims[1] > width:
-            raise SiteError(f"site {s.name}: dims {sub.dims} exceed the width {width}")
-    if sub.units is not None and sub.units and (max(sub.units) >= width or min(sub.units) < -width):
-        raise SiteError(f"site {s.name}: unit index {max(sub.units)} is out of range for width {width}")
+        coords = int(getattr(sub.featurizer, "coords", width))
+        if sub.dims[1] > coords:
+            raise SiteError(
+                f"site {s.name}: dims {sub.dims} exceed the featurizer's {coords} coordinates"
+            )
+    if sub.units is not None:
+        bad = [u for u in sub.units if not -width <= u < width]
+        if bad:
+            raise SiteError(f"site {s.name}: unit index {bad[0]} is out of range for width {width}")
 
 
 def positions_tensor(s: Site, batch: dict[str, np.ndarray], n: int) -> torch.Tensor | None:
