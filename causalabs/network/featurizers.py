@@ -63,7 +63,7 @@ class Rotation(Featurizer):
             raise SiteError(f"Rotation: expected a width x k matrix with k <= width, got {tuple(m.shape)}")
         if check:
             gram = m.T.double() @ m.double()
-            err = (gram - torch.eye(m.shape[1], dtype=torch.float64)).abs().max().item()
+            err = (gram - torch.eye(m.shape[1], dtype=torch.float64, device=m.device)).abs().max().item()
             if err > atol:
                 raise SiteError(f"Rotation: columns are not orthonormal (max |U^T U - I| = {err:.2e})")
         self.register_buffer("matrix", m.detach().clone())
