@@ -27,6 +27,16 @@ settings.register_profile("thorough", max_examples=1000, deadline=None)
 settings.load_profile("causalabs")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """One intra-op thread: the networks under test are tiny, and on a shared
+    2-core machine torch's thread pool makes their forwards tens of times slower."""
+    try:
+        import torch
+    except ImportError:  # the hypothesis core is testable without torch
+        return
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def hypotheses_dir() -> Path:
     """The folder of example hypothesis files (loaded by path, not a package)."""
