@@ -136,10 +136,11 @@ def site(
 
 def resolve_module(root: nn.Module, path: str, *, network: str = "network") -> nn.Module:
     """The submodule at ``path``; an unknown path lists the closest names."""
-    modules = dict(root.named_modules())
-    if path in modules:
-        return modules[path]
-    names = [n for n in modules if n]
+    try:
+        return root.get_submodule(path)  # a walk down the path: no scan of the whole tree
+    except AttributeError:
+        pass
+    names = [n for n, _ in root.named_modules() if n]
     close = difflib.get_close_matches(path, names, n=5, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; its modules include {', '.join(names[:8])}"
     raise UnknownModuleError(f"site {path!r}: {network} has no module {path!r}{hint}")
