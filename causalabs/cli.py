@@ -6,7 +6,8 @@ Exit status: 0 success/verified, 1 refuted, 3 inconclusive, 2 usage or input err
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -43,6 +44,64 @@ def show(
     except CausalabsError as exc:
         fail(str(exc))
     typer.echo(render_latex(hyp) if latex else render_text(hyp))
+
+
+DEFAULT_ORGANISMS = Path("models")
+
+
+@app.command()
+def models(
+    folder: Annotated[
+        Path, typer.Argument(metavar="FOLDER", help="folder of organism files (network files with TASK and metadata)")
+    ] = DEFAULT_ORGANISMS,
+    measure: Annotated[
+        bool, typer.Option("--measure", help="recompute each accuracy over the hypothesis' whole input domain")
+    ] = False,
+) -> None:
+    """List the model organisms in FOLDER: task, size, accuracy, hypotheses and known alignment."""
+    from rich.table import Table
+
+    from causalabs.organisms import find_organisms, task_accuracy
+
+    try:
+        catalogue = find_organisms(folder)
+    except CausalabsError as exc:
+        fail(str(exc))
+    for path, reason in catalogue.skipped:
+        err.print(f"[dim]skipped {path}: {reason}[/]", highlight=False, soft_wrap=True)
+    if not catalogue.organisms:
+        err.print(f"no organisms in {folder}", highlight=False)
+        return
+    table = Table(title=f"organisms in {folder}", show_lines=True)
+    for column in ("organism", "task", "params", "accuracy", "hypothesis", "wrong", "alignment"):
+        table.add_column(column, justify="right" if column == "params" else "left", overflow="fold")
+    for org in catalogue.organisms:
+        info = org.info
+        accuracy = "-" if info.accuracy is None else f"{info.accuracy:.4f}"
+        if measure:
+            try:
+                est = task_accuracy(org.network, org.hypothesis())
+                accuracy = f"{est.value:.4f} ({est.successes}/{est.n})"
+            except CausalabsError as exc:
+                accuracy = "?"
+                err.print(f"[yellow]{org.name}: accuracy not measured: {exc}[/]", highlight=False, soft_wrap=True)
+        hypothesis = _class_name(info.hypothesis)
+        if info.also_correct:
+            hypothesis += " (also " + ", ".join(map(_class_name, info.also_correct)) + ")"
+        table.add_row(
+            org.name,
+            info.task,
+            f"{org.parameters:,}",
+            accuracy,
+            hypothesis,
+            ", ".join(map(_class_name, info.wrong)) or "-",
+            "\n".join(f"{v} -> {s}" for v, s in info.alignment.items()) or "-",
+        )
+    Console().print(table)
+
+
+def _class_name(ref: str) -> str:
+    return ref.rpartition(":")[2]
 
 
 def main() -> None:

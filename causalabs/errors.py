@@ -126,3 +126,7 @@ class OrganismError(NetworkError):
 
 class EstimateError(CausalabsError, ValueError):
     """An estimate was asked for impossible counts (successes > n) or no results."""
+
+
+class HypothesisMismatchError(CausalabsError, ValueError):
+    """Two hypotheses cannot be compared: their inputs, domains or outputs differ."""

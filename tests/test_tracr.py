@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import sys
-import timeit
 from pathlib import Path
 from typing import Any
 
@@ -138,13 +137,12 @@ def test_recorded_writers_match_the_weights(program: str) -> None:
         assert all(split_label(module.config.residual_labels[d])[0] == label for d in dims)
 
 
-def test_loading_needs_no_jax_and_is_fast() -> None:
+def test_loading_needs_no_jax() -> None:
+    # Load time is measured in benchmarks/bench_organisms.py, not asserted here.
     mod = load_module(FOLDER / "tracr_reverse.py")
     net = mod.load()
     assert isinstance(net, Network)
     assert not {"jax", "haiku", "tracr"} & set(sys.modules)
-    best = min(timeit.repeat(mod.load, number=1, repeat=3))
-    assert best < 1.0, f"loading tracr_reverse took {best:.2f} s"
 
 
 def test_loading_is_deterministic() -> None:

@@ -1,0 +1,76 @@
+"""``boolean_circuit`` with its variable layer ``"2"`` rotated: g1 and g2 exist only in a distributed basis.
+
+The weights are ``boolean_circuit``'s with a seeded Haar-random orthogonal
+``R`` (8 x 8, :func:`causalabs.network.random_rotation`, seed ``SEED``)
+folded in: layer "2" now outputs ``h_rot = h @ R`` and layer "3" reads
+``h_rot @ R^T``.  The function is the same on every input; no single unit
+of layer "2" holds ``g1`` or ``g2`` any more.
+
+Known alignment: a :class:`~causalabs.network.Rotation` featurizer with
+``R^T`` (the rotation's inverse) on layer "2"; ``g1`` is coordinate
+``[0:1]`` and ``g2`` coordinate ``[1:2]``.  ``neuron_alignment()`` is
+the unit alignment that is right for ``boolean_circuit`` (units 0 and 1),
+which is wrong here.
+
+``R`` is stored in the weights file under ``rotation``.  Regenerate with
+``python models/boolean_circuit_rotated.py --write``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import _organism as org
+import torch
+
+from causalabs.network import Alignment, Network, argmax_decoder, random_rotation
+
+SEED = 0
+twin = org.sibling(__file__, "boolean_circuit.py")
+TASK = twin.TASK
+
+
+def build() -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The twin's weights with ``R`` folded into layers "2" and "3", plus ``R`` itself."""
+    state, _ = twin.build()
+    rotation = random_rotation(twin.WIDTH, SEED, dtype=torch.float64)
+    tensors = org.fold_rotation(state, "2", "3", rotation)
+    tensors["rotation"] = rotation.to(torch.float32)
+    return tensors, {"organism": "boolean_circuit_rotated", "twin_of": "boolean_circuit", "rotation_seed": str(SEED)}
+
+
+def rotation() -> torch.Tensor:
+    """The stored rotation ``R`` (``h_rot = h @ R``)."""
+    return org.load_weights(org.weights_path(__file__))["rotation"]
+
+
+def neuron_alignment() -> Alignment:
+    """The alignment that works on the unrotated twin: units 0 and 1 of layer "2"."""
+    return twin.alignment()
+
+
+def alignment() -> Alignment:
+    """The known alignment: Rotation(R^T) on layer "2", g1 -> [0:1], g2 -> [1:2]."""
+    return org.rotated_alignment(twin.alignment(), rotation())
+
+
+def load() -> Network:
+    """The rotated network with its committed weights and organism metadata."""
+    tensors = org.load_weights(org.weights_path(__file__))
+    module = org.load_module_state(twin.architecture(), tensors, extras=("rotation",))
+    info = org.metadata(
+        __file__,
+        task=TASK,
+        hypothesis=f"{twin.HYPOTHESES}:BooleanCircuit",
+        wrong=[f"{twin.HYPOTHESES}:SwappedGates"],
+        alignment=alignment(),
+        accuracy=1.0,
+        twin_of="boolean_circuit.py",
+        rotation_seed=SEED,
+        description="boolean_circuit with layer '2' rotated by a seeded random orthogonal matrix",
+    )
+    return Network(module, twin.encode, argmax_decoder((0, 1)), name="boolean_circuit_rotated", info=info)
+
+
+if __name__ == "__main__":
+    sys.exit(org.main(__file__, build))

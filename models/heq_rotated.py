@@ -1,0 +1,77 @@
+"""``heq_handbuilt`` with its variable layer ``"2"`` rotated: left and right exist only in a distributed basis.
+
+The weights are ``heq_handbuilt``'s with a seeded Haar-random orthogonal
+``R`` (8 x 8, :func:`causalabs.network.random_rotation`, seed ``SEED``)
+folded in: layer "2" now outputs ``h_rot = h @ R`` and layer "3" reads
+``h_rot @ R^T``.  The function is the same on every input; no single unit
+of layer "2" holds ``left`` or ``right`` any more.
+
+Known alignment: a :class:`~causalabs.network.Rotation` featurizer with
+``R^T`` (the rotation's inverse) on layer "2"; ``left`` is coordinate
+``[0:1]`` and ``right`` coordinate ``[1:2]``.  ``neuron_alignment()`` is
+the unit alignment that is right for ``heq_handbuilt`` (units 0 and 1),
+which is wrong here.
+
+``R`` is stored in the weights file under ``rotation``.  Regenerate with
+``python models/heq_rotated.py --write``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import _organism as org
+import torch
+
+from causalabs.network import Alignment, Network, argmax_decoder, random_rotation
+
+SEED = 0
+twin = org.sibling(__file__, "heq_handbuilt.py")
+TASK = twin.TASK
+
+
+def build() -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The twin's weights with ``R`` folded into layers "2" and "3", plus ``R`` itself."""
+    state, _ = twin.build()
+    rotation = random_rotation(twin.WIDTH, SEED, dtype=torch.float64)
+    tensors = org.fold_rotation(state, "2", "3", rotation)
+    tensors["rotation"] = rotation.to(torch.float32)
+    return tensors, {"organism": "heq_rotated", "twin_of": "heq_handbuilt", "rotation_seed": str(SEED)}
+
+
+def rotation() -> torch.Tensor:
+    """The stored rotation ``R`` (``h_rot = h @ R``)."""
+    return org.load_weights(org.weights_path(__file__))["rotation"]
+
+
+def neuron_alignment() -> Alignment:
+    """The alignment that works on the unrotated twin: units 0 and 1 of layer "2"."""
+    return twin.alignment()
+
+
+def alignment() -> Alignment:
+    """The known alignment: Rotation(R^T) on layer "2", left -> [0:1], right -> [1:2]."""
+    return org.rotated_alignment(twin.alignment(), rotation())
+
+
+def load() -> Network:
+    """The rotated network with its committed weights and organism metadata."""
+    tensors = org.load_weights(org.weights_path(__file__))
+    module = org.load_module_state(twin.architecture(), tensors, extras=("rotation",))
+    info = org.metadata(
+        __file__,
+        task=TASK,
+        hypothesis=f"{twin.HYPOTHESES}:HierarchicalEquality",
+        wrong=[f"{twin.HYPOTHESES}:SwappedEquality", f"{twin.HYPOTHESES}:CrossedEquality", f"{twin.HYPOTHESES}:LeftOnlySwapped"],
+        also_correct=[f"{twin.HYPOTHESES}:LeftOnly"],
+        alignment=alignment(),
+        accuracy=1.0,
+        twin_of="heq_handbuilt.py",
+        rotation_seed=SEED,
+        description="heq_handbuilt with layer '2' rotated by a seeded random orthogonal matrix",
+    )
+    return Network(module, twin.encode, argmax_decoder((0, 1)), name="heq_rotated", info=info)
+
+
+if __name__ == "__main__":
+    sys.exit(org.main(__file__, build))

@@ -1,0 +1,145 @@
+"""``causalabs models [FOLDER]``: lists the organisms found, and what discovery skips and why."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from causalabs.cli import app
+from causalabs.organisms import find_organisms
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "models"
+HANDBUILT = {
+    # name: (parameters, correct hypothesis, a wrong one, a site of the known alignment)
+    "heq_handbuilt": ("232", "HierarchicalEquality", "SwappedEquality", "left -> 2.output<units [0]>"),
+    "heq_rotated": ("232", "HierarchicalEquality", "SwappedEquality", "left -> 2.output<Rotation[0:1]>"),
+    "boolean_circuit": ("71", "BooleanCircuit", "SwappedGates", "g2 -> 2.output<units [1]>"),
+    "boolean_circuit_rotated": ("71", "BooleanCircuit", "SwappedGates", "g2 -> 2.output<Rotation[1:2]>"),
+    "addition_handbuilt": ("2,004", "TwoDigitAddition", "TensCarryAddition", "carry -> 2.output<units [0]>"),
+    "addition_rotated": ("2,004", "TwoDigitAddition", "TensCarryAddition", "carry -> 2.output<Rotation[0:1]>"),
+}
+runner = CliRunner()
+WIDE = {"COLUMNS": "400"}  # one table row per organism line, nothing folded
+
+
+def rows(output: str) -> dict[str, str]:
+    """Table rows by organism name (the first cell); a row's text spans its wrapped lines."""
+    out: dict[str, str] = {}
+    current = None
+    for line in output.splitlines():
+        if not line.startswith("│"):
+            current = None
+            continue
+        first = line.split("│")[1].strip()
+        if first:
+            current = first
+            out[current] = line
+        elif current is not None:
+            out[current] += "\n" + line
+    return {k: v for k, v in out.items() if k in HANDBUILT}
+
+
+def test_lists_every_handbuilt_organism_with_size_accuracy_and_hypotheses() -> None:
+    result = runner.invoke(app, ["models", str(MODELS)], env=WIDE)
+    assert result.exit_code == 0, result.output
+    found = rows(result.stdout)
+    assert set(HANDBUILT) <= set(found)
+    for name, (params, correct, wrong, aligned) in HANDBUILT.items():
+        line = found[name]
+        cells = [c.strip() for c in line.splitlines()[0].strip("│ ").split("│")]
+        assert params in cells, line
+        assert "1.0000" in cells, line
+        assert correct in line and wrong in line, line
+        assert aligned in line, line
+
+
+def test_default_folder_is_models_in_the_working_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    result = runner.invoke(app, ["models"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert set(HANDBUILT) <= set(rows(result.stdout))
+
+
+def test_measure_recomputes_accuracy_over_the_whole_domain(tmp_path: Path) -> None:
+    folder = tmp_path / "organisms"
+    (folder / "weights").mkdir(parents=True)
+    for name in ("_organism", "boolean_circuit", "heq_handbuilt"):
+        shutil.copy(MODELS / f"{name}.py", folder)
+    for name in ("boolean_circuit", "heq_handbuilt"):
+        shutil.copy(MODELS / "weights" / f"{name}.safetensors", folder / "weights")
+    result = runner.invoke(app, ["models", str(folder), "--measure"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    found = rows(result.stdout)
+    assert set(found) == {"boolean_circuit", "heq_handbuilt"}
+    assert "1.0000 (16/16)" in found["boolean_circuit"]
+    assert "1.0000 (256/256)" in found["heq_handbuilt"], result.stderr
+
+
+def test_a_missing_folder_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    result = runner.invoke(app, ["models", str(missing)], env=WIDE)
+    assert result.exit_code == 2
+    assert "nowhere" in result.stderr and "no such folder" in result.stderr
+    assert result.stdout == ""
+
+
+NOT_AN_ORGANISM = '''
+from causalabs.network import Network
+def load():
+    raise RuntimeError("must not be called: no TASK")
+'''
+BROKEN = "TASK = 'x'\ndef load(:\n"
+NO_METADATA = '''
+import torch
+from causalabs.network import Network, argmax_decoder
+TASK = "identity"
+def load():
+    return Network(torch.nn.Linear(2, 2), lambda b: torch.zeros(len(b["a"]), 2), argmax_decoder())
+'''
+BAD_METADATA = '''
+import torch
+from causalabs.network import Network, argmax_decoder
+TASK = "identity"
+def load():
+    info = {"task": TASK, "hypothesis": "hypotheses/boolean_circuit.py:BooleanCircuit", "accuracy": 2}
+    return Network(torch.nn.Linear(2, 2), lambda b: torch.zeros(len(b["a"]), 2), argmax_decoder(), info=info)
+'''
+
+
+def write_folder(folder: Path) -> None:
+    folder.mkdir()
+    (folder / "plain_network.py").write_text(NOT_AN_ORGANISM)
+    (folder / "broken.py").write_text(BROKEN)
+    (folder / "no_metadata.py").write_text(NO_METADATA)
+    (folder / "bad_metadata.py").write_text(BAD_METADATA)
+    (folder / "notes.py").write_text("X = 1\n")
+    (folder / "_helper.py").write_text("raise RuntimeError('helpers are never imported')\n")
+
+
+def test_discovery_skips_non_organisms_with_the_reason(tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    write_folder(folder)
+    catalogue = find_organisms(folder)
+    assert catalogue.organisms == ()
+    reasons = {p.name: r for p, r in catalogue.skipped}
+    assert set(reasons) == {"plain_network.py", "broken.py", "no_metadata.py", "bad_metadata.py", "notes.py"}
+    assert "TASK" in reasons["plain_network.py"]
+    assert "cannot be parsed" in reasons["broken.py"]
+    assert "without organism metadata" in reasons["no_metadata.py"]
+    assert "accuracy" in reasons["bad_metadata.py"]
+    assert "no load()" in reasons["notes.py"]
+
+
+def test_a_folder_without_organisms_says_so_and_lists_what_it_skipped(tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    write_folder(folder)
+    result = runner.invoke(app, ["models", str(folder)], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert f"no organisms in {folder}" in result.stderr
+    assert "skipped" in result.stderr and "broken.py" in result.stderr
+    assert "_helper.py" not in result.stderr
