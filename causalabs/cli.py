@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from causalabs.errors import CausalabsError
 from causalabs.loading import load_hypothesis
@@ -88,7 +89,7 @@ def models(
         hypothesis = _class_name(info.hypothesis)
         if info.also_correct:
             hypothesis += " (also " + ", ".join(map(_class_name, info.also_correct)) + ")"
-        table.add_row(
+        cells = (
             org.name,
             info.task,
             f"{org.parameters:,}",
@@ -97,6 +98,7 @@ def models(
             ", ".join(map(_class_name, info.wrong)) or "-",
             "\n".join(f"{v} -> {s}" for v, s in info.alignment.items()) or "-",
         )
+        table.add_row(*map(escape, cells))  # site names hold brackets, not markup
     Console().print(table)
 
 

@@ -239,7 +239,7 @@ class Catalogue:
 
 
 def find_organisms(folder: str | Path) -> Catalogue:
-    """Every organism file directly in ``folder``, by file name.
+    """Every organism file in ``folder`` and its subfolders, by path.
 
     A file counts when it is ``*.py`` (names starting with ``_`` are helpers
     and skipped silently), defines ``load()`` and assigns a module-level
@@ -254,8 +254,8 @@ def find_organisms(folder: str | Path) -> Catalogue:
         raise NetworkFileError(f"{root}: no such folder of organisms")
     found: list[Organism] = []
     skipped: list[tuple[Path, str]] = []
-    for p in sorted(root.glob("*.py")):
-        if p.name.startswith("_"):
+    for p in sorted(root.rglob("*.py")):
+        if any(part.startswith(("_", ".")) for part in p.relative_to(root).parts):
             continue
         reason = _not_an_organism(p)
         if reason is not None:

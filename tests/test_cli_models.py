@@ -143,3 +143,12 @@ def test_a_folder_without_organisms_says_so_and_lists_what_it_skipped(tmp_path: 
     assert f"no organisms in {folder}" in result.stderr
     assert "skipped" in result.stderr and "broken.py" in result.stderr
     assert "_helper.py" not in result.stderr
+
+
+def test_models_lists_subfolders_and_keeps_bracketed_site_names() -> None:
+    result = runner.invoke(app, ["models", str(MODELS)], env=WIDE)
+    assert result.exit_code == 0, result.output
+    table = rows(result.output)
+    assert {"tracr_reverse", "tracr_sort", "heq_trained"} <= set(table)
+    # tracr sites carry positions, written "[pos 1]": shown as text, not eaten as markup
+    assert "[pos" in table["tracr_reverse"]
