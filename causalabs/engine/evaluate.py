@@ -76,11 +76,35 @@ def _rows(batch: Batch, names: Sequence[str]) -> np.ndarray:
 
 def _self_sourced(base: Batch, sources: Sequence[Batch], names: Sequence[str]) -> np.ndarray:
     """Pairs whose every source is the base input; they keep the base's own vectors (bitwise)."""
+    if names and all(np.shape(base[k]) == (1,) for k in names):  # one pair: compare scalars
+        return np.array([all(bool(src[k][0] == base[k][0]) for src in sources for k in names)])
     b = _rows(base, names)
     same = np.ones(b.shape[0], dtype=bool)
     for src in sources:
         same &= (_rows(src, names) == b).all(axis=1)
     return same
+
+
+#: Whether a backend class's ``patch`` accepts ``keep``, computed once per class.
+_TAKES_KEEP: dict[type, bool] = {}
+
+
+def _takes_keep(be: Any) -> bool:
+    """Does ``be.patch`` accept ``keep``?  Cached by type unless the instance sets its own ``patch``."""
+    cls = type(be)
+    if "patch" in getattr(be, "__dict__", {}) or not hasattr(cls, "patch"):
+        return "keep" in inspect.signature(be.patch).parameters
+    if cls not in _TAKES_KEEP:
+        _TAKES_KEEP[cls] = "keep" in inspect.signature(be.patch).parameters
+    return _TAKES_KEEP[cls]
+
+
+def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows and each row's index into them (``np.unique(axis=0)``; one row is its own)."""
+    if rows.shape[0] == 1:
+        return rows, np.zeros(1, dtype=np.intp)
+    unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+    return unique, inverse.reshape(-1)
 
 
 def evaluate_pairs(
@@ -113,15 +137,15 @@ def evaluate_pairs(
     if hasattr(be, "collect") and hasattr(be, "patch"):
         names = list(dataset.base)
         rows = np.concatenate([_rows(dataset.sources[v], names) for v in intervened])
-        unique, inverse = np.unique(rows, axis=0, return_inverse=True)
-        inverse = torch.as_tensor(inverse.reshape(-1), device=device)
+        unique, inverse_np = _unique_rows(rows)
+        inverse = torch.as_tensor(inverse_np, device=device)
         store: dict[Any, list[torch.Tensor]] = {}
         for start in range(0, len(unique), batch_size):
             chunk = {k: np.ascontiguousarray(unique[start : start + batch_size, j]) for j, k in enumerate(names)}
             for key, t in be.collect(network, chunk, sites).items():
                 store.setdefault(key, []).append(t)
         vectors = {key: torch.cat(ts) for key, ts in store.items()}
-        takes_keep = "keep" in inspect.signature(be.patch).parameters
+        takes_keep = _takes_keep(be)
         for start in range(0, n, batch_size):
             stop = min(n, start + batch_size)
             patches = [

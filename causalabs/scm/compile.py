@@ -4,8 +4,12 @@ Mechanisms describe integer variables, but ``lambdify`` turns rationals into
 floats: ``floor((a + b) / 3)`` would be computed as ``floor(a/3 + b/3)`` in
 floating point and come out wrong for some inputs.  Before compiling,
 ``floor`` and ``ceiling`` of a fraction with an integer denominator are
-rewritten into exact integer floor division, and any other non-integer result
-is an error rather than being silently truncated.
+rewritten into exact integer floor division, relations between fractions
+(sympy writes ``Eq(2*a, a + b)`` inside a ``Piecewise`` as ``Eq(a, a/2 + b/2)``)
+are multiplied out into integer ones, and any other non-integer result is an
+error rather than being silently truncated.  ``ITE`` conditions are spelled
+out with ``And``/``Or``, so that sympy's numpy printer never runs
+``simplify`` over them.
 """
 
 from __future__ import annotations
@@ -21,10 +25,30 @@ class NonIntegerValueError(ValueError):
     """A mechanism produced a value that is not an integer (internal; re-raised by the caller)."""
 
 
+class MechanismCompileError(ValueError):
+    """sympy could not turn a mechanism into numpy code (internal; re-raised by the caller)."""
+
+
 class _ca_floordiv(sp.Function):  # noqa: N801 - printed by name into the lambdified code
-    """Exact integer ``floor(p / q)`` for integer-valued ``p`` and a positive integer ``q``."""
+    """Exact integer ``floor(p / q)`` for integer-valued ``p`` and a positive integer ``q``.
+
+    It evaluates on numbers and is known to be an integer, so sympy can compare
+    it (``Max``, ``Min`` and relations need that while they are rebuilt).
+    """
 
     nargs = 2
+
+    @classmethod
+    def eval(cls, p: sp.Expr, q: sp.Expr) -> sp.Expr | None:
+        if p.is_Rational and q.is_Integer and q.is_positive:
+            return sp.floor(p / q)
+        return None
+
+    def _eval_is_integer(self) -> bool:
+        return True
+
+
+_RELATIONS = (sp.Eq, sp.Ne, sp.Lt, sp.Le, sp.Gt, sp.Ge)
 
 
 def _integer_fraction(arg: sp.Expr) -> tuple[sp.Expr, sp.Integer] | None:
@@ -48,6 +72,18 @@ def _exact_division(expr: sp.Basic) -> sp.Basic:
         frac = _integer_fraction(e.args[0])
         return e if frac is None else -_ca_floordiv(-frac[0], frac[1])
 
+    def relation(e: sp.Basic) -> sp.Basic:
+        if not (isinstance(e.lhs, sp.Expr) and isinstance(e.rhs, sp.Expr)):
+            return e
+        frac = _integer_fraction(e.lhs - e.rhs)  # the denominator is positive: same relation
+        return e if frac is None else e.func(frac[0], 0)
+
+    def ite(e: sp.Basic) -> sp.Basic:
+        c, a, b = e.args
+        return sp.Or(sp.And(c, a), sp.And(sp.Not(c), b))
+
+    expr = expr.replace(lambda e: isinstance(e, sp.ITE), ite)
+    expr = expr.replace(lambda e: isinstance(e, _RELATIONS), relation)
     expr = expr.replace(lambda e: isinstance(e, sp.floor), floor_)
     return expr.replace(lambda e: isinstance(e, sp.ceiling), ceiling_)
 
@@ -83,11 +119,22 @@ def _as_int64(values: Any, n: int | None = None) -> np.ndarray:
 
 def compile_expression(expr: sp.Basic, parents: Sequence[sp.Symbol]) -> Callable[..., np.ndarray]:
     """Return ``f(*parent_arrays) -> int64 array`` evaluating ``expr`` column-wise."""
-    raw = sp.lambdify(
-        list(parents),
-        _exact_division(expr),
-        modules=[{"_ca_floordiv": np.floor_divide}, "numpy"],
-    )
+    try:
+        raw = sp.lambdify(
+            list(parents),
+            _exact_division(expr),
+            modules=[{"_ca_floordiv": np.floor_divide}, "numpy"],
+        )
+    except Exception as exc:  # noqa: BLE001 - sympy's printers raise many kinds
+        # Raised on the first call instead: the hypothesis checks every mechanism at class
+        # definition and re-raises this as a HypothesisDefinitionError naming the variable.
+        why = f"sympy cannot compile {expr} into numpy code ({type(exc).__name__}: {exc})"
+        cause = exc
+
+        def failing(*args: np.ndarray) -> np.ndarray:
+            raise MechanismCompileError(why) from cause
+
+        return failing
 
     def run(*args: np.ndarray) -> np.ndarray:
         n = len(args[0]) if args and np.ndim(args[0]) else None
