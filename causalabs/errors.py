@@ -130,3 +130,30 @@ class EstimateError(CausalabsError, ValueError):
 
 class HypothesisMismatchError(CausalabsError, ValueError):
     """Two hypotheses cannot be compared: their inputs, domains or outputs differ."""
+
+
+class SweepError(CausalabsError, ValueError):
+    """An alignment sweep was asked for an impossible grid, variable set or method."""
+
+
+# --- causal scrubbing -------------------------------------------------------
+
+
+class ScrubError(CausalabsError, ValueError):
+    """Causal scrubbing cannot run as asked (a correspondence or dataset at fault)."""
+
+
+class CorrespondenceError(ScrubError, AlignmentError):
+    """A correspondence maps a node that does not exist, or breaks the hypothesis' order."""
+
+
+class UnmatchedValueError(ScrubError, LookupError):
+    """Some high-level value needed by scrubbing has no agreeing input in the dataset."""
+
+
+class AlignmentFileError(AlignmentError):
+    """An alignment file cannot be read: missing, wrong schema version, or its weights are missing or altered."""
+
+
+class UnsavableAlignmentError(AlignmentError, TypeError):
+    """An alignment holds something that has no file form (a position function, an unknown featurizer)."""

@@ -1,0 +1,277 @@
+"""Boundless DAS (Wu et al. 2023, "Interpretability at scale"): learn the rotation *and* how many dims.
+
+Plain DAS (:func:`causalabs.align.das.fit_das`) needs the number of rotated
+coordinates of each variable up front.  Boundless DAS learns it: next to an
+orthogonal featurizer (:class:`~causalabs.align.rotation.LearnedRotation`)
+each variable ``v`` owns a soft interval ``[start_v, end_v)`` of rotated
+coordinates.  Intervals are consecutive by construction (``start_0 = 0``,
+``start_{v+1} = end_v``, ``end_v = start_v + width_v`` with a learned
+positive ``width_v``), so they never overlap.  Coordinate ``i`` (centre
+``c = i + 1/2``) belongs to ``v`` with the soft mask::
+
+    mask_v[i] = sigmoid((c - start_v) / T) * sigmoid((end_v - c) / T)
+
+and an interchange on ``v`` is ``h' = h + (((s - h) U) * mask_v) U^T``.  The
+temperature ``T`` is annealed geometrically from ``temperature[0]`` to
+``temperature[1]`` over the training steps, so the masks harden; the loss
+is the interchange cross-entropy plus ``penalty * sum_v width_v / coords``,
+which favours narrow intervals.
+
+At the end the learned ``k_v`` is the number of coordinates whose mask (at
+the final temperature) exceeds 1/2; these coordinates are contiguous, and
+the returned hard :class:`~causalabs.network.Alignment` puts ``v`` on them
+through a fixed :class:`~causalabs.network.Rotation`.  A variable whose mask
+never exceeds 1/2 gets its single best unclaimed coordinate (``k_v = 1``)
+and is listed in :attr:`BoundlessResult.collapsed`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+from causalabs.align.das import _class_index, _location, _prepare
+from causalabs.align.rotation import LearnedRotation
+from causalabs.backends.native import NativeBackend
+from causalabs.errors import AlignmentError, DatasetError
+from causalabs.network.alignment import Alignment
+from causalabs.network.featurizers import Featurizer, Rotation
+from causalabs.network.network import Network
+from causalabs.network.sites import Site, Subspace
+
+
+@attrs.frozen(eq=False)
+class BoundlessResult:
+    """A fitted Boundless DAS alignment.
+
+    ``alignment`` is the hard alignment (a fixed Rotation, ``dims[v]`` per
+    variable), ready for :func:`~causalabs.engine.evaluate_pairs`; ``k`` the
+    learned number of coordinates per variable; ``boundaries`` the learned
+    soft interval ``(start, end)`` per variable, in coordinate units;
+    ``basis`` the learned ``width x coords`` orthonormal basis; ``losses``
+    the mean training loss (interchange cross-entropy plus penalty) per
+    epoch; ``temperatures`` the temperature at the end of each epoch.
+    """
+
+    alignment: Alignment
+    k: dict[str, int]
+    dims: dict[str, tuple[int, int]]
+    boundaries: dict[str, tuple[float, float]]
+    basis: torch.Tensor
+    location: Site
+    losses: list[float]
+    temperatures: list[float]
+    seed: int
+    data_digests: tuple[str, ...]
+    collapsed: tuple[str, ...] = ()
+
+
+class _SoftBoundaries(Featurizer):
+    """Training-time featurizer: "coordinate" ``j`` stands for variable ``j``'s soft interval.
+
+    Sites use ``dims=(j, j + 1)``, so the engine's disjointness check sees
+    one slot per variable; :meth:`interchange` applies that variable's mask
+    in the rotated space of ``rotation``.
+    """
+
+    centres: torch.Tensor
+
+    def __init__(self, rotation: LearnedRotation, variables: int, init_width: float) -> None:
+        super().__init__()
+        self.rotation = rotation
+        self.width = rotation.width
+        self.coords = variables
+        self.n_coords = rotation.k
+        # width_v = softplus(raw_v); start at init_width
+        raw = math.log(math.expm1(init_width))
+        self.raw_widths = nn.Parameter(torch.full((variables,), raw, dtype=torch.float32))
+        self.register_buffer("centres", torch.arange(rotation.k, dtype=torch.float32) + 0.5)
+        self.temperature = 1.0
+
+    def widths(self) -> torch.Tensor:
+        return nn.functional.softplus(self.raw_widths)
+
+    def bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(starts, ends) of every variable's interval."""
+        w = self.widths()
+        ends = torch.cumsum(w, 0)
+        return ends - w, ends
+
+    def masks(self, temperature: float | None = None) -> torch.Tensor:
+        """``variables x coords`` soft masks at ``temperature`` (default: the current one)."""
+        t = self.temperature if temperature is None else temperature
+        starts, ends = self.bounds()
+        c = self.centres[None, :]
+        return torch.sigmoid((c - starts[:, None]) / t) * torch.sigmoid((ends[:, None] - c) / t)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:  # pragma: no cover - never used as a map
+        raise NotImplementedError("_SoftBoundaries is only used through interchange()")
+
+    def interchange(self, h: torch.Tensor, s: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        u = self.rotation.directions.to(device=h.device, dtype=h.dtype)
+        mask = self.masks()[start].to(device=h.device, dtype=h.dtype)
+        return h + (((s - h) @ u) * mask) @ u.T
+
+
+def _hard_dims(masks: torch.Tensor, names: Sequence[str]) -> tuple[dict[str, tuple[int, int]], tuple[str, ...]]:
+    """Contiguous coordinates with mask > 1/2 per variable; a collapsed variable gets its best free one."""
+    above = masks > 0.5
+    claimed = above.any(0)
+    dims: dict[str, tuple[int, int]] = {}
+    collapsed = []
+    for j, v in enumerate(names):
+        idx = torch.nonzero(above[j]).flatten()
+        if len(idx):
+            dims[v] = (int(idx[0]), int(idx[-1]) + 1)
+            continue
+        score = masks[j].masked_fill(claimed, -1.0)
+        best = int(torch.argmax(score))
+        if bool(claimed[best]):
+            raise AlignmentError(f"Boundless DAS: no free rotated coordinate left for variable {v!r}")
+        claimed[best] = True
+        dims[v] = (best, best + 1)
+        collapsed.append(v)
+    return dims, tuple(collapsed)
+
+
+def fit_boundless(
+    network: Network,
+    location: Site,
+    variables: Sequence[Any],
+    train: Sequence[Any],
+    *,
+    epochs: int = 5,
+    batch_size: int = 64,
+    lr: float = 1e-2,
+    boundary_lr: float = 5e-2,
+    seed: int = 0,
+    temperature: tuple[float, float] = (2.0, 0.05),
+    penalty: float = 0.3,
+    init_width: float | None = None,
+    coords: int | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> BoundlessResult:
+    """Learn a rotation at ``location`` and a soft interval of rotated coordinates per variable.
+
+    ``variables`` fixes the order of the intervals; ``train`` is a list of
+    counterfactual datasets as for :func:`~causalabs.align.das.fit_das`.
+    ``temperature=(start, end)`` is annealed geometrically over all steps
+    (both positive, ``start >= end``); ``penalty`` weighs the summed
+    interval widths (as a fraction of ``coords``).  ``init_width`` is the
+    starting width of each interval (default ``coords / (2 * len(variables))``).
+    ``coords`` is how many rotated directions are learned (default: the
+    site's width; pass less for wide sites).  Deterministic for a seed on CPU.
+    """
+    if not train:
+        raise DatasetError("Boundless DAS: no training datasets given")
+    names = [getattr(v, "name", v) for v in variables]
+    if not names:
+        raise AlignmentError("Boundless DAS: no variables given")
+    if len(set(names)) != len(names):
+        raise AlignmentError(f"Boundless DAS: a variable is listed twice in {names}")
+    for ds in train:
+        for v in ds.intervened:
+            if v not in names:
+                raise AlignmentError(f"Boundless DAS: a training dataset intervenes on {v!r}, which is not among {names}")
+    t0, t1 = (float(t) for t in temperature)
+    if not (t0 > 0 and t1 > 0 and t0 >= t1):
+        raise AlignmentError(f"Boundless DAS: temperature must be (start, end) with start >= end > 0, got {temperature}")
+    if penalty < 0:
+        raise AlignmentError(f"Boundless DAS: penalty must be >= 0, got {penalty}")
+    torch.manual_seed(seed)
+    backend = NativeBackend()
+    loc = _location(location)
+    prepared = [_prepare(backend, network, loc, ds, 256) for ds in train]
+    width = int(prepared[0].vectors.shape[-1])
+    n_coords = width if coords is None else int(coords)
+    if not len(names) <= n_coords <= width:
+        raise AlignmentError(
+            f"Boundless DAS: coords={n_coords} must lie in [{len(names)}, {width}] for site {loc.name} "
+            f"(width {width}, {len(names)} variables)"
+        )
+    if not any(bool((np.asarray(p.dataset.expected) != np.asarray(p.dataset.base_output)).any()) for p in prepared):
+        raise DatasetError("Boundless DAS: no training pair changes the output; the alignment would be unidentifiable")
+    w0 = n_coords / (2 * len(names)) if init_width is None else float(init_width)
+    if not 0 < w0 <= n_coords:
+        raise AlignmentError(f"Boundless DAS: init_width must lie in (0, {n_coords}], got {w0}")
+    rot = LearnedRotation(width, n_coords, seed=seed).to(network.device)
+    soft = _SoftBoundaries(rot, len(names), w0).to(network.device)
+    sites = {v: Site(loc.module, loc.io, loc.positions, Subspace(featurizer=soft, dims=(j, j + 1))) for j, v in enumerate(names)}
+
+    params = list(network.module.parameters())
+    was = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    opt = torch.optim.Adam([{"params": rot.parameters(), "lr": lr}, {"params": [soft.raw_widths], "lr": boundary_lr}])
+    rng = np.random.default_rng(seed)
+    schedule = [(d, i) for d, p in enumerate(prepared) for i in range(0, len(p.dataset.expected), batch_size)]
+    steps = max(epochs * len(schedule) - 1, 1)
+    losses: list[float] = []
+    temps: list[float] = []
+    step = 0
+    try:
+        for epoch in range(epochs):
+            perms = [rng.permutation(len(p.dataset.expected)) for p in prepared]
+            order = rng.permutation(len(schedule))
+            total_loss, count = torch.zeros((), device=network.device), 0
+            for j in order:
+                soft.temperature = t0 * (t1 / t0) ** (min(step, steps) / steps)
+                step += 1
+                d, s0 = schedule[j]
+                p = prepared[d]
+                idx = perms[d][s0 : s0 + batch_size]
+                tidx = torch.as_tensor(idx, device=p.vectors.device)
+                base = {k: np.asarray(v)[idx] for k, v in p.dataset.base.items()}
+                expected = torch.as_tensor(np.asarray(p.dataset.expected)[idx], device=network.device)
+                with parametrize.cached():
+                    patches = [
+                        (sites[v], p.vectors.index_select(0, p.index[i].index_select(0, tidx)))
+                        for i, v in enumerate(p.intervened)
+                    ]
+                    dec = network.decode(backend.patch(network, base, patches, grad=True))
+                    if dec.scores is None or dec.classes is None:
+                        raise AlignmentError(f"Boundless DAS: {network.name}'s decode gives no scores to train on")
+                    target = _class_index(dec.classes, expected)
+                    loss = torch.nn.functional.cross_entropy(dec.scores.float(), target)
+                    loss = loss + penalty * soft.widths().sum() / n_coords
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total_loss = total_loss + loss.detach() * len(idx)
+                count += len(idx)
+            losses.append(float(total_loss) / max(count, 1))
+            temps.append(soft.temperature)
+            if progress is not None:
+                progress(epoch + 1, epochs, losses[-1])
+    finally:
+        for p, w in zip(params, was):
+            p.requires_grad_(w)
+    with torch.no_grad():
+        masks = soft.masks(t1).cpu()
+        starts, ends = soft.bounds()
+    dims, collapsed = _hard_dims(masks, names)
+    basis = rot.frozen()
+    fixed = Rotation(basis, check=False)
+    final = {v: Site(loc.module, loc.io, loc.positions, Subspace(featurizer=fixed, dims=dims[v])) for v in names}
+    k = {v: b - a for v, (a, b) in dims.items()}
+    info = {"method": "boundless_das", "seed": seed, "k": dict(k), "dims": {v: list(d) for v, d in dims.items()}}
+    return BoundlessResult(
+        alignment=Alignment(final, info=info),
+        k=k,
+        dims=dims,
+        boundaries={v: (float(starts[j]), float(ends[j])) for j, v in enumerate(names)},
+        basis=basis.cpu(),
+        location=loc,
+        losses=losses,
+        temperatures=temps,
+        seed=seed,
+        data_digests=tuple(str(getattr(ds, "digest", "")) for ds in train),
+        collapsed=collapsed,
+    )

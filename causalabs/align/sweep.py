@@ -1,0 +1,413 @@
+"""Alignment sweeps: fit and score an alignment at every site of a grid, resumably.
+
+A sweep runs one *method* (DAS with given dims, or full-site patching that
+needs no training) at every location of a grid (module paths x token
+positions; for an MLP, module paths only) and for every variable set, and
+scores the result by held-out interchange-intervention accuracy with
+intervals.  Each location's records go to one JSON file in ``out_dir``,
+written atomically (temporary file in the same folder, then ``os.replace``),
+so a killed sweep resumes where it stopped: a location whose file exists and
+matches the run (hypothesis, network, method and its settings, seed,
+variable sets, data digests) is read back instead of recomputed.
+
+Every location is fitted with the same ``seed``, so a record does not
+depend on the order or on which locations were computed in an earlier run.
+See ``docs/sweeps.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, Protocol, Union
+
+import attrs
+
+from causalabs.align.das import fit_das
+from causalabs.engine.evaluate import evaluate_pairs
+from causalabs.errors import SweepError
+from causalabs.metrics.estimate import Estimate
+from causalabs.metrics.iia import iia
+from causalabs.network.alignment import Alignment
+from causalabs.network.network import Network
+from causalabs.network.sites import Site
+from causalabs.scm.semantics import model_of
+
+#: Version tag of the per-site result files; bump when their layout changes.
+FORMAT = "causalabs.sweep/1"
+
+VariableSets = Union[str, Sequence[Union[str, Sequence[str]]]]  # noqa: UP007 (a runtime alias)
+
+
+class SiteMethod(Protocol):
+    """Fits an alignment of ``variables`` at one location.
+
+    ``name`` and ``config`` (JSON-able settings) identify the method in result
+    files; ``k`` is the subspace size it gives each variable set (None: every
+    unit of the site).
+    """
+
+    name: str
+
+    def __call__(
+        self, network: Network, location: Site, variables: tuple[str, ...], train: Sequence[Any], seed: int
+    ) -> Alignment: ...
+
+
+@attrs.frozen
+class FullSite:
+    """Full-site patching: one variable owns every unit of the location; nothing is trained."""
+
+    name: str = "full"
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {}
+
+    def k(self, variables: tuple[str, ...]) -> int | None:
+        return None
+
+    def __call__(
+        self, network: Network, location: Site, variables: tuple[str, ...], train: Sequence[Any], seed: int
+    ) -> Alignment:
+        if len(variables) != 1:
+            raise SweepError(
+                f"full-site patching at {location.name} aligns one variable, got {'+'.join(variables)}; "
+                "give each variable its own set or use DAS"
+            )
+        return Alignment({variables[0]: location}, info={"method": self.name})
+
+
+@attrs.frozen
+class DAS:
+    """Distributed alignment search (:func:`~causalabs.align.das.fit_das`) with ``dims`` per variable."""
+
+    dims: int | Mapping[str, int] = 1
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 1e-2
+    name: str = "das"
+
+    def _dims(self, variables: tuple[str, ...]) -> dict[str, int]:
+        if isinstance(self.dims, int):
+            return {v: self.dims for v in variables}
+        missing = [v for v in variables if v not in self.dims]
+        if missing:
+            raise SweepError(f"DAS sweep: variable {missing[0]!r} has no dims (dims: {dict(self.dims)})")
+        return {v: int(self.dims[v]) for v in variables}
+
+    @property
+    def config(self) -> dict[str, Any]:
+        dims = self.dims if isinstance(self.dims, int) else dict(sorted(self.dims.items()))
+        return {"dims": dims, "epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
+
+    def k(self, variables: tuple[str, ...]) -> int | None:
+        return sum(self._dims(variables).values())
+
+    def __call__(
+        self, network: Network, location: Site, variables: tuple[str, ...], train: Sequence[Any], seed: int
+    ) -> Alignment:
+        if not train:
+            raise SweepError(f"DAS sweep at {location.name}: no training dataset intervenes within {'+'.join(variables)}")
+        return fit_das(
+            network, location, self._dims(variables), train,
+            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=seed,
+        ).alignment
+
+
+def _estimate(d: Mapping[str, Any]) -> Estimate:
+    return Estimate(**d)
+
+
+@attrs.frozen
+class SweepRecord:
+    """Held-out IIA of one method at one location for one variable set."""
+
+    site: str  # the location's Site.name
+    module: str
+    position: str | None  # "3", "3,4", a position function's name, or None (no positions)
+    variables: tuple[str, ...]
+    method: str
+    k: int | None  # coordinates aligned to the variable set; None: every unit
+    overall: Estimate
+    changed: Estimate
+    seed: int
+    train_digests: tuple[str, ...]
+    test_digests: tuple[str, ...]
+    elapsed_s: float = attrs.field(eq=False)
+
+    @property
+    def iia(self) -> float:
+        return self.overall.value
+
+    def to_dict(self) -> dict[str, Any]:
+        d = attrs.asdict(self, recurse=True)
+        d["variables"], d["train_digests"], d["test_digests"] = (
+            list(self.variables), list(self.train_digests), list(self.test_digests)
+        )
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SweepRecord:
+        return cls(
+            site=d["site"], module=d["module"], position=d["position"], variables=tuple(d["variables"]),
+            method=d["method"], k=d["k"], overall=_estimate(d["overall"]), changed=_estimate(d["changed"]),
+            seed=int(d["seed"]), train_digests=tuple(d["train_digests"]),
+            test_digests=tuple(d["test_digests"]), elapsed_s=float(d["elapsed_s"]),
+        )
+
+
+@attrs.frozen
+class SweepResult:
+    """Every record of a sweep, in grid order (location, then variable set)."""
+
+    records: tuple[SweepRecord, ...]
+    hypothesis: str
+    method: str
+    computed: tuple[str, ...]  # locations fitted in this call
+    resumed: tuple[str, ...]  # locations read back from out_dir
+    out_dir: Path | None = None
+
+    def to_json_lines(self) -> str:
+        return "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in self.records)
+
+
+def grid(
+    modules: Sequence[str], positions: Sequence[Any] | None = None, *, io: Literal["output", "input"] = "output"
+) -> list[Site]:
+    """Locations ``modules x positions`` (module-major); ``positions=None``: one per module, no positions."""
+    if not modules:
+        raise SweepError("sweep grid: no modules given")
+    if positions is not None and not len(positions):
+        raise SweepError("sweep grid: positions is empty; pass None for sites without positions")
+    pos: list[Any] = [None] if positions is None else list(positions)
+    return [Site(m, io, p) for m in modules for p in pos]
+
+
+def variable_sets(variables: VariableSets) -> list[tuple[str, ...]]:
+    """Normalise ``"left"``, ``["left", "right"]`` or ``[["left", "right"], "left"]`` to tuples of names."""
+
+    def name(x: Any) -> str:
+        return str(getattr(x, "name", x))
+
+    items: list[Any] = [variables] if isinstance(variables, str) else list(variables)
+    out = [(name(v),) if isinstance(v, str) or hasattr(v, "name") else tuple(map(name, v)) for v in items]
+    if not out or any(not s for s in out):
+        raise SweepError(f"sweep: empty variable set in {variables!r}")
+    return out
+
+
+def _position_label(location: Site) -> str | None:
+    p = location.positions
+    if p is None:
+        return None
+    if callable(p):
+        return str(getattr(p, "__name__", "fn"))
+    return ",".join(map(str, p))
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "site"
+
+
+def _method_info(method: Callable[..., Alignment]) -> tuple[str, dict[str, Any]]:
+    name = getattr(method, "name", None) or getattr(method, "__qualname__", type(method).__name__)
+    return str(name), dict(getattr(method, "config", {}) or {})
+
+
+def _k(method: Any, variables: tuple[str, ...]) -> int | None:
+    k = getattr(method, "k", None)
+    return k(variables) if callable(k) else k
+
+
+def _fingerprint(meta: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(meta, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then ``os.replace``.
+
+    Readers see the old file or the whole new one, never a part; on any error
+    (KeyboardInterrupt included) the temporary file is removed.  The file gets
+    the usual permissions (0o666 less the umask).
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write ``payload`` as JSON to ``path`` atomically (see :func:`write_bytes_atomic`)."""
+    write_bytes_atomic(path, (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode())
+
+
+def _read_existing(path: Path, fingerprint: str) -> list[SweepRecord] | None:
+    """The records of a matching result file; None when it is absent, stale or unreadable."""
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT or payload.get("fingerprint") != fingerprint:
+        return None
+    try:
+        return [SweepRecord.from_dict(r) for r in payload["records"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SweepError(f"sweep result file {path} matches this run but its records are malformed: {exc}") from exc
+
+
+def _within(ds: Any, variables: tuple[str, ...]) -> bool:
+    return set(ds.intervened) <= set(variables)
+
+
+def _fit_and_score(
+    network: Network, location: Site, variables: tuple[str, ...], train: Sequence[Any],
+    test: Sequence[Any], method: Any, name: str, seed: int, backend: str,
+) -> SweepRecord:
+    start = time.perf_counter()
+    tr = [ds for ds in train if _within(ds, variables)]
+    te = [ds for ds in test if _within(ds, variables)]
+    alignment = method(network, location, variables, tr, seed)
+    results: list[Any] = [evaluate_pairs(network, alignment, ds, backend=backend) for ds in te]
+    report = iia(results)
+    return SweepRecord(
+        site=location.name, module=location.module, position=_position_label(location), variables=variables,
+        method=name, k=_k(method, variables), overall=report.overall.overall, changed=report.overall.changed,
+        seed=seed, train_digests=tuple(str(ds.digest) for ds in tr), test_digests=tuple(str(ds.digest) for ds in te),
+        elapsed_s=time.perf_counter() - start,
+    )
+
+
+def _progress(enabled: bool, total: int) -> Any:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    console = Console(stderr=True)
+    return Progress(
+        TextColumn("[bold]sweep[/] {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, disable=not (enabled and console.is_terminal), transient=False,
+    )
+
+
+def _locations(sites: Any) -> list[Site]:
+    """The sweep's locations from a list of sites or a ``(modules, positions)`` spec, checked."""
+    if isinstance(sites, tuple) and len(sites) == 2 and not isinstance(sites[0], Site):
+        if isinstance(sites[0], str):
+            raise SweepError(f"sweep: sites {sites!r} is neither Site objects nor (modules, positions)")
+        locations = grid(list(sites[0]), None if sites[1] is None else list(sites[1]))
+    else:
+        bad = [s for s in sites if not isinstance(s, Site)]
+        if bad:
+            raise SweepError(f"sweep: sites must be causalabs Site objects, got {bad[0]!r}")
+        locations = [Site(s.module, s.io, s.positions) for s in sites]
+    if not locations:
+        raise SweepError("sweep: no sites given")
+    seen: dict[str, str] = {}
+    for loc in locations:
+        slug = _slug(loc.name)
+        if slug in seen:
+            what = "appears twice in the grid" if seen[slug] == loc.name else f"has the file name of {seen[slug]}"
+            raise SweepError(f"sweep: site {loc.name} {what}")
+        seen[slug] = loc.name
+    return locations
+
+
+def sweep(
+    network: Network,
+    hypothesis: Any,
+    sites: Sequence[Site] | tuple[Sequence[str], Sequence[Any] | None],
+    variables: VariableSets,
+    train: Sequence[Any],
+    test: Sequence[Any],
+    *,
+    method: Callable[..., Alignment] | None = None,
+    out_dir: str | Path | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    backend: str = "native",
+) -> SweepResult:
+    """Fit ``method`` at every location and score it on ``test``; one record per (location, variable set).
+
+    ``sites`` is a list of locations (their subspaces are ignored) or a grid
+    spec ``(modules, positions)`` (see :func:`grid`).  For each variable set
+    the method trains on the ``train`` datasets whose intervened variables
+    lie within the set, and is scored by IIA pooled over such ``test``
+    datasets (at least one is required).  ``method`` defaults to ``DAS()``
+    (1 dim per variable); ``FullSite()`` patches the whole location.  With
+    ``out_dir`` each location's records are written to
+    ``out_dir/<site>.json`` as soon as it is done, and matching files are
+    read back instead of recomputed.  ``progress`` shows a rich bar on a
+    terminal.
+    """
+    model = model_of(hypothesis)
+    method_ = DAS() if method is None else method
+    name, config = _method_info(method_)
+    locations = _locations(sites)
+    sets = variable_sets(variables)
+    for ds in [*train, *test]:
+        if ds.hypothesis != model.name:
+            raise SweepError(f"sweep: a dataset was made for {ds.hypothesis!r}, not for {model.name!r}")
+    for vs in sets:
+        unknown = [v for v in vs if v not in model.variables]
+        if unknown:
+            raise SweepError(f"sweep: {model.name} has no variable {unknown[0]!r}")
+        if not any(_within(ds, vs) for ds in test):
+            raise SweepError(f"sweep: no test dataset intervenes within {'+'.join(vs)}")
+    out = None if out_dir is None else Path(out_dir)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    common = {
+        "format": FORMAT, "hypothesis": model.name, "network": network.name, "method": name, "config": config,
+        "seed": seed, "variables": [list(v) for v in sets], "backend": backend,
+        "train": [str(ds.digest) for ds in train], "test": [str(ds.digest) for ds in test],
+    }
+    records: list[SweepRecord] = []
+    computed: list[str] = []
+    resumed: list[str] = []
+    with _progress(progress, len(locations)) as bar:
+        task = bar.add_task("", total=len(locations))
+        for loc in locations:
+            bar.update(task, description=loc.name)
+            meta = {**common, "site": loc.name}
+            fp = _fingerprint(meta)
+            path = None if out is None else out / f"{_slug(loc.name)}.json"
+            old = None if path is None else _read_existing(path, fp)
+            if old is not None:
+                records.extend(old)
+                resumed.append(loc.name)
+            else:
+                new = [_fit_and_score(network, loc, vs, train, test, method_, name, seed, backend) for vs in sets]
+                if path is not None:
+                    write_json_atomic(path, {**meta, "fingerprint": fp, "records": [r.to_dict() for r in new]})
+                records.extend(new)
+                computed.append(loc.name)
+            bar.advance(task)
+    return SweepResult(tuple(records), model.name, name, tuple(computed), tuple(resumed), out)
