@@ -55,14 +55,17 @@ class PairResults:
 
 
 def _prob_of(decoded: Decoded, expected: torch.Tensor) -> torch.Tensor | None:
+    """Softmax probability of the expected value (0 where it is not among the classes)."""
     if decoded.scores is None or decoded.classes is None:
         return None
     classes = torch.tensor(decoded.classes, device=expected.device)
-    match = classes[None, :] == expected[:, None]
-    probs = decoded.scores.float().softmax(-1)
-    found = match.any(-1)
-    col = match.float().argmax(-1)
-    p = probs.gather(1, col[:, None]).squeeze(1)
+    order = torch.argsort(classes)
+    sorted_classes = classes[order]
+    pos = torch.searchsorted(sorted_classes, expected).clamp(max=len(classes) - 1)
+    found = sorted_classes[pos] == expected
+    col = order[pos]
+    scores = decoded.scores.float()
+    p = (scores.gather(1, col[:, None]).squeeze(1) - scores.logsumexp(-1)).exp()
     return torch.where(found, p, torch.zeros_like(p))
 
 
@@ -100,9 +103,22 @@ def _takes_keep(be: Any) -> bool:
 
 
 def _unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows and each row's index into them (``np.unique(axis=0)``; one row is its own)."""
+    """Distinct rows (in ``np.unique(axis=0)`` order) and each row's index into them.
+
+    Rows of small non-negative integers are packed into one int64 key first,
+    which makes the sort one-dimensional (an order of magnitude faster).
+    """
     if rows.shape[0] == 1:
         return rows, np.zeros(1, dtype=np.intp)
+    if rows.size and rows.min() >= 0:
+        radix = rows.max(axis=0).astype(np.float64) + 1
+        if float(np.prod(radix)) < 2.0**62:
+            mult = np.ones(rows.shape[1], dtype=np.int64)
+            for j in range(rows.shape[1] - 2, -1, -1):
+                mult[j] = mult[j + 1] * int(radix[j + 1])
+            keys = rows.astype(np.int64) @ mult
+            _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+            return rows[first], inverse.reshape(-1)
     unique, inverse = np.unique(rows, axis=0, return_inverse=True)
     return unique, inverse.reshape(-1)
 
@@ -115,8 +131,13 @@ def evaluate_pairs(
     backend: str | Backend = "native",
     batch_size: int = 256,
     exhaustive: bool | None = None,
+    soft: bool = True,
 ) -> PairResults:
-    """Run every pair of ``dataset`` (a :class:`~causalabs.data.CounterfactualDataset`)."""
+    """Run every pair of ``dataset`` (a :class:`~causalabs.data.CounterfactualDataset`).
+
+    ``soft=False`` skips the probability of the expected value (``prob_expected``
+    is then None), which saves a softmax over every class on every pair.
+    """
     be = get_backend(backend)
     intervened = tuple(dataset.intervened)
     for v in intervened:
@@ -159,14 +180,14 @@ def evaluate_pairs(
                 extra = {"keep": torch.from_numpy(same)} if same.any() else {}
             dec = network.decode(be.patch(network, base, patches, **extra))
             predicted.append(dec.values)
-            probs.append(_prob_of(dec, expected_all[start:stop]))
+            probs.append(_prob_of(dec, expected_all[start:stop]) if soft else None)
     else:
         for start in range(0, n, batch_size):
             stop = min(n, start + batch_size)
             interventions = [(s, _slice(dataset.sources[v], start, stop)) for v, s in zip(intervened, sites)]
             dec = network.decode(be.interchange(network, _slice(dataset.base, start, stop), interventions))
             predicted.append(dec.values)
-            probs.append(_prob_of(dec, expected_all[start:stop]))
+            probs.append(_prob_of(dec, expected_all[start:stop]) if soft else None)
     pred = torch.cat(predicted).cpu().numpy().astype(np.int64)
     prob = None if any(p is None for p in probs) else torch.cat(probs).cpu().numpy()
     if exhaustive is None:
