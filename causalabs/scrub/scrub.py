@@ -1,0 +1,334 @@
+"""Causal scrubbing (Chan et al., Redwood Research 2022), batched on the native backend.
+
+What is implemented (see ``docs/scrubbing.md`` for the reasoning):
+
+* The tree starts at a virtual top node whose input is the reference.  If
+  the output variable is claimed, the top's only child is the output node
+  and the final pass runs on a uniformly random input; otherwise the top
+  *is* the output node: its children are the claimed nodes feeding it
+  through unclaimed nodes, and its input key the input variables feeding it
+  that way.
+* Each claimed node ``n`` with parent-context input ``c`` gets an input
+  ``x_n`` drawn uniformly from the dataset rows with ``n(x_n) == n(c)``.
+  Its children get ``x_n`` as their context.
+* The site value of ``n`` is computed in a pass on a *base* input drawn
+  uniformly among dataset rows that agree with ``x_n`` on ``n``'s input key
+  (uniform over the whole dataset when the key is empty), with the sites of
+  ``n``'s children set to their own scrubbed values.  Everything the
+  hypothesis does not claim -- unclaimed modules, the complement of a
+  claimed subspace, input variables not feeding ``n`` -- therefore comes
+  from that base, which agrees with the hypothesis only where it claims
+  agreement.
+* The output is the final pass on the top node's base with its children's
+  sites patched.
+
+A claimed node that feeds several claimed parents is copied once per path
+(treeification): each copy gets its own draw and its own value, patched
+into its own parent's pass.
+
+Passes per batch of references: one ``collect`` for all tree nodes of
+height 0 (their bases concatenated), one patched pass per tree node of
+greater height, one final patched pass: ``claimed + 1`` at most when no
+claimed node is shared (more when copies are needed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+import torch
+
+from causalabs.backends.hooks import StopForward, edit_hooks
+from causalabs.backends.native import NativeBackend, select
+from causalabs.errors import CorrespondenceError, ScrubError, UnmatchedValueError
+from causalabs.network.alignment import Alignment
+from causalabs.network.network import Decoded, Network, encode
+from causalabs.network.sites import Site, positions_tensor, resolve_module
+from causalabs.scm.semantics import as_batch, run
+from causalabs.scm.semantics import batch_size as rows_in
+from causalabs.scrub.correspondence import Correspondence, check_order, correspondence
+from causalabs.scrub.result import ScrubResult, label_losses, summarize
+from causalabs.scrub.sampling import AgreeingSampler
+
+Batch = dict[str, np.ndarray]
+
+
+ROW = "__scrub_row__"
+
+
+def _take(batch: Mapping[str, np.ndarray], idx: np.ndarray) -> Batch:
+    return {k: np.ascontiguousarray(v[idx]) for k, v in batch.items()}
+
+
+def _gather(encoded: Any, idx: torch.Tensor) -> Any:
+    if isinstance(encoded, torch.Tensor):
+        return encoded.index_select(0, idx)
+    if isinstance(encoded, Mapping):
+        return {k: _gather(v, idx) for k, v in encoded.items()}
+    if isinstance(encoded, tuple):
+        return tuple(_gather(v, idx) for v in encoded)
+    return encoded
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.shape == b.shape and bool(torch.equal(a, b))
+    if isinstance(a, Mapping):
+        return isinstance(b, Mapping) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, tuple):
+        return isinstance(b, tuple) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return False
+
+
+def encoded_once(network: Network, table: Batch) -> tuple[Network, Batch]:
+    """A copy of ``network`` whose ``encode`` gathers rows of the table encoded once.
+
+    Scrubbing draws every input from one table, so each row is encoded once
+    and batches are index gathers.  The batch handed to the backend keeps
+    the high-level columns (for position functions) plus a row-index
+    column.  Used only if the encoder is row-wise (a slice encodes to the
+    same bits as the slice of the whole); otherwise the network is returned
+    unchanged.
+    """
+    n = rows_in(table)
+    encoded = encode(network, table)
+    probe = np.arange(min(n, 3))[::-1].copy()
+    if n == 0 or not _same(encode(network, _take(table, probe)), _gather(encoded, torch.as_tensor(probe, device=network.device))):
+        return network, table
+    device = network.device
+
+    def gather(batch: Mapping[str, np.ndarray]) -> Any:
+        return _gather(encoded, torch.as_tensor(batch[ROW], device=device))
+
+    return attrs.evolve(network, encode=gather), {**table, ROW: np.arange(n, dtype=np.int64)}
+
+
+#: Largest treeified correspondence accepted (shared claimed nodes are copied per path).
+MAX_TREE = 4_096
+
+
+@attrs.frozen
+class TreeNode:
+    """One node of the treeified correspondence (``var`` is "" for the top node)."""
+
+    var: str
+    children: tuple[int, ...]
+    key: tuple[str, ...]
+    height: int
+
+
+class ScrubPlan:
+    """The treeified correspondence, node 0 the top; a claimed node feeding several parents is copied.
+
+    Nodes are stored children first, so a parent's id is larger than its
+    children's.  ``leaves`` share one recording pass; each node of
+    ``inner`` costs one patched pass; ``passes`` counts them plus the final
+    pass (``claimed + 1`` when no claimed node is shared).
+    """
+
+    def __init__(self, corr: Correspondence) -> None:
+        self.sites = dict(corr.sites)
+        self.nodes: list[TreeNode] = [TreeNode("", (), (), 0)]
+        root = corr.root
+        top_vars, top_key = ((root,), ()) if root in corr.sites else (corr.children(root), corr.input_key(root))
+
+        def add(var: str) -> int:
+            kids = tuple(add(c) for c in corr.children(var))
+            height = 1 + max((self.nodes[k].height for k in kids), default=-1)
+            self.nodes.append(TreeNode(var, kids, corr.input_key(var), height))
+            if len(self.nodes) > MAX_TREE:
+                raise CorrespondenceError(
+                    f"{corr.model.name}: the treeified correspondence passes {MAX_TREE} nodes (shared "
+                    "claimed nodes are copied once per path): claim fewer nodes"
+                )
+            return len(self.nodes) - 1
+
+        kids = tuple(add(v) for v in top_vars)
+        self.nodes[0] = TreeNode("", kids, top_key, 1 + max((self.nodes[k].height for k in kids), default=-1))
+        ids = range(1, len(self.nodes))
+        self.leaves = [i for i in ids if self.nodes[i].height == 0]
+        self.inner = sorted((i for i in ids if self.nodes[i].height > 0), key=lambda i: self.nodes[i].height)
+
+    @property
+    def passes(self) -> int:
+        return (1 if self.leaves else 0) + len(self.inner) + 1
+
+    def site(self, node: int) -> Site:
+        return self.sites[self.nodes[node].var]
+
+
+def _record_patched(
+    backend: NativeBackend, network: Network, base: Batch, patches: list[tuple[Site, torch.Tensor]], target: Site
+) -> torch.Tensor:
+    """The vector at ``target`` in a pass on ``base`` with ``patches`` written (the pass stops there)."""
+    n = rows_in(base)
+    pos = positions_tensor(target, base, n)
+    pos = None if pos is None else pos.to(network.device)
+    got: list[torch.Tensor] = []
+
+    def record(x: torch.Tensor) -> torch.Tensor:
+        got.append(select(x.detach(), pos) if pos is not None else x.detach().clone())
+        raise StopForward
+
+    module = resolve_module(network.module, target.module, network=network.name)
+    with edit_hooks([(module, target.io, target.name, record)]), contextlib.suppress(StopForward):
+        backend.patch(network, base, patches)
+    if not got:
+        raise ScrubError(f"site {target.name}: the module never ran in {network.name}'s forward pass")
+    return got[0]
+
+
+def scrubbed_outputs(
+    network: Network,
+    plan: ScrubPlan,
+    sampler: AgreeingSampler,
+    inputs: Batch,
+    refs: np.ndarray,
+    rng: np.random.Generator,
+    backend: NativeBackend,
+) -> Any:
+    """The network's raw output under scrubbing for reference rows ``refs`` (indices into the sampler's table)."""
+    nodes = plan.nodes
+    chosen: dict[int, np.ndarray] = {0: refs}  # a node's context until it is visited, then its own draw
+    bases: dict[int, np.ndarray] = {}
+    for i in [0, *range(len(nodes) - 1, 0, -1)]:  # parents before children
+        if i:
+            chosen[i] = sampler.sample((nodes[i].var,), chosen[i], rng)
+        bases[i] = sampler.sample(nodes[i].key, chosen[i], rng)
+        for c in nodes[i].children:
+            chosen[c] = chosen[i]
+    values: dict[int, torch.Tensor] = {}
+    b = len(refs)
+    if plan.leaves:  # all height-0 tree nodes share one recording pass
+        idx = np.concatenate([bases[i] for i in plan.leaves])
+        acts = backend.collect(network, _take(inputs, idx), [plan.site(i) for i in plan.leaves])
+        for j, i in enumerate(plan.leaves):
+            values[i] = acts[plan.site(i).location_key()][j * b : (j + 1) * b]
+    for i in plan.inner:
+        patches = [(plan.site(c), values[c]) for c in nodes[i].children]
+        values[i] = _record_patched(backend, network, _take(inputs, bases[i]), patches, plan.site(i))
+    patches = [(plan.site(c), values[c]) for c in nodes[0].children]
+    return backend.patch(network, _take(inputs, bases[0]), patches)
+
+
+def _forward(network: Network, batch: Batch) -> Decoded:
+    with torch.no_grad():
+        return network.decode(network.call(network.module, encode(network, batch)))
+
+
+def scrub(
+    network: Network,
+    hypothesis: Any,
+    alignment: Alignment | Mapping[str, Site] | Correspondence,
+    inputs: Mapping[str, Any],
+    *,
+    references: Mapping[str, Any] | None = None,
+    n: int = 1_000,
+    seed: int = 0,
+    batch_size: int = 1_024,
+    on_missing: Literal["raise", "drop"] = "raise",
+    confidence: float = 0.95,
+    bootstrap: int = 2_000,
+    loss: Literal["cross-entropy", "error"] = "cross-entropy",
+) -> ScrubResult:
+    """Causal-scrub ``hypothesis`` on ``network`` under ``alignment`` over the dataset ``inputs``.
+
+    ``inputs`` is the dataset every resampled input is drawn from (a batch
+    of high-level inputs).  References are ``references`` if given, else
+    ``n`` rows drawn uniformly (with replacement) from ``inputs``.  The loss
+    of a reference is the cross-entropy, under the network's scores, of the
+    hypothesis' output on that reference (``loss="error"``: 1 where the
+    decoded output differs from it, else 0, for decoders without scores).
+
+    A reference whose needed high-level value (of a top-level claimed node,
+    or of the output's input key) no dataset row has is never matched to a
+    row of another value: ``on_missing="raise"`` raises
+    :class:`~causalabs.errors.UnmatchedValueError` naming the node and how
+    many references are affected, ``"drop"`` leaves them out and counts them
+    in ``ScrubResult.dropped``.  Same seed, same numbers to the bit (CPU).
+    """
+    if batch_size < 1:
+        raise ScrubError(f"scrub: batch_size must be at least 1, got {batch_size}")
+    if references is None and n < 1:
+        raise ScrubError(f"scrub: n must be at least 1, got {n}")
+    corr = alignment if isinstance(alignment, Correspondence) else correspondence(hypothesis, alignment)
+    model = corr.model
+    data = as_batch(model, dict(inputs))
+    n_data = rows_in(data)
+    rng = np.random.default_rng(seed)
+    if references is None:
+        refs_batch = _take(data, rng.integers(0, n_data, n)) if n_data else data
+    else:
+        refs_batch = as_batch(model, dict(references))
+    table = {k: np.concatenate([data[k], refs_batch[k]]) for k in model.inputs}
+    values = run(model, table)
+    sampler = AgreeingSampler(model, values, n_data)
+    check_order(corr, network, _take(data, np.arange(min(1, n_data))))
+    plan = ScrubPlan(corr)
+    refs = np.arange(n_data, n_data + rows_in(refs_batch))
+    refs, dropped = _check_missing(sampler, plan, refs, on_missing)
+    if not len(refs):
+        raise ScrubError(f"{model.name}: no references left to scrub ({dropped} dropped)")
+    labels = values[model.output][refs]
+    backend = NativeBackend()
+    fast, fast_table = encoded_once(network, table)
+    outs: list[tuple[np.ndarray, np.ndarray]] = []
+    for s in range(0, len(refs), batch_size):
+        chunk = refs[s : s + batch_size]
+        raw = scrubbed_outputs(fast, plan, sampler, fast_table, chunk, rng, backend)
+        outs.append(label_losses(network.decode(raw), labels[s : s + batch_size], where=model.name, loss=loss))
+    rand_idx = rng.integers(0, n_data, len(refs))
+    plain: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"original": [], "random": []}
+    for s in range(0, len(refs), batch_size):
+        part = labels[s : s + batch_size]
+        for key, rows in (("original", refs), ("random", rand_idx)):
+            decoded = _forward(fast, _take(fast_table, rows[s : s + batch_size]))
+            plain[key].append(label_losses(decoded, part, where=model.name, loss=loss))
+    scrubbed, original, random = (_join(x) for x in (outs, plain["original"], plain["random"]))
+    return summarize(
+        hypothesis=model.name,
+        correspondence=corr.describe(),
+        seed=seed,
+        scrubbed=scrubbed,
+        original=original,
+        random=random,
+        passes=plan.passes,
+        dropped=dropped,
+        confidence=confidence,
+        bootstrap=bootstrap,
+    )
+
+
+def _join(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _check_missing(
+    sampler: AgreeingSampler, plan: ScrubPlan, refs: np.ndarray, on_missing: str
+) -> tuple[np.ndarray, int]:
+    """References whose top-level draws have agreeing rows; deeper draws always do (a row agrees with itself)."""
+    if on_missing not in ("raise", "drop"):
+        raise ScrubError(f"scrub: on_missing must be 'raise' or 'drop', got {on_missing!r}")
+    bad = np.zeros(len(refs), dtype=bool)
+    reasons: list[str] = []
+    top = plan.nodes[0]
+    keys: Sequence[tuple[str, ...]] = [*((plan.nodes[c].var,) for c in top.children), top.key]
+    for key in keys:
+        miss = sampler.missing(key, refs)
+        if miss.any():
+            first = int(refs[miss][0])
+            shown = ", ".join(f"{k}={int(sampler.values[k][first])}" for k in key)
+            reasons.append(f"{int(miss.sum())} need ({shown}) or another value of {', '.join(key)}")
+            bad |= miss
+    if not bad.any():
+        return refs, 0
+    if on_missing == "raise":
+        raise UnmatchedValueError(
+            f"{sampler.model.name}: {int(bad.sum())} of {len(refs)} references need a high-level value that "
+            f"no dataset input has ({'; '.join(reasons)}); pass on_missing='drop' to leave them out"
+        )
+    return refs[~bad], int(bad.sum())
