@@ -38,7 +38,7 @@ from causalabs.scm import (
     var,
 )
 
-__version__ = "0.1.0"
+from causalabs._version import __version__
 
 #: Lazily imported public names: name -> module that defines it.
 _LAZY = {
@@ -61,12 +61,20 @@ _LAZY = {
     "iia": "causalabs.metrics",
     "proportion": "causalabs.metrics",
     "get_backend": "causalabs.backends",
+    "falsify": "causalabs.verify",
+    "Report": "causalabs.verify",
+    "Counterexample": "causalabs.verify",
+    "path_patch": "causalabs.scrub",
+    "fit_das": "causalabs.align",
 }
 
 if TYPE_CHECKING:
     from causalabs.backends import get_backend
     from causalabs.engine import PairResults, evaluate_pairs, interchange_network
+    from causalabs.align import fit_das
     from causalabs.metrics import Estimate, iia, proportion
+    from causalabs.scrub import path_patch
+    from causalabs.verify import Counterexample, Report, falsify
     from causalabs.network import (
         Alignment,
         Decoded,
@@ -83,7 +91,16 @@ if TYPE_CHECKING:
     )
 
 
+# ``causalabs.verify`` and ``causalabs.scrub`` are subpackages; ``causalabs.verify(...)``
+# still works because that package is callable (see causalabs/verify/__init__.py).
+
+
+_SUBPACKAGES = {"verify", "scrub", "align", "engine", "metrics", "network", "backends", "organisms", "loading"}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"causalabs.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'causalabs' has no attribute {name!r}")
@@ -93,7 +110,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | _SUBPACKAGES)
 
 
 __all__ = [

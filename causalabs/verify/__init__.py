@@ -1,0 +1,36 @@
+"""Verification: verdicts on causal-abstraction claims, with counterexamples and evidence.
+
+* :func:`verify` -- exhaustive (exact, every pair) or sampled (intervals) verdicts;
+* :func:`falsify` -- property-based counterexample search with shrinking;
+* :class:`Report` -- the verdict value, rendered by :mod:`causalabs.verify.render`.
+"""
+
+import sys
+import types
+from typing import Any
+
+from causalabs.verify.counterexample import Counterexample
+from causalabs.verify.falsify import FalsifyResult, falsify, replay
+from causalabs.verify.pipeline import verify
+from causalabs.verify.report import SCHEMA, Report, VariableEvidence
+
+__all__ = [
+    "SCHEMA",
+    "Counterexample",
+    "FalsifyResult",
+    "Report",
+    "VariableEvidence",
+    "falsify",
+    "replay",
+    "verify",
+]
+
+
+class _CallablePackage(types.ModuleType):
+    """Lets ``causalabs.verify(hypothesis, network, alignment, ...)`` call :func:`verify`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Report:
+        return verify(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage

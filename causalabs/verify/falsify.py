@@ -1,0 +1,333 @@
+"""``falsify``: property-based search for one interchange where network and hypothesis disagree.
+
+The search is driven by the ``hypothesis`` library.  One *example* is an
+intervened variable set (a non-empty subset of the aligned variables, or of
+``variables``), a count ``n`` in ``1..batch``, and ``n`` pairs, each a base
+input plus one source input per intervened variable.  Every input row is one
+drawn integer: its mixed-radix index over the input domains (first input
+most significant), so shrinking it moves toward the lexicographically first
+row, index 0 of every domain.  The whole example runs through the network in
+one batched interchange call (:func:`causalabs.engine.interchange_network`)
+and through the hypothesis' counterfactual (:func:`causalabs.interchange`).
+The example fails when any pair disagrees; ``hypothesis.target`` is fed the
+largest *margin* of the example (the best wrong score minus the score of the
+expected value: positive means the network already disagrees, larger means
+closer to failing), which steers generation toward near misses.
+
+A failure is shrunk by the library: ``n`` falls, the intervened set loses
+variables and every row falls toward index 0.  The first disagreeing pair of
+the shrunk example is the returned :class:`~causalabs.verify.Counterexample`.
+The search is deterministic for a given ``seed`` (no example database,
+``hypothesis.seed``), so the seed replays it -- as long as ``deadline_s`` is
+not reached: past it the search stops at once, generation or shrinking, the
+result holds the best counterexample found so far (if any) and
+``stop_reason`` is ``"deadline"``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import torch
+
+from causalabs.errors import AlignmentError, UnknownVariableError
+from causalabs.network.alignment import Alignment
+from causalabs.network.network import Network
+from causalabs.verify.counterexample import Counterexample
+
+__all__ = ["FalsifyResult", "falsify", "network_call", "pair_margins", "replay"]
+
+#: Why a search ended.
+STOP_REASONS = ("counterexample", "max_examples", "deadline")
+
+
+@attrs.frozen
+class FalsifyResult:
+    """The outcome of :func:`falsify`.
+
+    ``counterexample`` is None when no disagreement was found within the
+    budget; that is *not* a proof (the search samples), so :attr:`refuted`
+    is the only verdict it supports.  ``examples_run`` counts drawn examples
+    (generation and shrinking), ``pairs_run`` the (base, sources) pairs they
+    held; ``elapsed`` is wall-clock seconds.
+    """
+
+    counterexample: Counterexample | None
+    examples_run: int
+    seed: int
+    stop_reason: str
+    elapsed: float
+    pairs_run: int = 0
+    first_failure_s: float | None = None  # seconds until the first failing example (before shrinking)
+    hypothesis: str = "H"
+    call: str = ""  # the falsify(...) call that replays the search
+
+    @property
+    def refuted(self) -> bool:
+        return self.counterexample is not None
+
+    def describe(self) -> str:
+        """Falsifying-example text: the pasteable call, the two answers, and how to replay."""
+        head = (
+            f"falsify: {self.examples_run} examples ({self.pairs_run} pairs) in {self.elapsed:.2f} s, "
+            f"seed={self.seed}, stopped by {self.stop_reason}"
+        )
+        ce = self.counterexample
+        if ce is None:
+            return head + "\nno counterexample found (not a proof: the search samples)"
+        margin = "" if ce.margin is None else f", margin {ce.margin:.4g}"
+        lines = [
+            head,
+            "Falsifying example:",
+            f"    {ce.call(self.hypothesis)}",
+            f"    {network_call(ce)}",
+            f"    expected {ce.expected} (hypothesis), observed {ce.observed} (network){margin}",
+            f"Replay the search with: {self.call or f'falsify(..., seed={self.seed})'}",
+        ]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "counterexample": None if self.counterexample is None else self.counterexample.to_dict(),
+            "examples_run": self.examples_run,
+            "pairs_run": self.pairs_run,
+            "seed": self.seed,
+            "stop_reason": self.stop_reason,
+            "elapsed": self.elapsed,
+        }
+
+
+def network_call(counterexample: Counterexample, network: str = "network", alignment: str = "alignment") -> str:
+    """A pasteable call that reproduces the network's side of a counterexample (one-row batches)."""
+
+    def batch(row: Mapping[str, int]) -> str:
+        return "{" + ", ".join(f"{k!r}: [{v}]" for k, v in row.items()) + "}"
+
+    srcs = ", ".join(f"{v!r}: {batch(row)}" for v, row in counterexample.sources.items())
+    return f"causalabs.interchange_network({network}, {alignment}, {batch(counterexample.base)}, {{{srcs}}}).values"
+
+
+# --- margins -----------------------------------------------------------------
+
+
+def pair_margins(decoded: Any, expected: np.ndarray) -> np.ndarray:
+    """Per pair: best score of a value other than ``expected`` minus the score of ``expected``.
+
+    Positive where the network's decision differs, larger = closer to failing.
+    Without scores it is +1 where the decoded value differs and -1 where it
+    agrees; a value the network cannot produce at all gets +inf.
+    """
+    values = decoded.values.detach().cpu().numpy().astype(np.int64)
+    if decoded.scores is None or decoded.classes is None:
+        return np.where(values != expected, 1.0, -1.0)
+    scores = decoded.scores.detach().float().cpu().numpy()
+    classes = np.asarray(decoded.classes, dtype=np.int64)
+    match = classes[None, :] == expected[:, None]
+    found = match.any(axis=1)
+    own = np.where(match, scores, -np.inf).max(axis=1)
+    other = np.where(match, -np.inf, scores).max(axis=1)
+    margin = other - own
+    return np.where(found, margin, np.inf)
+
+
+# --- checks ------------------------------------------------------------------
+
+
+def _check(model: Any, alignment: Alignment, variables: Iterable[Any] | None) -> tuple[str, ...]:
+    alignment.check_against(model)
+    if variables is None:
+        names = tuple(alignment.sites)
+    else:
+        names = tuple(getattr(v, "name", v) for v in variables)
+        for v in names:
+            if v not in model.variables:
+                raise UnknownVariableError(
+                    f"falsify: {model.name} has no variable {v!r}; its variables are {', '.join(model.variables)}"
+                )
+            if v not in alignment.sites:
+                raise AlignmentError(
+                    f"falsify: {v!r} has no site in the alignment (it aligns {', '.join(alignment.sites) or 'nothing'})"
+                )
+    if not names:
+        raise AlignmentError("falsify: no variable to intervene on (the alignment is empty)")
+    return names
+
+
+def _replay_call(name: str, variables: Sequence[str] | None, kw: Mapping[str, Any]) -> str:
+    parts = [name, "network", "alignment"]
+    if variables is not None:
+        parts.append(f"variables={list(variables)!r}")
+    parts += [f"{k}={v!r}" for k, v in kw.items()]
+    return f"causalabs.verify.falsify({', '.join(parts)})"
+
+
+# --- the search --------------------------------------------------------------
+
+
+class _Disagreement(AssertionError):
+    """Raised inside the property when a drawn example holds a disagreeing pair."""
+
+
+class _OutOfTime(BaseException):
+    """Ends generation at the deadline; a BaseException, so the library does not shrink it."""
+
+
+def falsify(
+    hypothesis: Any,
+    network: Network,
+    alignment: Alignment,
+    *,
+    variables: Iterable[Any] | None = None,
+    max_examples: int = 300,
+    seed: int = 0,
+    deadline_s: float = 30.0,
+    batch: int = 32,
+    backend: Any = "native",
+) -> FalsifyResult:
+    """Search for an interchange on which ``network`` (under ``alignment``) and ``hypothesis`` disagree.
+
+    ``variables`` limits the intervened sets to non-empty subsets of these
+    (default: every aligned variable).  ``max_examples`` bounds the drawn
+    examples, each a list of up to ``batch`` pairs evaluated in one network
+    call; ``deadline_s`` bounds the whole search, shrinking included (past
+    it the best counterexample so far is kept).  Same ``seed``, same search,
+    same counterexample.  Raises :class:`~causalabs.errors.AlignmentError`
+    when the alignment (or ``variables``) names a variable the hypothesis
+    lacks or that has no site.
+    """
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
+    from hypothesis import seed as hseed
+    from hypothesis import strategies as st
+
+    from causalabs.engine.interchange import interchange_network
+    from causalabs.scm.semantics import interchange, model_of
+
+    model = model_of(hypothesis)
+    names = _check(model, alignment, variables)
+    if batch < 1 or max_examples < 1:
+        raise ValueError(f"falsify: batch and max_examples must be >= 1, got batch={batch}, max_examples={max_examples}")
+    inputs = model.inputs
+    out_name = model.output
+    radices = [len(model.variables[n].domain) for n in inputs]
+    domains = [np.asarray(model.variables[n].domain, dtype=np.int64) for n in inputs]
+    # one integer per input row: its mixed-radix index, first input most significant, so
+    # shrinking the integer gives the lexicographically first row in domain order
+    row = st.integers(0, model.input_space_size - 1)
+
+    @st.composite
+    def examples(draw: Any) -> tuple[tuple[str, ...], list[tuple[int, ...]]]:
+        chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=len(names), unique=True))
+        vs = tuple(v for v in names if v in chosen)  # canonical order, whatever the draw order
+        pair = st.tuples(*([row] * (1 + len(vs))))
+        n = draw(st.integers(1, batch))
+        return vs, draw(st.lists(pair, min_size=n, max_size=n))
+
+    def decode_rows(index: np.ndarray) -> dict[str, np.ndarray]:
+        cols: dict[str, np.ndarray] = {}
+        rest = index.astype(object) if model.input_space_size >= 2**63 else index.astype(np.int64)
+        for n, r, dom in reversed(list(zip(inputs, radices, domains))):
+            cols[n] = dom[np.asarray(rest % r, dtype=np.int64)]
+            rest = rest // r
+        return {n: cols[n] for n in inputs}
+
+    state: dict[str, Any] = {"examples": 0, "pairs": 0, "failure": None, "first": None}
+    start = time.perf_counter()
+
+    def evaluate(vs: tuple[str, ...], pairs: list[Any]) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
+        index = np.array(pairs, dtype=object if model.input_space_size >= 2**63 else np.int64)
+        base = decode_rows(index[:, 0])
+        sources = {v: decode_rows(index[:, 1 + j]) for j, v in enumerate(vs)}
+        expected = np.asarray(interchange(model, base, sources)[out_name], dtype=np.int64)
+        with torch.no_grad():
+            dec = interchange_network(network, alignment, base, sources, backend=backend)
+        observed = dec.values.detach().cpu().numpy().astype(np.int64)
+        return (base, sources), expected, observed, pair_margins(dec, expected)
+
+    @settings(
+        max_examples=max_examples,
+        deadline=None,
+        database=None,
+        derandomize=False,
+        phases=(Phase.explicit, Phase.generate, Phase.target, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+        verbosity=Verbosity.quiet,
+        report_multiple_bugs=False,
+        print_blob=False,
+    )
+    @hseed(seed)
+    @given(examples())
+    def prop(example: Any) -> None:
+        vs, pairs = example
+        if time.perf_counter() - start > deadline_s:
+            raise _OutOfTime  # stops generation, or a shrink in progress (keeping its best so far)
+        state["examples"] += 1
+        state["pairs"] += len(pairs)
+        (base, sources), expected, observed, margins = evaluate(vs, pairs)
+        finite = margins[np.isfinite(margins)]
+        target(float(finite.max()) if finite.size else 1e9, label="margin")
+        bad = np.flatnonzero(observed != expected)
+        if bad.size:
+            if state["first"] is None:
+                state["first"] = (time.perf_counter() - start, state["examples"])
+            i = int(bad[0])
+            state["failure"] = Counterexample(
+                base={n: int(base[n][i]) for n in inputs},
+                sources={v: {n: int(sources[v][n][i]) for n in inputs} for v in vs},
+                expected=int(expected[i]),
+                observed=int(observed[i]),
+                margin=float(margins[i]),
+                seed=seed,
+                found_by="falsify",
+            )
+            raise _Disagreement(f"{len(bad)} of {len(pairs)} pairs disagree")
+
+    found, late = None, False
+    try:
+        prop()
+    except _Disagreement:
+        found = state["failure"]  # the library re-runs the shrunk example last
+    except _OutOfTime:
+        # the shrinker only runs failing candidates that are simpler than its current
+        # best, so the last failure seen is the best counterexample so far
+        found, late = state["failure"], True
+    elapsed = time.perf_counter() - start
+    reason = "deadline" if late else ("counterexample" if found is not None else "max_examples")
+    kw = {"max_examples": max_examples, "seed": seed, "deadline_s": deadline_s, "batch": batch}
+    hname = getattr(hypothesis, "__name__", model.name)
+    return FalsifyResult(
+        counterexample=found,
+        examples_run=state["examples"],
+        seed=seed,
+        stop_reason=reason,
+        elapsed=elapsed,
+        pairs_run=state["pairs"],
+        first_failure_s=None if state["first"] is None else state["first"][0],
+        hypothesis=hname,
+        call=_replay_call(hname, None if variables is None else names, kw),
+    )
+
+
+def replay(
+    counterexample: Counterexample, hypothesis: Any, network: Network, alignment: Alignment, *, backend: Any = "native"
+) -> tuple[int, int]:
+    """Re-run one counterexample by hand: (hypothesis' counterfactual output, network's output)."""
+    from causalabs.engine.interchange import interchange_network
+    from causalabs.scm.semantics import interchange, model_of
+
+    model = model_of(hypothesis)
+    base = {k: np.array([v], dtype=np.int64) for k, v in counterexample.base.items()}
+    sources = {
+        var: {k: np.array([v], dtype=np.int64) for k, v in row.items()} for var, row in counterexample.sources.items()
+    }
+    expected = int(interchange(model, base, sources)[model.output][0])
+    with torch.no_grad():
+        observed = int(interchange_network(network, alignment, base, sources, backend=backend).values[0])
+    return expected, observed
+

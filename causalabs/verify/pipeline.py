@@ -1,0 +1,182 @@
+"""``verify``: one pipeline from a claim (hypothesis, network, alignment) to a :class:`Report`.
+
+Modes:
+
+* ``exhaustive``: every (base, source) pair of a finite input space for every
+  intervened variable set, exactly (see :mod:`causalabs.verify.exhaustive`).
+  Verified only if every pair agrees, or, with ``threshold < 1``, if every
+  set's IIA reaches it ("verified at threshold t", with the failure count).
+* ``sample``: IIA on a seeded sample of pairs per variable set with a
+  Wilson interval; verified when every lower bound clears the threshold,
+  refuted when some upper bound is below it, otherwise inconclusive.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from causalabs.data.generate import random_pairs
+from causalabs.engine.evaluate import evaluate_pairs
+from causalabs.errors import AlignmentError, CausalabsError
+from causalabs.metrics.estimate import Estimate, proportion
+from causalabs.network.alignment import Alignment
+from causalabs.network.network import Network
+from causalabs.scm.model import CausalModel
+from causalabs.scm.semantics import HypothesisLike, model_of, rows
+from causalabs.verify.counterexample import Counterexample
+from causalabs.verify.exhaustive import (
+    all_inputs,
+    check_set,
+    source_classes,
+    variable_sets,
+)
+from causalabs.verify.provenance import provenance
+from causalabs.verify.report import Report, VariableEvidence
+
+Mode = Literal["exhaustive", "sample"]
+
+
+def _check_alignment(model: CausalModel, alignment: Alignment, variables: Sequence[str] | None) -> list[str]:
+    alignment.check_against(model)
+    names = list(variables) if variables is not None else list(alignment.sites)
+    for v in names:
+        if v not in alignment.sites:
+            raise AlignmentError(f"variable {v!r} has no site in the alignment (it aligns {', '.join(alignment.sites)})")
+        if model.variables[v].is_input or model.variables[v].is_output:
+            raise AlignmentError(f"{model.name}.{v}: only intermediate variables can be verified; {v!r} is an {model.variables[v].kind}")
+    if not names:
+        raise AlignmentError(f"the alignment maps no variable of {model.name}")
+    return names
+
+
+def _exhaustive(model: CausalModel, network: Network, alignment: Alignment, names: list[str]) -> tuple[list[VariableEvidence], Counterexample | None, list[str]]:
+    inputs = all_inputs(model)
+    classes = {v: source_classes(network, model, alignment.sites[v], v, inputs) for v in names}
+    evidence, counterexample = [], None
+    table = rows(inputs)
+    for vs in variable_sets(names):
+        r = check_set(network, model, alignment, inputs, classes, vs)
+        evidence.append(
+            VariableEvidence(
+                vs,
+                proportion(r.successes, r.total, exact=True),
+                proportion(r.changed_successes, r.changed_total, exact=True),
+                r.total - r.successes,
+            )
+        )
+        if counterexample is None and r.first_failure is not None:
+            b, srcs, expected, observed = r.first_failure
+            counterexample = Counterexample(
+                table[b], {v: table[s] for v, s in zip(vs, srcs)}, expected, observed, found_by="exhaustive"
+            )
+    return evidence, counterexample, []
+
+
+def _sample(
+    model: CausalModel, network: Network, alignment: Alignment, names: list[str], n: int, seed: int, confidence: float
+) -> tuple[list[VariableEvidence], Counterexample | None, list[str]]:
+    evidence, counterexample, digests = [], None, []
+    for j, vs in enumerate(variable_sets(names)):
+        ds = random_pairs(model, list(vs), n, seed=seed + j)
+        digests.append(ds.digest)
+        r = evaluate_pairs(network, alignment, ds)
+        correct, changed = r.correct, r.changed
+        evidence.append(
+            VariableEvidence(
+                vs,
+                proportion(int(correct.sum()), len(correct), confidence=confidence),
+                proportion(int(correct[changed].sum()), int(changed.sum()), confidence=confidence),
+                int((~correct).sum()),
+            )
+        )
+        failing = np.flatnonzero(~correct)
+        if counterexample is None and failing.size:
+            i = int(failing[0])
+            base = {k: int(v[i]) for k, v in ds.base.items()}
+            srcs = {v: {k: int(col[i]) for k, col in ds.sources[v].items()} for v in vs}
+            counterexample = Counterexample(base, srcs, int(r.expected[i]), int(r.predicted[i]), seed=seed + j, found_by="sample")
+    return evidence, counterexample, digests
+
+
+def _pooled(evidence: Sequence[VariableEvidence], exact: bool, confidence: float) -> Estimate:
+    successes = sum(int(e.iia.successes or 0) for e in evidence)
+    total = sum(e.iia.n for e in evidence)
+    return proportion(successes, total, exact=exact, confidence=confidence)
+
+
+def verify(
+    hypothesis: HypothesisLike,
+    network: Network,
+    alignment: Alignment,
+    *,
+    mode: Mode = "exhaustive",
+    threshold: float | None = None,
+    seed: int = 0,
+    samples: int = 2000,
+    confidence: float = 0.95,
+    variables: Sequence[Any] | None = None,
+) -> Report:
+    """Check that ``network`` implements ``hypothesis`` under ``alignment``; return the verdict and evidence.
+
+    ``threshold`` defaults to 1.0 (every pair) for exhaustive checks and to
+    0.95 for sampled ones (a sampled interval never reaches 1.0).
+    """
+    if threshold is None:
+        threshold = 1.0 if mode == "exhaustive" else 0.95
+    if not 0.0 < threshold <= 1.0:
+        raise CausalabsError(f"threshold must be in (0, 1], got {threshold}")
+    model = model_of(hypothesis)
+    names = _check_alignment(model, alignment, None if variables is None else [getattr(v, "name", v) for v in variables])
+    start = time.perf_counter()
+    if mode == "exhaustive":
+        evidence, cx, digests = _exhaustive(model, network, alignment, names)
+        exact = True
+    elif mode == "sample":
+        evidence, cx, digests = _sample(model, network, alignment, names, samples, seed, confidence)
+        exact = False
+    else:
+        raise CausalabsError(f"unknown verification mode {mode!r}; choose exhaustive or sample")
+    pooled = _pooled(evidence, exact, confidence)
+    verdict, reason = _verdict(evidence, threshold, exact)
+    return Report(
+        verdict=verdict,
+        mode=mode,
+        hypothesis=model.name,
+        network=network.name,
+        alignment={v: alignment.sites[v].name for v in names},
+        threshold=threshold,
+        iia=pooled,
+        per_variable=tuple(evidence),
+        counterexample=cx,
+        reason=reason,
+        provenance=provenance(model, network, seed=seed if mode == "sample" else None, digests=digests, mode=mode),
+        timing={"seconds": round(time.perf_counter() - start, 3)},
+    )
+
+
+def _verdict(evidence: Sequence[VariableEvidence], threshold: float, exact: bool) -> tuple[Any, str]:
+    if exact:
+        worst = min(evidence, key=lambda e: e.iia.value)
+        failures = sum(e.failures for e in evidence)
+        if failures == 0:
+            return "verified", f"every pair agrees ({sum(e.iia.n for e in evidence):,} pairs, exact)"
+        if worst.iia.value >= threshold:
+            return "verified", f"every variable set's IIA >= {threshold:g}; {failures:,} failing pairs (exact)"
+        return "refuted", (
+            f"{'+'.join(worst.variables)}: IIA {worst.iia.value:.4f} < {threshold:g} "
+            f"({worst.failures:,} of {worst.iia.n:,} pairs disagree, exact)"
+        )
+    low = [e for e in evidence if e.iia.hi < threshold]
+    if low:
+        e = low[0]
+        return "refuted", f"{'+'.join(e.variables)}: IIA upper bound {e.iia.hi:.4f} < {threshold:g}"
+    if all(e.iia.lo >= threshold for e in evidence):
+        return "verified", f"every variable set's IIA lower bound >= {threshold:g}"
+    e = min(evidence, key=lambda e: e.iia.lo)
+    return "inconclusive", (
+        f"{'+'.join(e.variables)}: interval [{e.iia.lo:.4f}, {e.iia.hi:.4f}] straddles {threshold:g}; sample more pairs"
+    )

@@ -1,0 +1,51 @@
+"""Provenance of a report: versions, device, seed and content hashes of what was checked."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from causalabs._version import __version__
+from causalabs.loading import sha256_file
+from causalabs.network.network import Network
+from causalabs.scm.model import CausalModel
+
+
+def weights_sha256(network: Network) -> str:
+    """sha256 over the module's state dict (names, dtypes, shapes and bytes, in name order)."""
+    h = hashlib.sha256()
+    for name, t in sorted(network.module.state_dict().items()):
+        c = t.detach().to("cpu").contiguous()
+        h.update(f"{name}|{c.dtype}|{tuple(c.shape)}|".encode())
+        h.update(c.numpy().tobytes() if c.dtype != torch.bfloat16 else c.float().numpy().tobytes())
+    return h.hexdigest()
+
+
+def hypothesis_sha256(model: CausalModel) -> str | None:
+    if model.source_file and Path(model.source_file).is_file():
+        return sha256_file(model.source_file)
+    return None
+
+
+def provenance(
+    model: CausalModel, network: Network, *, seed: int | None, digests: Iterable[str] = (), mode: str = ""
+) -> dict[str, Any]:
+    """Everything a reader needs to rerun the check and know it is the same check."""
+    dev = network.device
+    return {
+        "causalabs": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "device": str(dev) if dev.type != "cuda" else f"cuda ({torch.cuda.get_device_name(dev)})",
+        "seed": seed,
+        "mode": mode,
+        "network_sha256": weights_sha256(network),
+        "hypothesis_sha256": hypothesis_sha256(model),
+        "hypothesis_file": Path(model.source_file).name if model.source_file else None,
+        "dataset_digests": sorted(set(digests)),
+    }

@@ -1,0 +1,81 @@
+"""``Report``: a verdict on a claim with its evidence and provenance (a frozen value).
+
+The JSON form follows a versioned schema (``SCHEMA``): ``verdict``, ``mode``,
+``iia`` {value, lo, hi, n, exact}, ``per_variable``, ``counterexample`` (or
+null), ``provenance``, and ``timing`` (the only fields that differ between
+two runs of the same command).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+import attrs
+
+from causalabs.metrics.estimate import Estimate
+from causalabs.verify.counterexample import Counterexample
+
+SCHEMA = "causalabs.report/1"
+Verdict = Literal["verified", "refuted", "inconclusive"]
+VERDICTS = ("verified", "refuted", "inconclusive")
+
+
+@attrs.frozen
+class VariableEvidence:
+    """IIA of one intervened variable set, with its failures."""
+
+    variables: tuple[str, ...]
+    iia: Estimate
+    changed: Estimate
+    failures: int
+
+
+@attrs.frozen
+class Report:
+    """What was claimed, the verdict, and everything needed to rerun and check it."""
+
+    verdict: Verdict = attrs.field(validator=attrs.validators.in_(VERDICTS))
+    mode: str
+    hypothesis: str
+    network: str
+    alignment: dict[str, str]
+    threshold: float
+    iia: Estimate
+    per_variable: tuple[VariableEvidence, ...]
+    counterexample: Counterexample | None
+    reason: str
+    provenance: dict[str, Any]
+    timing: dict[str, float] = attrs.field(factory=dict)
+
+    @property
+    def failures(self) -> int:
+        return sum(e.failures for e in self.per_variable)
+
+    def to_dict(self) -> dict[str, Any]:
+        def est(e: Estimate) -> dict[str, Any]:
+            return {"value": e.value, "lo": e.lo, "hi": e.hi, "n": e.n, "exact": e.exact,
+                    "confidence": e.confidence, "method": e.method, "successes": e.successes}
+
+        return {
+            "schema": SCHEMA,
+            "verdict": self.verdict,
+            "mode": self.mode,
+            "hypothesis": self.hypothesis,
+            "network": self.network,
+            "alignment": dict(self.alignment),
+            "threshold": self.threshold,
+            "iia": est(self.iia),
+            "per_variable": {
+                "+".join(e.variables): {"iia": est(e.iia), "changed": est(e.changed), "failures": e.failures}
+                for e in self.per_variable
+            },
+            "counterexample": None if self.counterexample is None else self.counterexample.to_dict(),
+            "reason": self.reason,
+            "provenance": dict(self.provenance),
+            "timing": dict(self.timing),
+        }
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys, fixed separators): byte-identical for identical reports."""
+        return json.dumps(self.to_dict(), sort_keys=True, indent=2, allow_nan=True) + "\n"

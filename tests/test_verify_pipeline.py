@@ -1,0 +1,122 @@
+"""verify(): exhaustive and sampled verdicts, counterexamples that replay, reports that render."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import causalabs as ca
+from causalabs.engine import evaluate_pairs, interchange_network
+from causalabs.errors import AlignmentError
+from causalabs.network import Alignment
+from causalabs.organisms import load_organism
+from causalabs.verify.pipeline import verify
+from causalabs.verify.render import to_latex, to_markdown, to_text
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def heq():
+    return load_organism(ROOT / "models/heq_handbuilt.py")
+
+
+@pytest.fixture(scope="module")
+def heq_rot():
+    return load_organism(ROOT / "models/heq_rotated.py")
+
+
+def wrong(o, name):
+    return next(h for h in o.wrong_hypotheses() if h.__name__ == name)
+
+
+@pytest.mark.parametrize("which", ["heq", "heq_rot"])
+def test_correct_hypothesis_is_verified_exhaustively(which, request):
+    o = request.getfixturevalue(which)
+    r = verify(o.hypothesis(), o.network, o.alignment())
+    assert r.verdict == "verified"
+    assert r.iia.exact and r.iia.value == 1.0
+    assert r.counterexample is None
+    # every (base, source) pair of every variable set: 256^2 per single, 256^3 for both
+    assert {e.variables: e.iia.n for e in r.per_variable} == {
+        ("left",): 256**2, ("right",): 256**2, ("left", "right"): 256**3,
+    }
+
+
+@pytest.mark.parametrize("which", ["heq", "heq_rot"])
+def test_wrong_twin_is_refuted_with_a_counterexample_that_replays(which, request):
+    o = request.getfixturevalue(which)
+    h = wrong(o, "SwappedEquality")
+    r = verify(h, o.network, o.alignment())
+    assert r.verdict == "refuted"
+    cx = r.counterexample
+    assert cx is not None and cx.found_by == "exhaustive"
+    base = {k: np.array([v]) for k, v in cx.base.items()}
+    sources = {v: {k: np.array([x]) for k, x in row.items()} for v, row in cx.sources.items()}
+    expected = int(ca.interchange(h, base, sources)["out"][0])
+    observed = int(interchange_network(o.network, o.alignment(), base, sources).values[0])
+    assert (expected, observed) == (cx.expected, cx.observed)
+    assert expected != observed
+    # the first failure in lexicographic order: no failing pair has a smaller base
+    assert cx.base == {"w": 0, "x": 0, "y": 0, "z": 0}
+
+
+def test_exhaustive_counts_equal_running_every_pair(heq):
+    h = wrong(heq, "SwappedEquality")
+    r = verify(h, heq.network, heq.alignment(), variables=["left"])
+    (e,) = r.per_variable
+    ds = ca.exhaustive_pairs(h, ["left"])
+    brute = evaluate_pairs(heq.network, heq.alignment(), ds)
+    assert e.iia.n == len(ds)
+    assert e.iia.successes == int(brute.correct.sum())
+    assert e.changed.successes == int(brute.correct[brute.changed].sum())
+    assert e.failures == int((~brute.correct).sum())
+
+
+def test_threshold_verdict_reports_the_failures(heq):
+    h = wrong(heq, "SwappedEquality")
+    r = verify(h, heq.network, heq.alignment(), threshold=0.5)
+    assert r.verdict == "verified" and r.failures > 0
+    assert "VERIFIED at threshold 0.5" in to_text(r)
+    assert f"{r.failures}" in to_text(r)
+
+
+def test_sampled_verdicts(heq):
+    good = verify(heq.hypothesis(), heq.network, heq.alignment(), mode="sample", samples=500, seed=1)
+    assert good.verdict == "verified" and not good.iia.exact and good.iia.lo >= 0.95
+    bad = verify(wrong(heq, "SwappedEquality"), heq.network, heq.alignment(), mode="sample", samples=500, seed=1)
+    assert bad.verdict == "refuted" and bad.iia.hi < 0.95
+    assert bad.counterexample is not None and bad.counterexample.seed is not None
+    few = verify(heq.hypothesis(), heq.network, heq.alignment(), mode="sample", samples=20, seed=1)
+    assert few.verdict == "inconclusive"  # 20 agreeing pairs cannot push the lower bound past 0.95
+
+
+def test_same_command_gives_byte_identical_json_apart_from_timing(heq):
+    a = verify(heq.hypothesis(), heq.network, heq.alignment(), mode="sample", samples=200, seed=3)
+    b = verify(heq.hypothesis(), heq.network, heq.alignment(), mode="sample", samples=200, seed=3)
+    da, db = json.loads(a.to_json()), json.loads(b.to_json())
+    da.pop("timing"), db.pop("timing")
+    assert json.dumps(da, sort_keys=True) == json.dumps(db, sort_keys=True)
+    assert da["schema"] == "causalabs.report/1"
+    assert set(da) >= {"verdict", "mode", "iia", "per_variable", "counterexample", "provenance"}
+    assert set(da["iia"]) >= {"value", "lo", "hi", "n", "exact"}
+    assert len(da["provenance"]["network_sha256"]) == 64
+
+
+def test_renderers(heq):
+    r = verify(wrong(heq, "SwappedEquality"), heq.network, heq.alignment())
+    text, md, tex = to_text(r), to_markdown(r), to_latex(r)
+    assert text.startswith("REFUTED") and "replay: causalabs.interchange(SwappedEquality" in text
+    assert "| left+right |" in md and "```" in md
+    assert "\\toprule" in tex and "\\bottomrule" in tex and "left+right" in tex
+
+
+def test_alignment_for_a_variable_the_hypothesis_lacks(heq):
+    left_only = next(h for h in heq.wrong_hypotheses() if h.__name__ == "LeftOnlySwapped")
+    with pytest.raises(AlignmentError, match="right"):
+        verify(left_only, heq.network, heq.alignment())
+    only_left = Alignment({"left": heq.alignment().sites["left"]})
+    assert verify(left_only, heq.network, only_left).verdict == "refuted"
