@@ -106,6 +106,43 @@ def _class_name(ref: str) -> str:
     return ref.rpartition(":")[2]
 
 
+@app.command()
+def verify(
+    hypothesis: str = typer.Argument(..., help="path/file.py:ClassName"),
+    network: str = typer.Option(..., "--network", help="network file (path/file.py with load())"),
+    alignment: str = typer.Option(
+        None, "--alignment", help="alignment file (.json), or path/file.py:function; default: the network file's alignment()"
+    ),
+    mode: str = typer.Option("exhaustive", "--mode", help="exhaustive | sample | falsify"),
+    threshold: float = typer.Option(None, "--threshold", help="IIA threshold (default 1.0 exhaustive, 0.95 sample)"),
+    seed: int = typer.Option(0, "--seed", help="seed for sampling and search"),
+    samples: int = typer.Option(2000, "--samples", help="pairs per variable set in sample mode"),
+    json_out: Path = typer.Option(None, "--json", help="also write the report as JSON here"),
+) -> None:
+    """Check that NETWORK implements HYPOTHESIS under the alignment: exit 0 verified, 1 refuted, 3 inconclusive."""
+    from causalabs.cli_verify import run_verify
+
+    try:
+        code = run_verify(hypothesis, network, alignment, mode, threshold, seed, samples, json_out)
+    except CausalabsError as exc:
+        fail(str(exc))
+    raise typer.Exit(code)
+
+
+@app.command()
+def report(
+    result: Path = typer.Argument(..., help="a JSON report written by `causalabs verify --json`"),
+    fmt: str = typer.Option("txt", "--format", help="txt | md | tex | json"),
+) -> None:
+    """Render a saved report as text, Markdown, a LaTeX (booktabs) table, or JSON."""
+    from causalabs.cli_verify import run_report
+
+    try:
+        typer.echo(run_report(result, fmt), nl=False)
+    except CausalabsError as exc:
+        fail(str(exc))
+
+
 def main() -> None:
     try:
         app()
