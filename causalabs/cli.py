@@ -113,7 +113,7 @@ def verify(
     alignment: str = typer.Option(
         None, "--alignment", help="alignment file (.json), or path/file.py:function; default: the network file's alignment()"
     ),
-    mode: str = typer.Option("exhaustive", "--mode", help="exhaustive | sample | falsify"),
+    mode: str = typer.Option("exhaustive", "--mode", help="exhaustive | sample | falsify | prove"),
     threshold: float = typer.Option(None, "--threshold", help="IIA threshold (default 1.0 exhaustive, 0.95 sample)"),
     seed: int = typer.Option(0, "--seed", help="seed for sampling and search"),
     samples: int = typer.Option(2000, "--samples", help="pairs per variable set in sample mode"),

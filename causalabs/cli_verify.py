@@ -78,8 +78,17 @@ def run_verify(
         result = falsify(hyp, net, al, seed=seed)
         typer.echo(str(result))
         return EXIT["refuted"] if result.counterexample is not None else EXIT["inconclusive"]
+    if mode == "prove":
+        from causalabs.verify.prove import prove
+
+        proof = prove(hyp, net, al)
+        typer.echo(f"{proof.status.upper()}: {hyp.__name__} on {net.name} (prove, {proof.elapsed:.2f} s)\n  {proof.reason}")
+        if proof.counterexample is not None:
+            typer.echo(proof.counterexample.describe())
+            typer.echo(f"replay: {proof.counterexample.call(hyp.__name__)}")
+        return {"proved": 0, "refuted": 1, "unknown": 3}[proof.status]
     if mode not in ("exhaustive", "sample"):
-        raise LoadError(f"--mode {mode!r}: choose exhaustive, sample or falsify")
+        raise LoadError(f"--mode {mode!r}: choose exhaustive, sample, falsify or prove")
     report = verify(hyp, net, al, mode=mode, threshold=threshold, seed=seed, samples=samples)  # type: ignore[arg-type]
     typer.echo(to_text(report))
     if json_out is not None:

@@ -76,3 +76,10 @@ def test_bad_input_exits_2_with_one_line(args: tuple[str, ...], message: str) ->
     assert "Traceback" not in r.output
     lines = [line for line in r.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], r.output
+
+
+def test_prove_mode_exit_codes() -> None:
+    ok = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--mode", "prove")
+    assert ok.exit_code == 0 and ok.stdout.startswith("PROVED"), ok.output
+    bad = run("verify", f"{HEQ}:SwappedEquality", "--network", NET, "--mode", "prove")
+    assert bad.exit_code == 1 and bad.stdout.startswith("REFUTED") and "replay:" in bad.stdout, bad.output

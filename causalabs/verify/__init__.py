@@ -2,6 +2,7 @@
 
 * :func:`verify` -- exhaustive (exact, every pair) or sampled (intervals) verdicts;
 * :func:`falsify` -- property-based counterexample search with shrinking;
+* ``causalabs.verify.prove.prove`` -- an SMT proof (z3) for ReLU MLPs on finite domains;
 * :class:`Report` -- the verdict value, rendered by :mod:`causalabs.verify.render`.
 """
 
@@ -12,12 +13,14 @@ from typing import Any
 from causalabs.verify.counterexample import Counterexample
 from causalabs.verify.falsify import FalsifyResult, falsify, replay
 from causalabs.verify.pipeline import verify
+from causalabs.verify.prove import ProofResult
 from causalabs.verify.report import SCHEMA, Report, VariableEvidence
 
 __all__ = [
     "SCHEMA",
     "Counterexample",
     "FalsifyResult",
+    "ProofResult",
     "Report",
     "VariableEvidence",
     "falsify",

@@ -1,0 +1,155 @@
+"""Interventions for :func:`causalabs.verify.prove`: sites in z3, and sources tabulated exactly.
+
+``mix`` writes a symbolic source vector into a site's subspace, as the native
+engine does; ``source_table`` lists, over every source input, the distinct
+(part of the vector the site reads, hypothesis value) pairs, computed in
+exact rational arithmetic; ``mix_key`` writes such a part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+
+import z3
+
+from causalabs.errors import AlignmentError
+from causalabs.network.sites import Site
+from causalabs.scm.model import CausalModel
+from causalabs.scm.semantics import enumerate_inputs, run
+from causalabs.verify.prove_inputs import InputEncoding
+from causalabs.verify.relu_z3 import (
+    Builder,
+    Layers,
+    UnsupportedNetworkError,
+    Vec,
+    exact,
+    lin,
+    sub,
+)
+
+__all__ = ["exact_run", "mix", "mix_key", "source_table", "width_at"]
+
+
+def mix(b: Builder, h: Vec, s: Vec, site: Site, tag: str) -> Vec:
+    """``h`` with the site's subspace taken from ``s``, like the engine's ``mix`` (exactly)."""
+    sp = site.subspace
+    width = len(h)
+    if sp.is_all:
+        return list(s)
+    if sp.units is not None:
+        out = list(h)
+        for u in sp.units:
+            if not -width <= u < width:
+                raise AlignmentError(f"site {site.name}: unit {u} is out of range for width {width}")
+            out[u % width] = s[u % width]
+        return out
+    feat = sp.featurizer
+    assert feat is not None and sp.dims is not None
+    if getattr(feat, "width", width) != width:
+        raise AlignmentError(f"site {site.name}: featurizer width {feat.width} != activation width {width}")
+    basis = feat.basis(*sp.dims)
+    if basis is None:
+        raise UnsupportedNetworkError(
+            f"site {site.name}: featurizer {type(feat).__name__} is not orthogonal (no basis); "
+            "prove encodes units and Rotation featurizers only"
+        )
+    U = exact(basis)  # width x k, the stored float matrix's exact values
+    diff = [sub(si, hi) for si, hi in zip(s, h)]
+    coords = []
+    for j in range(len(U[0])):
+        c = lin((U[i][j], diff[i]) for i in range(width))
+        coords.append(c if isinstance(c, Fraction) else b.fresh(f"{tag}.coef{j}", c))
+    return [
+        lin([(Fraction(1), h[i])] + [(U[i][j], coords[j]) for j in range(len(coords))])
+        for i in range(width)
+    ]
+
+
+def exact_run(layers: Layers, enc: InputEncoding, row: Mapping[str, int], stop: int) -> list[Fraction]:
+    """The clean run of one concrete input up to position ``stop``, in exact rationals."""
+    x = list(enc.offset)
+    for n, m in enc.table.items():
+        x = [a + d if d else a for a, d in zip(x, m[int(row[n])])]
+    for k in range(stop):
+        op = layers.ops[k]
+        if op[0] == "linear":
+            x = [
+                sum((w * xi for w, xi in zip(wrow, x) if w and xi), Fraction(0)) + bias
+                for wrow, bias in zip(op[1], op[2])
+            ]
+        elif op[0] == "relu":
+            x = [max(xi, Fraction(0)) for xi in x]
+    return x
+
+
+def _key(vec: Sequence[Fraction], site: Site) -> tuple[Fraction, ...]:
+    """What of a source's vector an interchange at ``site`` reads: the units, or the coordinates ``s U``."""
+    sp = site.subspace
+    if sp.is_all:
+        return tuple(vec)
+    if sp.units is not None:
+        return tuple(vec[u % len(vec)] for u in sp.units)
+    return tuple(sum((ui * xi for ui, xi in zip(col, vec) if ui and xi), Fraction(0)) for col in zip(*_basis(site)))
+
+
+def _basis(site: Site) -> list[list[Fraction]]:
+    sp = site.subspace
+    assert sp.featurizer is not None and sp.dims is not None
+    u = sp.featurizer.basis(*sp.dims)
+    if u is None:
+        raise UnsupportedNetworkError(
+            f"site {site.name}: featurizer {type(sp.featurizer).__name__} is not orthogonal (no basis); "
+            "prove encodes units and Rotation featurizers only"
+        )
+    return exact(u)
+
+
+def source_table(
+    model: CausalModel, layers: Layers, enc: InputEncoding, site: Site, variable: str, pos: int
+) -> list[tuple[tuple[Fraction, ...], int, dict[str, int]]]:
+    """Every distinct (what the site reads, hypothesis value) over all source inputs, with a representative.
+
+    Exhaustive and exact: each input's vector at the site is computed in
+    rational arithmetic.  Sources with the same entry give the same
+    interchange result for every base, so z3 chooses among these few entries
+    instead of encoding a symbolic source run.
+    """
+    batch = enumerate_inputs(model)
+    values = run(model, batch)[variable]
+    names = list(model.inputs)
+    seen: dict[tuple[tuple[Fraction, ...], int], dict[str, int]] = {}
+    for i in range(len(values)):
+        row = {n: int(batch[n][i]) for n in names}
+        key = (_key(exact_run(layers, enc, row, pos), site), int(values[i]))
+        if key not in seen:
+            seen[key] = row
+    return [(k, v, row) for (k, v), row in seen.items()]
+
+
+def mix_key(b: Builder, h: Vec, key: Sequence[z3.ArithRef], site: Site, tag: str) -> Vec:
+    """``h`` after an interchange at ``site`` with a source whose entry is ``key`` (see :func:`_key`)."""
+    sp = site.subspace
+    width = len(h)
+    if sp.is_all:
+        return list(key)
+    if sp.units is not None:
+        out = list(h)
+        for u, kv in zip(sp.units, key):
+            out[u % width] = kv
+        return out
+    U = _basis(site)
+    coords = []
+    for j, kj in enumerate(key):
+        c = lin([(Fraction(1), kj)] + [(-U[i][j], h[i]) for i in range(width)])
+        coords.append(c if isinstance(c, Fraction) else b.fresh(f"{tag}.coef{j}", c))
+    return [lin([(Fraction(1), h[i])] + [(U[i][j], coords[j]) for j in range(len(coords))]) for i in range(width)]
+
+
+def width_at(layers: Layers, pos: int) -> int:
+    """The vector width at a position of the stack."""
+    width = layers.in_width
+    for k in range(pos):
+        if layers.ops[k][0] == "linear":
+            width = len(layers.ops[k][1])
+    return width

@@ -1,0 +1,193 @@
+"""ReLU MLPs in z3, exactly: the network side of :func:`causalabs.verify.prove`.
+
+A network here is an ``nn.Sequential`` of ``Linear``, ``ReLU`` and
+``Identity`` children.  Every float32 weight becomes the rational number it
+stores exactly (``fractions.Fraction(float(w))``), so the encoding is the
+network evaluated in exact rational arithmetic, not in float32.
+
+A vector is a list whose entries are ``Fraction`` constants (folded eagerly)
+or z3 ``Real`` terms.  Layer outputs that are not constant get a fresh
+``Real`` tied by an equality, so terms stay small when layers are dense.
+Positions in the stack are numbered ``0..L``: position ``p`` is the input
+of child ``p`` (and the output of child ``p - 1``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from fractions import Fraction
+from typing import Any, TypeAlias, Union
+
+import attrs
+import numpy as np
+import torch
+import z3
+from torch import nn
+
+from causalabs.errors import NetworkError, SiteError
+from causalabs.network.sites import Site
+
+__all__ = [
+    "Layers",
+    "UnsupportedNetworkError",
+    "Vec",
+    "exact",
+    "mlp_layers",
+    "site_position",
+]
+
+Entry: TypeAlias = Union[Fraction, z3.ArithRef]  # noqa: UP007
+Vec = list[Entry]
+_SUPPORTED = (nn.Linear, nn.ReLU, nn.Identity)
+
+
+class UnsupportedNetworkError(NetworkError, TypeError):
+    """The network (or its decoder, encoder, featurizer) is outside what ``prove`` can encode."""
+
+
+def exact(values: torch.Tensor | np.ndarray) -> list:
+    """A tensor's values as nested lists of exact ``Fraction`` (float32 -> its exact rational)."""
+    arr = values.detach().cpu().double().numpy() if isinstance(values, torch.Tensor) else np.asarray(values, dtype=np.float64)
+    if not np.isfinite(arr).all():
+        raise UnsupportedNetworkError("a weight or encoded input is not finite (NaN or inf)")
+    return np.vectorize(lambda x: Fraction(float(x)), otypes=[object])(arr).tolist()
+
+
+@attrs.frozen(eq=False)
+class Layers:
+    """The children of an ``nn.Sequential`` as exact rational maps."""
+
+    names: tuple[str, ...]
+    #: per child: ("linear", W rows (list of lists of Fraction), b) | ("relu",) | ("identity",)
+    ops: tuple[tuple, ...]
+    in_width: int
+    out_width: int
+
+
+def mlp_layers(module: nn.Module, *, network: str = "network") -> Layers:
+    """Check that ``module`` is a ReLU MLP and read its weights exactly; refuse anything else."""
+    if not isinstance(module, nn.Sequential):
+        raise UnsupportedNetworkError(
+            f"{network}: prove encodes nn.Sequential ReLU MLPs only; the root module is "
+            f"{type(module).__name__}"
+        )
+    names: list[str] = []
+    ops: list[tuple[Any, ...]] = []
+    width_in: int | None = None
+    width = None
+    for name, child in module.named_children():
+        if not isinstance(child, _SUPPORTED):
+            raise UnsupportedNetworkError(
+                f"{network}: module {name!r} is {type(child).__name__}; prove encodes only "
+                "Linear, ReLU and Identity layers"
+            )
+        if isinstance(child, nn.Linear):
+            w = exact(child.weight)
+            b = exact(child.bias) if child.bias is not None else [Fraction(0)] * child.out_features
+            if width is not None and child.in_features != width:
+                raise UnsupportedNetworkError(
+                    f"{network}: module {name!r} takes {child.in_features} features, gets {width}"
+                )
+            if width_in is None:
+                width_in = child.in_features
+            width = child.out_features
+            ops.append(("linear", w, b))
+        elif isinstance(child, nn.ReLU):
+            ops.append(("relu",))
+        else:
+            ops.append(("identity",))
+        names.append(name)
+    if width_in is None or width is None:
+        raise UnsupportedNetworkError(f"{network}: the Sequential holds no Linear layer")
+    return Layers(tuple(names), tuple(ops), width_in, width)
+
+
+def site_position(layers: Layers, s: Site) -> int:
+    """Where in the stack a site's vector sits (see the module docstring)."""
+    if s.positions is not None:
+        raise SiteError(f"site {s.name}: prove handles (batch, width) activations; this site has positions")
+    if s.module not in layers.names:
+        raise SiteError(
+            f"site {s.name}: {s.module!r} is not a child of the Sequential "
+            f"(children: {', '.join(layers.names)})"
+        )
+    k = layers.names.index(s.module)
+    return k if s.io == "input" else k + 1
+
+
+class Builder:
+    """Collects fresh z3 variables and their defining constraints."""
+
+    def __init__(self) -> None:
+        self.constraints: list[z3.BoolRef] = []
+        self._n = 0
+
+    def fresh(self, tag: str, term: z3.ArithRef) -> z3.ArithRef:
+        self._n += 1
+        v = z3.Real(f"{tag}!{self._n}")
+        self.constraints.append(v == term)
+        return v
+
+    def affine(self, rows: Sequence[Sequence[Fraction]], bias: Sequence[Fraction], x: Vec, tag: str) -> Vec:
+        """``W x + b`` (W as rows), constants folded, zero weights skipped."""
+        out: Vec = []
+        for j, row in enumerate(rows):
+            c = bias[j]
+            terms = []
+            for w, xi in zip(row, x):
+                if w == 0:
+                    continue
+                if isinstance(xi, Fraction):
+                    c += w * xi
+                else:
+                    terms.append(xi if w == 1 else z3.RealVal(w) * xi)
+            if not terms:
+                out.append(c)
+            else:
+                t = z3.Sum(terms) if len(terms) > 1 else terms[0]
+                out.append(self.fresh(f"{tag}[{j}]", t + z3.RealVal(c) if c != 0 else t))
+        return out
+
+    def relu(self, x: Vec, tag: str) -> Vec:
+        return [
+            max(xi, Fraction(0)) if isinstance(xi, Fraction) else self.fresh(f"{tag}[{j}]", z3.If(xi > 0, xi, 0))
+            for j, xi in enumerate(x)
+        ]
+
+    def run(self, layers: Layers, x: Vec, start: int, stop: int, tag: str) -> Vec:
+        """The children ``start..stop-1`` applied to ``x`` (the vector at position ``start``)."""
+        for k in range(start, stop):
+            op = layers.ops[k]
+            where = f"{tag}.{layers.names[k]}"
+            if op[0] == "linear":
+                x = self.affine(op[1], op[2], x, where)
+            elif op[0] == "relu":
+                x = self.relu(x, where)
+        return x
+
+
+def term(e: Entry) -> z3.ArithRef:
+    """An entry as a z3 term."""
+    return z3.RealVal(e) if isinstance(e, Fraction) else e
+
+
+def sub(a: Entry, b: Entry) -> Entry:
+    if isinstance(a, Fraction) and isinstance(b, Fraction):
+        return a - b
+    return term(a) - term(b)
+
+
+def lin(coeffs: Iterable[tuple[Fraction, Entry]], const: Fraction = Fraction(0)) -> Entry:
+    """``const + sum c * e``, folded when everything is constant."""
+    terms: list[z3.ArithRef] = []
+    for c, e in coeffs:
+        if c == 0:
+            continue
+        if isinstance(e, Fraction):
+            const += c * e
+        else:
+            terms.append(e if c == 1 else z3.RealVal(c) * e)
+    if not terms:
+        return const
+    t = z3.Sum(terms) if len(terms) > 1 else terms[0]
+    return t + z3.RealVal(const) if const != 0 else t
