@@ -24,7 +24,6 @@ ROTATED = ROOT / "models/heq_rotated.py"
 
 @pytest.fixture(scope="module")
 def fitted():
-    torch.set_num_threads(1)
     net = load_network(ROTATED)
     train = [ca.random_pairs(HEQ, [v], 768, seed=i) for i, v in enumerate(["left", "right"])]
     return net, train, fit_das(net, Site("2"), {"left": 1, "right": 1}, train, epochs=3, seed=0)

@@ -19,7 +19,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 import causalabs as ca
 from causalabs.align.baselines import (
@@ -44,7 +43,6 @@ DAS_OPTIONS = {"epochs": 8, "seed": 0}
 
 @pytest.fixture(scope="module")
 def paper():
-    torch.set_num_threads(1)
     organism = load_module(TRAINED)
     net = load_network(TRAINED)
     train = organism.das_datasets(10, 20, n=1000)  # left, right, both: 3 x 1000 pairs
@@ -106,7 +104,6 @@ def test_full_site_and_random_control_do_not_score(paper):
 
 @pytest.fixture(scope="module")
 def planted():
-    torch.set_num_threads(1)
     heq = load_attr(str(ROOT / "hypotheses/hierarchical_equality.py:HierarchicalEquality"))
     net = load_network(ROTATED)
     train = [ca.random_pairs(heq, v, 768, seed=i) for i, v in enumerate(["left", "right", ["left", "right"]])]

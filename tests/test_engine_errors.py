@@ -34,12 +34,6 @@ HEQ = heq_network()
 TT = tiny_transformer(0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def heq_rows(n: int, seed: int = 0) -> dict[str, np.ndarray]:

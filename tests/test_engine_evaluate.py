@@ -9,7 +9,7 @@ definition of each hypothesis written out in Python.
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
@@ -30,12 +30,6 @@ ALIGN = Alignment({"left": site("2", units=[0]), "right": site("2", units=[1])})
 Row = tuple[int, int, int, int]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 # --- the brute force ---------------------------------------------------------------------

@@ -16,7 +16,6 @@ batched source are compared with ``atol=1e-6`` plus equal decisions.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -42,13 +41,6 @@ HALF = settings(max_examples=max(5, settings.default.max_examples // 2))
 QUARTER = settings(max_examples=max(4, settings.default.max_examples // 4))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    """One intra-op thread: on a shared 2-core machine OpenMP spinning dominates tiny ops."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 # --- strategies -------------------------------------------------------------------

@@ -15,13 +15,11 @@ rebuilds are checked by ``python models/<file>.py --check``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-import torch
 
 from causalabs.data import random_pairs
 from causalabs.engine.evaluate import PairResults, evaluate_pairs
@@ -33,13 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
 
 
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    """One torch thread: faster on a shared machine, and the same floats every run."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -58,13 +58,6 @@ TOLERANCE = 1e-5
 MIN_GAP = 0.2
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Any:
-    """These networks are tiny: on a shared CPU, intra-op threads only add waiting (50x here)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
