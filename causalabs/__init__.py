@@ -62,6 +62,7 @@ _LAZY = {
     "proportion": "causalabs.metrics",
     "get_backend": "causalabs.backends",
     "falsify": "causalabs.verify",
+    "assert_abstraction": "causalabs.verify",
     "Report": "causalabs.verify",
     "Counterexample": "causalabs.verify",
     "path_patch": "causalabs.scrub",
@@ -74,7 +75,7 @@ if TYPE_CHECKING:
     from causalabs.align import fit_das
     from causalabs.metrics import Estimate, iia, proportion
     from causalabs.scrub import path_patch
-    from causalabs.verify import Counterexample, Report, falsify
+    from causalabs.verify import Counterexample, Report, assert_abstraction, falsify
     from causalabs.network import (
         Alignment,
         Decoded,

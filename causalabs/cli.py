@@ -71,7 +71,7 @@ def models(
     for path, reason in catalogue.skipped:
         err.print(f"[dim]skipped {path}: {reason}[/]", highlight=False, soft_wrap=True)
     if not catalogue.organisms:
-        err.print(f"no organisms in {folder}", highlight=False)
+        err.print(f"no organisms in {folder}", highlight=False, soft_wrap=True)
         return
     table = Table(title=f"organisms in {folder}", show_lines=True)
     for column in ("organism", "task", "params", "accuracy", "hypothesis", "wrong", "alignment"):

@@ -10,6 +10,7 @@ import sys
 import types
 from typing import Any
 
+from causalabs.verify.assertion import AbstractionInconclusive, AbstractionRefuted, assert_abstraction
 from causalabs.verify.counterexample import Counterexample
 from causalabs.verify.falsify import FalsifyResult, falsify, replay
 from causalabs.verify.pipeline import verify
@@ -18,11 +19,14 @@ from causalabs.verify.report import SCHEMA, Report, VariableEvidence
 
 __all__ = [
     "SCHEMA",
+    "AbstractionInconclusive",
+    "AbstractionRefuted",
     "Counterexample",
     "FalsifyResult",
     "ProofResult",
     "Report",
     "VariableEvidence",
+    "assert_abstraction",
     "falsify",
     "replay",
     "verify",
