@@ -35,9 +35,8 @@ import attrs
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.utils import parametrize
 
-from causalabs.align.das import _class_index, _location, _prepare
+from causalabs.align.das import _location, _prepare, train_interchange
 from causalabs.align.rotation import LearnedRotation
 from causalabs.backends.native import NativeBackend
 from causalabs.errors import AlignmentError, DatasetError
@@ -205,54 +204,32 @@ def fit_boundless(
     soft = _SoftBoundaries(rot, len(names), w0).to(network.device)
     sites = {v: Site(loc.module, loc.io, loc.positions, Subspace(featurizer=soft, dims=(j, j + 1))) for j, v in enumerate(names)}
 
-    params = list(network.module.parameters())
-    was = [p.requires_grad for p in params]
-    for p in params:
-        p.requires_grad_(False)
     opt = torch.optim.Adam([{"params": rot.parameters(), "lr": lr}, {"params": [soft.raw_widths], "lr": boundary_lr}])
-    rng = np.random.default_rng(seed)
-    schedule = [(d, i) for d, p in enumerate(prepared) for i in range(0, len(p.dataset.expected), batch_size)]
-    steps = max(epochs * len(schedule) - 1, 1)
-    losses: list[float] = []
+    batches = sum(-(-len(p.dataset.expected) // batch_size) for p in prepared)
+    steps = max(epochs * batches - 1, 1)
     temps: list[float] = []
-    step = 0
-    try:
-        for epoch in range(epochs):
-            perms = [rng.permutation(len(p.dataset.expected)) for p in prepared]
-            order = rng.permutation(len(schedule))
-            total_loss, count = torch.zeros((), device=network.device), 0
-            for j in order:
-                soft.temperature = t0 * (t1 / t0) ** (min(step, steps) / steps)
-                step += 1
-                d, s0 = schedule[j]
-                p = prepared[d]
-                idx = perms[d][s0 : s0 + batch_size]
-                tidx = torch.as_tensor(idx, device=p.vectors.device)
-                base = {k: np.asarray(v)[idx] for k, v in p.dataset.base.items()}
-                expected = torch.as_tensor(np.asarray(p.dataset.expected)[idx], device=network.device)
-                with parametrize.cached():
-                    patches = [
-                        (sites[v], p.vectors.index_select(0, p.index[i].index_select(0, tidx)))
-                        for i, v in enumerate(p.intervened)
-                    ]
-                    dec = network.decode(backend.patch(network, base, patches, grad=True))
-                    if dec.scores is None or dec.classes is None:
-                        raise AlignmentError(f"Boundless DAS: {network.name}'s decode gives no scores to train on")
-                    target = _class_index(dec.classes, expected)
-                    loss = torch.nn.functional.cross_entropy(dec.scores.float(), target)
-                    loss = loss + penalty * soft.widths().sum() / n_coords
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total_loss = total_loss + loss.detach() * len(idx)
-                count += len(idx)
-            losses.append(float(total_loss) / max(count, 1))
-            temps.append(soft.temperature)
-            if progress is not None:
-                progress(epoch + 1, epochs, losses[-1])
-    finally:
-        for p, w in zip(params, was):
-            p.requires_grad_(w)
+
+    def anneal(step: int) -> None:
+        soft.temperature = t0 * (t1 / t0) ** (min(step, steps) / steps)
+
+    def epoch_done(epoch: int, loss: float) -> None:
+        temps.append(soft.temperature)
+        if progress is not None:
+            progress(epoch, epochs, loss)
+
+    losses = train_interchange(
+        network,
+        prepared,
+        sites,
+        opt,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        label="Boundless DAS",
+        extra_loss=lambda: penalty * soft.widths().sum() / n_coords,
+        before_step=anneal,
+        after_epoch=epoch_done,
+    )
     with torch.no_grad():
         masks = soft.masks(t1).cpu()
         starts, ends = soft.bounds()

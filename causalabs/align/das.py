@@ -140,20 +140,71 @@ def fit_das(
         start += k
     sites = {v: Site(loc.module, loc.io, loc.positions, Subspace(featurizer=rot, dims=spans[v])) for v in dims_}
 
+    opt = torch.optim.Adam(rot.parameters(), lr=lr)
+    losses = train_interchange(
+        network,
+        prepared,
+        sites,
+        opt,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        label="DAS",
+        after_epoch=None if progress is None else (lambda e, loss: progress(e, epochs, loss)),
+    )
+    basis = rot.frozen()
+    fixed = Rotation(basis, check=False)
+    final = {v: Site(loc.module, loc.io, loc.positions, Subspace(featurizer=fixed, dims=spans[v])) for v in dims_}
+    return DASResult(
+        alignment=Alignment(final, info={"method": "das", "seed": seed, "dims": dict(dims_)}),
+        basis=basis.cpu(),
+        dims=spans,
+        location=loc,
+        losses=losses,
+        seed=seed,
+        data_digests=tuple(str(getattr(ds, "digest", "")) for ds in train),
+    )
+
+
+def train_interchange(
+    network: Network,
+    prepared: Sequence[_Prepared],
+    sites: Mapping[str, Site],
+    opt: torch.optim.Optimizer,
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    label: str,
+    extra_loss: Callable[[], torch.Tensor] | None = None,
+    before_step: Callable[[int], None] | None = None,
+    after_epoch: Callable[[int, float], None] | None = None,
+) -> list[float]:
+    """Interchange-intervention training of the featurizers behind ``sites``; the mean loss per epoch.
+
+    The network is frozen for the duration (and restored after, also on
+    error); each batch comes from one prepared dataset, in a seeded order;
+    the loss is the cross-entropy of the network's scores under the
+    interchange against the counterfactual output, plus ``extra_loss()``.
+    """
+    backend = NativeBackend()
     params = list(network.module.parameters())
     was = [p.requires_grad for p in params]
     for p in params:
         p.requires_grad_(False)
-    opt = torch.optim.Adam(rot.parameters(), lr=lr)
     rng = np.random.default_rng(seed)
     losses: list[float] = []
     schedule = [(d, i) for d, p in enumerate(prepared) for i in range(0, len(p.dataset.expected), batch_size)]
+    step = 0
     try:
         for epoch in range(epochs):
             perms = [rng.permutation(len(p.dataset.expected)) for p in prepared]
             order = rng.permutation(len(schedule))
             total_loss, count = torch.zeros((), device=network.device), 0
             for j in order:
+                if before_step is not None:
+                    before_step(step)
+                step += 1
                 d, s0 = schedule[j]
                 p = prepared[d]
                 idx = perms[d][s0 : s0 + batch_size]
@@ -167,29 +218,20 @@ def fit_das(
                     ]
                     dec = network.decode(backend.patch(network, base, patches, grad=True))
                     if dec.scores is None or dec.classes is None:
-                        raise AlignmentError(f"DAS: {network.name}'s decode gives no scores to train on")
+                        raise AlignmentError(f"{label}: {network.name}'s decode gives no scores to train on")
                     target = _class_index(dec.classes, expected)
                     loss = torch.nn.functional.cross_entropy(dec.scores.float(), target)
+                    if extra_loss is not None:
+                        loss = loss + extra_loss()
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 total_loss = total_loss + loss.detach() * len(idx)
                 count += len(idx)
             losses.append(float(total_loss) / max(count, 1))
-            if progress is not None:
-                progress(epoch + 1, epochs, losses[-1])
+            if after_epoch is not None:
+                after_epoch(epoch + 1, losses[-1])
     finally:
         for p, w in zip(params, was):
             p.requires_grad_(w)
-    basis = rot.frozen()
-    fixed = Rotation(basis, check=False)
-    final = {v: Site(loc.module, loc.io, loc.positions, Subspace(featurizer=fixed, dims=spans[v])) for v in dims_}
-    return DASResult(
-        alignment=Alignment(final, info={"method": "das", "seed": seed, "dims": dict(dims_)}),
-        basis=basis.cpu(),
-        dims=spans,
-        location=loc,
-        losses=losses,
-        seed=seed,
-        data_digests=tuple(str(getattr(ds, "digest", "")) for ds in train),
-    )
+    return losses
