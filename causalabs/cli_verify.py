@@ -6,13 +6,12 @@ Exit status: 0 verified, 1 refuted, 3 inconclusive, 2 usage or input error.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import typer
 
+from causalabs.atomic import write_text_atomic
 from causalabs.errors import AlignmentError, CausalabsError, LoadError
 from causalabs.loading import load_attr, load_hypothesis, load_module, split_ref
 from causalabs.network.alignment import Alignment
@@ -41,16 +40,9 @@ def resolve_alignment(ref: str | None, network_file: str) -> Alignment:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder (never half-written)."""
+    """Write ``text`` to ``path`` atomically, creating its folder (never half-written)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text)
 
 
 def run_verify(

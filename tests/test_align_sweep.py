@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import pytest
 
 import causalabs as ca
-from causalabs.align import sweep as sweep_mod
+from causalabs import atomic as atomic_mod
 from causalabs.align.heatmap import iia_matrix, plot_heatmap
 from causalabs.align.sweep import DAS, FullSite, SweepRecord, grid, sweep, variable_sets
 from causalabs.errors import CausalabsError, SweepError
@@ -155,7 +155,7 @@ def test_interrupted_write_leaves_no_file(induction, tmp_path, monkeypatch):
     def killed(fd):  # the temporary file holds the data, not yet in place
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sweep_mod.os, "fsync", killed)
+    monkeypatch.setattr(atomic_mod.os, "fsync", killed)
     with pytest.raises(KeyboardInterrupt):
         sweep(net, IND, (MODULES[:1], (8,)), "prev", train, test, method=FullSite(), out_dir=tmp_path,
               progress=False)

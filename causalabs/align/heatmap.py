@@ -15,7 +15,8 @@ from typing import Any, Literal
 import attrs
 import numpy as np
 
-from causalabs.align.sweep import SweepResult, write_bytes_atomic
+from causalabs.align.sweep import SweepResult
+from causalabs.atomic import write_bytes_atomic
 from causalabs.errors import SweepError
 
 Value = Literal["overall", "changed"]

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import Any, Literal, Protocol, Union
 import attrs
 
 from causalabs.align.das import fit_das
+from causalabs.atomic import write_json_atomic
 from causalabs.engine.evaluate import evaluate_pairs
 from causalabs.errors import SweepError
 from causalabs.metrics.estimate import Estimate
@@ -228,40 +227,6 @@ def _k(method: Any, variables: tuple[str, ...]) -> int | None:
 
 def _fingerprint(meta: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(meta, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then ``os.replace``.
-
-    Readers see the old file or the whole new one, never a part; on any error
-    (KeyboardInterrupt included) the temporary file is removed.  The file gets
-    the usual permissions (0o666 less the umask).
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write ``payload`` as JSON to ``path`` atomically (see :func:`write_bytes_atomic`)."""
-    write_bytes_atomic(path, (json.dumps(payload, indent=1, sort_keys=True) + "\n").encode())
 
 
 def _read_existing(path: Path, fingerprint: str) -> list[SweepRecord] | None:
