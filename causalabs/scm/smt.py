@@ -70,19 +70,15 @@ def _no_bool(self: Any) -> bool:
     )
 
 
-@attrs.frozen
-class SmtResult:
-    """z3's answer to a question: ``status`` is "proved", "refuted" or "unknown".
+class ThreeValued:
+    """proved / refuted / unknown answers: ``.proved``, ``.refuted``, ``.unknown``; no truth value.
 
-    ``status`` answers the question the function's name asks (for
-    :func:`can_change_output`, "proved" means it can).  ``witness`` is the
-    evidence a solver model gives (an input where two hypotheses differ, a
-    value that changes the output), replayed with numpy; None otherwise.
+    Subclasses have a ``status`` attribute.  ``bool()`` raises, so that
+    ``if result:`` can never read "refuted" or "unknown" as true.
     """
 
+    __slots__ = ()
     status: Status
-    witness: dict[str, Any] | None
-    reason: str
 
     @property
     def proved(self) -> bool:
@@ -97,6 +93,21 @@ class SmtResult:
         return self.status == "unknown"
 
     __bool__ = _no_bool
+
+
+@attrs.frozen
+class SmtResult(ThreeValued):
+    """z3's answer to a question: ``status`` is "proved", "refuted" or "unknown".
+
+    ``status`` answers the question the function's name asks (for
+    :func:`can_change_output`, "proved" means it can).  ``witness`` is the
+    evidence a solver model gives (an input where two hypotheses differ, a
+    value that changes the output), replayed with numpy; None otherwise.
+    """
+
+    status: Status
+    witness: dict[str, Any] | None
+    reason: str
 
 
 @attrs.frozen

@@ -25,6 +25,7 @@ from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network
 from causalabs.scm._z3translate import in_domain, to_z3
 from causalabs.scm.model import CausalModel
+from causalabs.scm.smt import ThreeValued
 from causalabs.scm.semantics import (
     HypothesisLike,
     VarRef,
@@ -63,12 +64,8 @@ Status = Literal["proved", "refuted", "unknown"]
 DEFAULT_TIMEOUT_MS = 60_000
 
 
-def _no_bool(self: Any) -> bool:
-    raise TypeError("ProofResult has three answers; test .proved, .refuted or .unknown instead")
-
-
 @attrs.frozen
-class ProofResult:
+class ProofResult(ThreeValued):
     """The answer of :func:`prove`.
 
     ``status``: "proved" (for every base and sources, in exact rational
@@ -83,20 +80,6 @@ class ProofResult:
     reason: str
     elapsed: float
     checked: tuple[tuple[str, ...], ...] = ()
-
-    @property
-    def proved(self) -> bool:
-        return self.status == "proved"
-
-    @property
-    def refuted(self) -> bool:
-        return self.status == "refuted"
-
-    @property
-    def unknown(self) -> bool:
-        return self.status == "unknown"
-
-    __bool__ = _no_bool
 
 
 # --- decoder ------------------------------------------------------------------
