@@ -157,3 +157,7 @@ class AlignmentFileError(AlignmentError):
 
 class UnsavableAlignmentError(AlignmentError, TypeError):
     """An alignment holds something that has no file form (a position function, an unknown featurizer)."""
+
+
+class UnsupportedNetworkError(NetworkError, TypeError):
+    """The network (or its decoder, encoder, featurizer) is outside what ``prove`` can encode."""

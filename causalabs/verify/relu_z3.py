@@ -24,7 +24,7 @@ import torch
 import z3
 from torch import nn
 
-from causalabs.errors import NetworkError, SiteError
+from causalabs.errors import SiteError, UnsupportedNetworkError
 from causalabs.network.sites import Site
 
 __all__ = [
@@ -39,10 +39,6 @@ __all__ = [
 Entry: TypeAlias = Union[Fraction, z3.ArithRef]  # noqa: UP007
 Vec = list[Entry]
 _SUPPORTED = (nn.Linear, nn.ReLU, nn.Identity)
-
-
-class UnsupportedNetworkError(NetworkError, TypeError):
-    """The network (or its decoder, encoder, featurizer) is outside what ``prove`` can encode."""
 
 
 def exact(values: torch.Tensor | np.ndarray) -> list:
