@@ -143,6 +143,51 @@ def report(
         fail(str(exc))
 
 
+@app.command()
+def search(
+    hypothesis: str = typer.Argument(..., help="path/file.py:ClassName"),
+    network: str = typer.Option(..., "--network", help="network file (path/file.py with load())"),
+    site: list[str] = typer.Option(..., "--site", help="module path to search (repeat, or comma-separate: --site 2,0)"),
+    method: str = typer.Option("das", "--method", help="das | boundless | neurons | pca"),
+    dims: list[str] = typer.Option(None, "--dims", help="VAR=K coordinates per variable (repeat; default 1 each)"),
+    out: Path = typer.Option(None, "--out", help="output folder (default runs/search-<network>-<hypothesis>)"),
+    seed: int = typer.Option(0, "--seed", help="seed for the datasets and the fits"),
+    samples: int = typer.Option(512, "--samples", help="pairs per variable set, in each of train and test"),
+    epochs: int = typer.Option(5, "--epochs", help="training epochs (das, boundless)"),
+    lr: float = typer.Option(5e-2, "--lr", help="DAS learning rate"),
+    data: str = typer.Option("balanced", "--data", help="balanced | random counterfactual pairs"),
+) -> None:
+    """Search for each internal variable at each SITE: held-out IIA table, heatmap and saved alignments in --out."""
+    from causalabs.cli_search import run_search
+
+    try:
+        code = run_search(hypothesis, network, site, method, dims, out, seed, samples, epochs, data, lr)
+    except CausalabsError as exc:
+        fail(str(exc))
+    raise typer.Exit(code)
+
+
+@app.command()
+def scrub(
+    hypothesis: str = typer.Argument(..., help="path/file.py:ClassName"),
+    network: str = typer.Option(..., "--network", help="network file (path/file.py with load())"),
+    alignment: str = typer.Option(
+        None, "--alignment", help="alignment file (.json), or path/file.py:function; default: the network file's alignment()"
+    ),
+    json_out: Path = typer.Option(None, "--json", help="also write the result as JSON here"),
+    n: int = typer.Option(1000, "--n", help="number of reference inputs"),
+    seed: int = typer.Option(0, "--seed", help="seed for references and resampling"),
+) -> None:
+    """Causal-scrub HYPOTHESIS on NETWORK under the alignment: loss recovered and accuracy with intervals."""
+    from causalabs.cli_search import run_scrub
+
+    try:
+        code = run_scrub(hypothesis, network, alignment, json_out, n, seed)
+    except CausalabsError as exc:
+        fail(str(exc))
+    raise typer.Exit(code)
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,286 @@
+"""``causalabs search`` and ``causalabs scrub``: thin shells over the sweep, the baselines and causal scrubbing.
+
+Exit status: 0 done, 2 usage or input error (any :class:`~causalabs.errors.CausalabsError`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from causalabs.cli_verify import resolve_alignment, write_atomic
+from causalabs.errors import LoadError
+from causalabs.loading import load_hypothesis
+from causalabs.network.alignment import Alignment
+from causalabs.network.network import Network, load_network
+from causalabs.network.sites import Site, resolve_module
+
+METHODS = ("das", "boundless", "neurons", "pca")
+DATA = ("balanced", "random")
+#: Test datasets use seeds ``seed + TEST_OFFSET + j``, training ones ``seed + j``: never the same seed.
+TEST_OFFSET = 100_000
+#: ``causalabs scrub`` enumerates input spaces up to this size and samples this many distinct inputs beyond.
+SCRUB_ENUMERATE_LIMIT = 100_000
+
+
+# --- search ----------------------------------------------------------------------------
+
+
+def _split(values: Sequence[str] | None) -> list[str]:
+    """Repeated options, each possibly comma-separated: ``--site 2 --site 0`` or ``--site 2,0``."""
+    return [part.strip() for v in values or () for part in str(v).split(",") if part.strip()]
+
+
+def parse_dims(items: Sequence[str] | None, internals: Sequence[str], where: str) -> dict[str, int]:
+    """``["left=2", "right=1"]`` -> ``{"left": 2, "right": 1}``; unnamed variables get 1."""
+    dims = {v: 1 for v in internals}
+    for item in _split(items):
+        name, eq, k = item.partition("=")
+        name = name.strip()
+        if not eq or not name:
+            raise LoadError(f"--dims {item!r}: write VARIABLE=K, for example left=1")
+        if name not in dims:
+            raise LoadError(f"--dims {item!r}: {where} has no internal variable {name!r} (it has {', '.join(internals)})")
+        try:
+            dims[name] = int(k)
+        except ValueError:
+            raise LoadError(f"--dims {item!r}: K must be a positive integer") from None
+        if dims[name] < 1:
+            raise LoadError(f"--dims {item!r}: K must be a positive integer")
+    return dims
+
+
+class _Baseline:
+    """A baseline (neuron_greedy, pca_alignment, fit_boundless) as a sweep method."""
+
+    def __init__(self, name: str, dims: Mapping[str, int], epochs: int) -> None:
+        self.name = name
+        self.dims = dict(dims)
+        self.epochs = epochs
+
+    @property
+    def config(self) -> dict[str, Any]:
+        cfg: dict[str, Any] = {"dims": dict(sorted(self.dims.items()))} if self.name != "boundless" else {}
+        if self.name == "boundless":
+            cfg["epochs"] = self.epochs
+        if self.name == "pca":
+            cfg["assign"] = "greedy"
+        return cfg
+
+    def k(self, variables: tuple[str, ...]) -> int | None:
+        return None if self.name == "boundless" else sum(self.dims[v] for v in variables)
+
+    def __call__(
+        self, network: Network, location: Site, variables: tuple[str, ...], train: Sequence[Any], seed: int
+    ) -> Alignment:
+        from causalabs.align.baselines import neuron_greedy, pca_alignment
+
+        dims = {v: self.dims[v] for v in variables}
+        if self.name == "neurons":
+            return neuron_greedy(network, location, dims, train).alignment
+        if self.name == "pca":
+            return pca_alignment(network, location, dims, train, assign="greedy").alignment
+        from causalabs.align.boundless import fit_boundless
+
+        return fit_boundless(network, location, list(variables), train, epochs=self.epochs, seed=seed).alignment
+
+
+def alignment_path(out: Path, site: str, variables: tuple[str, ...]) -> Path:
+    """Where ``causalabs search`` saves the alignment of ``variables`` at ``site``."""
+    from causalabs.align.sweep import _slug
+
+    return out / "alignments" / f"{_slug(site)}__{'+'.join(variables)}.json"
+
+
+class _Saving:
+    """Wraps a sweep method: saves every fitted alignment (atomically) as soon as it is fitted."""
+
+    def __init__(self, inner: Any, out: Path, info: Mapping[str, Any]) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.config = inner.config
+        self.out = out
+        self.info = dict(info)
+        self.fitted: dict[tuple[str, tuple[str, ...]], tuple[Alignment, dict[str, Any]]] = {}
+
+    def k(self, variables: tuple[str, ...]) -> int | None:
+        return self.inner.k(variables)
+
+    def __call__(
+        self, network: Network, location: Site, variables: tuple[str, ...], train: Sequence[Any], seed: int
+    ) -> Alignment:
+        from causalabs.align.store import save_alignment
+
+        alignment = self.inner(network, location, variables, train, seed)
+        info = {
+            **self.info,
+            "method": self.name,
+            "config": self.config,
+            "site": location.name,
+            "variables": list(variables),
+            "k": self.k(variables),
+            "seed": seed,
+            "train_digests": [str(ds.digest) for ds in train],
+        }
+        save_alignment(alignment, alignment_path(self.out, location.name, variables), info=info)
+        self.fitted[(location.name, variables)] = (alignment, info)
+        return alignment
+
+
+def _datasets(hyp: Any, sets: Sequence[tuple[str, ...]], n: int, seed: int, data: str) -> tuple[list[Any], list[Any]]:
+    from causalabs.data import balanced, random_pairs
+
+    make = balanced if data == "balanced" else random_pairs
+    train = [make(hyp, list(vs), n, seed=seed + j) for j, vs in enumerate(sets)]
+    test = [make(hyp, list(vs), n, seed=seed + TEST_OFFSET + j) for j, vs in enumerate(sets)]
+    return train, test
+
+
+def _cell(est: Any) -> str:
+    if est.exact or not (math.isfinite(est.lo) and math.isfinite(est.hi)):
+        return f"{est.value:.3f}"
+    return f"{est.value:.3f} [{est.lo:.3f}, {est.hi:.3f}]"
+
+
+def run_search(
+    hypothesis: str,
+    network: str,
+    sites: Sequence[str],
+    method: str,
+    dims: Sequence[str] | None,
+    out: Path | None,
+    seed: int,
+    samples: int,
+    epochs: int,
+    data: str,
+    lr: float = 5e-2,
+) -> int:
+    """Fit and score ``method`` at every site for every internal variable (alone and together); return 0."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from causalabs.align.heatmap import plot_heatmap
+    from causalabs.align.store import network_fingerprint, save_alignment
+    from causalabs.align.sweep import DAS, grid, sweep
+    from causalabs.scm.semantics import model_of
+
+    if method not in METHODS:
+        raise LoadError(f"--method {method!r}: choose one of {', '.join(METHODS)}")
+    if data not in DATA:
+        raise LoadError(f"--data {data!r}: choose one of {', '.join(DATA)}")
+    if samples < 1 or epochs < 1:
+        raise LoadError(f"--samples and --epochs must be at least 1 (got {samples}, {epochs})")
+    if not lr > 0:
+        raise LoadError(f"--lr must be positive, got {lr}")
+    hyp = load_hypothesis(hypothesis)
+    model = model_of(hyp)
+    internals = list(model.internals)
+    if not internals:
+        raise LoadError(f"{hypothesis}: {model.name} has no internal variable to search for")
+    dims_ = parse_dims(dims, internals, model.name)
+    modules = _split(sites)
+    if not modules:
+        raise LoadError("--site: give at least one module path, for example --site 2")
+    net = load_network(network)
+    for m in modules:
+        resolve_module(net.module, m, network=net.name)
+    locations = grid(list(dict.fromkeys(modules)))
+    sets: list[tuple[str, ...]] = [(v,) for v in internals]
+    if len(internals) > 1:
+        sets.append(tuple(internals))
+    train, test = _datasets(hyp, sets, samples, seed, data)
+    inner: Any = DAS(dims=dims_, epochs=epochs, lr=lr) if method == "das" else _Baseline(method, dims_, epochs)
+    folder = Path(out) if out is not None else Path("runs") / f"search-{net.name}-{model.name}"
+    (folder / "alignments").mkdir(parents=True, exist_ok=True)
+    info = {"hypothesis": hypothesis, **network_fingerprint(net), "data": data, "samples": samples}
+    saving = _Saving(inner, folder, info)
+    result = sweep(net, hyp, locations, sets, train, test, method=saving, out_dir=folder, seed=seed)
+    for rec in result.records:  # add the held-out IIA to the alignments fitted in this run
+        fitted = saving.fitted.get((rec.site, rec.variables))
+        if fitted is not None:
+            al, meta = fitted
+            save_alignment(al, alignment_path(folder, rec.site, rec.variables),
+                           info={**meta, "heldout_iia": rec.overall.to_dict(), "heldout_iia_changed": rec.changed.to_dict()})
+    heatmap = plot_heatmap(result, folder / "heatmap.png")
+    write_atomic(folder / "records.jsonl", result.to_json_lines())
+
+    table = Table(title=f"held-out IIA: {model.name} on {net.name} ({result.method}, seed {seed})", show_lines=False)
+    table.add_column("site", no_wrap=True)
+    for vs in sets:
+        table.add_column("+".join(vs), justify="right", no_wrap=True)
+    by = {(r.site, r.variables): r for r in result.records}
+    for loc in locations:
+        table.add_row(escape(loc.name), *(_cell(by[(loc.name, vs)].overall) for vs in sets))
+    Console().print(table)
+    missing = [p for p in (alignment_path(folder, r.site, r.variables) for r in result.records) if not p.is_file()]
+    typer.echo(
+        f"{len(result.computed)} site(s) fitted, {len(result.resumed)} resumed; results in {folder}, "
+        f"heatmap {heatmap}, alignments in {folder / 'alignments'}"
+    )
+    for p in missing:
+        typer.echo(f"note: no alignment file {p} (its site was resumed from an earlier run)")
+    return 0
+
+
+# --- scrub -----------------------------------------------------------------------------
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN: replace non-finite floats by None, recursively."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def run_scrub(hypothesis: str, network: str, alignment: str | None, json_out: Path | None, n: int, seed: int) -> int:
+    """Causal-scrub HYPOTHESIS on NETWORK under the alignment; print the result, optionally write JSON; return 0."""
+    import numpy as np
+
+    from causalabs.data.spaces import distinct_inputs
+    from causalabs.scm.semantics import enumerate_inputs, model_of
+    from causalabs.scrub import scrub
+
+    if n < 1:
+        raise LoadError(f"--n must be at least 1, got {n}")
+    hyp = load_hypothesis(hypothesis)
+    model = model_of(hyp)
+    net = load_network(network)
+    al = resolve_alignment(alignment, network)
+    size = model.input_space_size
+    if size <= SCRUB_ENUMERATE_LIMIT:
+        inputs, how = enumerate_inputs(model), f"all {size:,} inputs"
+    else:
+        inputs = distinct_inputs(model, np.random.default_rng([seed, 0x5C]), SCRUB_ENUMERATE_LIMIT)
+        how = f"{SCRUB_ENUMERATE_LIMIT:,} distinct inputs sampled from {size:,}"
+    r = scrub(net, hyp, al, inputs, n=n, seed=seed)
+    typer.echo(f"causal scrubbing of {model.name} on {net.name} ({how}; {r.n} references, seed {seed})")
+    typer.echo(f"  correspondence {r.correspondence}")
+    typer.echo(f"  loss recovered {r.loss_recovered}")
+    typer.echo(f"  accuracy under scrubbing {r.accuracy}")
+    typer.echo(f"  accuracy unscrubbed {r.accuracy_original}")
+    typer.echo(f"  L_scrubbed {r.loss_scrubbed}\n  L_original {r.loss_original}\n  L_random {r.loss_random}")
+    if r.dropped:
+        typer.echo(f"  {r.dropped} reference(s) dropped")
+    if json_out is not None:
+        doc = {
+            **r.to_dict(),
+            "network": net.name,
+            "hypothesis_ref": hypothesis,
+            "alignment_ref": alignment,
+            "inputs": how,
+        }
+        write_atomic(Path(json_out), json.dumps(_finite(doc), indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+__all__ = ["METHODS", "alignment_path", "parse_dims", "run_scrub", "run_search"]
