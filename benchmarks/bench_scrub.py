@@ -9,8 +9,8 @@ one JSON line per case:
 
 ``scrub_ms`` is one batch of ``B`` references through
 ``causalabs.scrub.scrub.scrubbed_outputs`` (agreeing-input sampling plus
-every partial and patched pass, on the dataset encoded once as ``scrub``
-does); ``forward_ms`` is a plain encoded forward
+every partial and patched pass, on the dataset encoded once and with one
+random generator, as ``scrub`` does); ``forward_ms`` is a plain encoded forward
 of ``B`` dataset inputs.  ``ratio = scrub throughput / forward throughput``
 (references per second over inputs per second); the issue's target is at
 least ``1 / (claimed nodes + 1)``.  Cases: the trained hierarchical-
@@ -77,9 +77,10 @@ def case(name: str, network: Network, hyp: Any, sites: dict[str, Any], data: dic
     plain = {k: v[refs] for k, v in data.items()}
 
     fast, table = encoded_once(network, data)  # once per scrub() call, not per batch
+    rng = np.random.default_rng(0)  # once per scrub() call too: batches draw from one generator
 
     def scrub_once() -> None:
-        scrubbed_outputs(fast, plan, sampler, table, refs, np.random.default_rng(0), backend)
+        scrubbed_outputs(fast, plan, sampler, table, refs, rng, backend)
 
     def forward_once() -> None:
         with torch.no_grad():

@@ -30,6 +30,8 @@ class _Groups:
     starts: np.ndarray  # where each group begins in ``order``
     counts: np.ndarray  # dataset rows per group
     order: np.ndarray  # dataset row indices sorted by key code (stable)
+    row_start: np.ndarray  # per table row: where its group begins in ``order`` (0 if none)
+    row_count: np.ndarray  # per table row: its group's size (0: no dataset row has its key value)
 
 
 class AgreeingSampler:
@@ -62,7 +64,10 @@ class AgreeingSampler:
         codes, starts, counts = np.unique(data[order], return_index=True, return_counts=True)
         pos = np.minimum(np.searchsorted(codes, code), len(codes) - 1)
         group = np.where(codes[pos] == code, pos, -1)
-        out = _Groups(group, starts, counts, order)
+        found = group >= 0
+        row_start = np.where(found, starts[np.maximum(group, 0)], 0).astype(np.int64)
+        row_count = np.where(found, counts[np.maximum(group, 0)], 0).astype(np.int64)
+        out = _Groups(group, starts, counts, order, row_start, row_count)
         self._cache[key] = out
         return out
 
@@ -82,15 +87,19 @@ class AgreeingSampler:
         if not key:  # no constraint: uniform over the dataset
             return (rng.random(len(context)) * self.n_data).astype(np.int64)
         groups = self._groups(key)
-        g = groups.group[context]
-        if (g < 0).any():
-            bad = int((g < 0).sum())
-            first = int(context[g < 0][0])
+        counts = groups.row_count[context]
+        if not counts.all():
+            miss = counts == 0
+            bad = int(miss.sum())
+            first = int(context[miss][0])
             shown = ", ".join(f"{k}={int(self.values[k][first])}" for k in key)
             raise UnmatchedValueError(
                 f"{self.model.name}: no dataset input agrees on ({shown}) for {bad} of {len(context)} "
                 f"context rows (key {', '.join(key)})"
             )
-        counts = groups.counts[g]
-        offsets = np.minimum((rng.random(len(context)) * counts).astype(np.int64), counts - 1)
-        return groups.order[groups.starts[g] + offsets]
+        r = rng.random(len(context))
+        r *= counts
+        offsets = r.astype(np.int64)
+        np.minimum(offsets, counts - 1, out=offsets)
+        offsets += groups.row_start[context]
+        return groups.order[offsets]

@@ -27,9 +27,11 @@ A claimed node that feeds several claimed parents is copied once per path
 into its own parent's pass.
 
 Passes per batch of references: one ``collect`` for all tree nodes of
-height 0 (their bases concatenated), one patched pass per tree node of
-greater height, one final patched pass: ``claimed + 1`` at most when no
-claimed node is shared (more when copies are needed).
+height 0 (their bases concatenated), one patched pass per greater height
+shared by all tree nodes of that height (their bases concatenated, each
+node's rows patched with its own children's values and recorded at its own
+site), one final patched pass: ``claimed + 1`` at most, copies of shared
+nodes included.
 """
 
 from __future__ import annotations
@@ -43,11 +45,30 @@ import numpy as np
 import torch
 
 from causalabs.backends.hooks import StopForward, edit_hooks
-from causalabs.backends.native import NativeBackend, select
-from causalabs.errors import CorrespondenceError, ScrubError, UnmatchedValueError
+from causalabs.backends.native import (
+    NativeBackend,
+    _check_positions,
+    _check_range,
+    _place,
+    _pos_bounds,
+    mix,
+    select,
+)
+from causalabs.errors import (
+    CorrespondenceError,
+    ScrubError,
+    SiteError,
+    UnmatchedValueError,
+)
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Decoded, Network, encode
-from causalabs.network.sites import Site, positions_tensor, resolve_module
+from causalabs.network.sites import (
+    Site,
+    check_disjoint,
+    check_featurizer_width,
+    positions_tensor,
+    resolve_module,
+)
 from causalabs.scm.semantics import as_batch, run
 from causalabs.scm.semantics import batch_size as rows_in
 from causalabs.scrub.correspondence import Correspondence, check_order, correspondence
@@ -104,7 +125,29 @@ def encoded_once(network: Network, table: Batch) -> tuple[Network, Batch]:
     def gather(batch: Mapping[str, np.ndarray]) -> Any:
         return _gather(encoded, torch.as_tensor(batch[ROW], device=device))
 
-    return attrs.evolve(network, encode=gather), {**table, ROW: np.arange(n, dtype=np.int64)}
+    if type(network) is Network:  # pin the device: ``Network.device`` walks the parameters on every call
+        fast: Network = _Pinned(**attrs.asdict(network, recurse=False) | {"encode": gather}, pinned=device)
+    else:
+        fast = attrs.evolve(network, encode=gather)
+    return fast, {**table, ROW: np.arange(n, dtype=np.int64)}
+
+
+@attrs.frozen(eq=False)
+class _Pinned(Network):
+    """A network whose device is fixed when it is made (scrubbing runs on one device throughout)."""
+
+    pinned: torch.device = attrs.field(kw_only=True)
+
+    @property
+    def device(self) -> torch.device:
+        return self.pinned
+
+
+def _rows(inputs: Batch, idx: np.ndarray, columns: bool) -> Batch:
+    """The batch of table rows ``idx``: only the row-index column when nothing needs the others."""
+    if not columns and ROW in inputs:
+        return {ROW: idx}
+    return _take(inputs, idx)
 
 
 #: Largest treeified correspondence accepted (shared claimed nodes are copied per path).
@@ -125,9 +168,11 @@ class ScrubPlan:
     """The treeified correspondence, node 0 the top; a claimed node feeding several parents is copied.
 
     Nodes are stored children first, so a parent's id is larger than its
-    children's.  ``leaves`` share one recording pass; each node of
-    ``inner`` costs one patched pass; ``passes`` counts them plus the final
-    pass (``claimed + 1`` when no claimed node is shared).
+    children's.  ``leaves`` share one recording pass; the nodes of
+    ``inner`` of one height (a group of ``levels``) share one patched pass;
+    ``passes`` counts them plus the final pass (at most ``claimed + 1``,
+    copies of shared nodes included, since every height up to the top's
+    has a claimed node).
     """
 
     def __init__(self, corr: Correspondence) -> None:
@@ -152,34 +197,119 @@ class ScrubPlan:
         ids = range(1, len(self.nodes))
         self.leaves = [i for i in ids if self.nodes[i].height == 0]
         self.inner = sorted((i for i in ids if self.nodes[i].height > 0), key=lambda i: self.nodes[i].height)
+        levels: dict[int, list[int]] = {}
+        for i in self.inner:
+            levels.setdefault(self.nodes[i].height, []).append(i)
+        #: inner nodes grouped by height, lowest first: each group shares one patched pass
+        self.levels: list[list[int]] = [levels[h] for h in sorted(levels)]
+        #: whether some site computes its positions from the high-level input columns
+        self.columns = any(callable(s.positions) for s in self.sites.values())
 
     @property
     def passes(self) -> int:
-        return (1 if self.leaves else 0) + len(self.inner) + 1
+        return (1 if self.leaves else 0) + len(self.levels) + 1
 
     def site(self, node: int) -> Site:
         return self.sites[self.nodes[node].var]
 
 
-def _record_patched(
-    backend: NativeBackend, network: Network, base: Batch, patches: list[tuple[Site, torch.Tensor]], target: Site
+def _write_rows(
+    x: torch.Tensor, s: Site, rows: torch.Tensor, pos: torch.Tensor | None, src: torch.Tensor
 ) -> torch.Tensor:
-    """The vector at ``target`` in a pass on ``base`` with ``patches`` written (the pass stops there)."""
-    n = rows_in(base)
-    pos = positions_tensor(target, base, n)
-    pos = None if pos is None else pos.to(network.device)
-    got: list[torch.Tensor] = []
+    """``x`` with ``s``'s subspace on rows ``rows`` taken from ``src`` (other rows untouched, out of place)."""
+    _check_positions(s, pos, x)
+    if pos is not None:
+        _check_range(s, _pos_bounds(s, pos), x.shape[1])
+    check_featurizer_width(s, x.shape[-1])
+    part = x.index_select(0, rows)
+    h = select(part, pos)
+    if h.shape != src.shape:
+        raise SiteError(
+            f"site {s.name}: source vectors of shape {tuple(src.shape)} do not fit the base's {tuple(h.shape)}"
+        )
+    return x.index_copy(0, rows, _place(part, pos, mix(h, src, s.subspace)))
 
-    def record(x: torch.Tensor) -> torch.Tensor:
-        got.append(select(x.detach(), pos) if pos is not None else x.detach().clone())
-        raise StopForward
 
-    module = resolve_module(network.module, target.module, network=network.name)
-    with edit_hooks([(module, target.io, target.name, record)]), contextlib.suppress(StopForward):
+def _record_level(
+    backend: NativeBackend,
+    network: Network,
+    plan: ScrubPlan,
+    level: Sequence[int],
+    base: Batch,
+    values: dict[int, torch.Tensor],
+    b: int,
+) -> None:
+    """One patched pass for all nodes of ``level`` (their bases stacked, ``b`` rows each) into ``values``.
+
+    Rows ``[j*b, (j+1)*b)`` belong to node ``level[j]``: they get that node's
+    children's values written and give its site's vector.  A site every
+    node of the level patches goes through ``backend.patch`` with the
+    children's values concatenated; a site only some nodes patch is written
+    on their rows alone by a hook of ours, so the other rows keep their own
+    values exactly.  The pass stops once every node's site is recorded.
+    """
+    nodes = plan.nodes
+    n = len(level) * b
+    device = network.device
+    # per site (copies of a shared node share its Site object): for each level slot, its child
+    by_site: dict[Site, dict[int, int]] = {}
+    for j, i in enumerate(level):
+        for c in nodes[i].children:
+            by_site.setdefault(plan.site(c), {})[j] = c
+    patches: list[tuple[Site, torch.Tensor]] = []
+    partial: list[tuple[Site, torch.Tensor, torch.Tensor | None, torch.Tensor]] = []
+    for s, kids in by_site.items():
+        if len(kids) == len(level):  # every node patches it: one source tensor over all rows
+            srcs = [values[kids[j]] for j in range(len(level))]
+            patches.append((s, srcs[0] if len(srcs) == 1 else torch.cat(srcs)))
+        else:
+            slots = sorted(kids)
+            rows = torch.cat([torch.arange(j * b, (j + 1) * b) for j in slots]).to(device)
+            pos = positions_tensor(s, base, n)
+            pos = None if pos is None else pos.to(device).index_select(0, rows)
+            partial.append((s, rows, pos, torch.cat([values[kids[j]] for j in slots])))
+    # recording: per (module, io), the level slots whose site is there
+    wanted: dict[tuple[str, str], list[tuple[int, Site, torch.Tensor | None]]] = {}
+    for j, i in enumerate(level):
+        s = plan.site(i)
+        pos = positions_tensor(s, {k: v[j * b : (j + 1) * b] for k, v in base.items()}, b)
+        wanted.setdefault((s.module, s.io), []).append((j, s, None if pos is None else pos.to(device)))
+    got: dict[int, torch.Tensor] = {}
+    edits = []
+    for (path, io), items in wanted.items():
+        module = resolve_module(network.module, path, network=network.name)
+
+        def record(x: torch.Tensor, items: list[Any] = items) -> torch.Tensor:
+            d = x.detach()
+            for j, _, pos in items:
+                part = d[j * b : (j + 1) * b]
+                got[j] = select(part, pos) if pos is not None else part.clone()
+            if len(got) == len(level):
+                raise StopForward
+            return x
+
+        edits.append((module, io, f"{path}.{io}", record))
+    by_module: dict[tuple[str, str], list[Any]] = {}
+    for item in partial:
+        by_module.setdefault((item[0].module, item[0].io), []).append(item)
+    for (path, io), items in by_module.items():
+        module = resolve_module(network.module, path, network=network.name)
+
+        def write(x: torch.Tensor, items: list[Any] = items) -> torch.Tensor:
+            for s, rows, pos, src in items:
+                x = _write_rows(x, s, rows, pos, src)
+            return x
+
+        edits.append((module, io, f"{path}.{io}", write))
+    if partial:  # each node's own children must not overlap (other rows' sites may)
+        for i in level:
+            check_disjoint([plan.site(c) for c in nodes[i].children])
+    with torch.no_grad(), edit_hooks(edits), contextlib.suppress(StopForward):
         backend.patch(network, base, patches)
-    if not got:
-        raise ScrubError(f"site {target.name}: the module never ran in {network.name}'s forward pass")
-    return got[0]
+    for j, i in enumerate(level):
+        if j not in got:
+            raise ScrubError(f"site {plan.site(i).name}: the module never ran in {network.name}'s forward pass")
+        values[i] = got[j]
 
 
 def scrubbed_outputs(
@@ -205,14 +335,14 @@ def scrubbed_outputs(
     b = len(refs)
     if plan.leaves:  # all height-0 tree nodes share one recording pass
         idx = np.concatenate([bases[i] for i in plan.leaves])
-        acts = backend.collect(network, _take(inputs, idx), [plan.site(i) for i in plan.leaves])
+        acts = backend.collect(network, _rows(inputs, idx, plan.columns), [plan.site(i) for i in plan.leaves])
         for j, i in enumerate(plan.leaves):
             values[i] = acts[plan.site(i).location_key()][j * b : (j + 1) * b]
-    for i in plan.inner:
-        patches = [(plan.site(c), values[c]) for c in nodes[i].children]
-        values[i] = _record_patched(backend, network, _take(inputs, bases[i]), patches, plan.site(i))
+    for level in plan.levels:  # all inner nodes of one height share one patched pass
+        base = _rows(inputs, np.concatenate([bases[i] for i in level]), plan.columns)
+        _record_level(backend, network, plan, level, base, values, b)
     patches = [(plan.site(c), values[c]) for c in nodes[0].children]
-    return backend.patch(network, _take(inputs, bases[0]), patches)
+    return backend.patch(network, _rows(inputs, bases[0], plan.columns), patches)
 
 
 def _forward(network: Network, batch: Batch) -> Decoded:
