@@ -46,8 +46,9 @@ from causalabs.backends.native import NativeBackend
 from causalabs.loading import load_hypothesis, load_module
 from causalabs.network import Network, argmax_decoder, encode, load_network, site
 from causalabs.scrub import correspondence
+from causalabs.scrub.plan import ScrubPlan
 from causalabs.scrub.sampling import AgreeingSampler
-from causalabs.scrub.scrub import ScrubPlan, encoded_once, scrubbed_outputs
+from causalabs.scrub.scrub import encoded_once, scrubbed_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 

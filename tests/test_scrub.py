@@ -17,7 +17,7 @@ from causalabs import enumerate_inputs, model_of, run
 from causalabs.loading import load_hypothesis, load_module
 from causalabs.network import load_network, site
 from causalabs.scrub import AgreeingSampler, correspondence, scrub
-from causalabs.scrub.scrub import ScrubPlan
+from causalabs.scrub.plan import ScrubPlan
 
 ROOT = Path(__file__).resolve().parents[1]
 HEQ = ROOT / "models" / "heq_handbuilt.py"

@@ -14,9 +14,10 @@ from causalabs.scrub.correspondence import (
     execution_order,
 )
 from causalabs.scrub.path_patching import PathPatchResult, path_patch
+from causalabs.scrub.plan import ScrubPlan, TreeNode
 from causalabs.scrub.result import ScrubResult
 from causalabs.scrub.sampling import AgreeingSampler
-from causalabs.scrub.scrub import ScrubPlan, TreeNode, scrub
+from causalabs.scrub.scrub import scrub
 
 __all__ = [
     "AgreeingSampler",
