@@ -28,6 +28,7 @@ import z3
 
 from causalabs.errors import BatchShapeError, HypothesisMismatchError
 from causalabs.scm._z3translate import Encoding, condition, in_domain, to_z3, translate
+from causalabs.scm.answers import Status, ThreeValued, _no_bool
 from causalabs.scm.compile import compile_expression
 from causalabs.scm.model import CausalModel
 from causalabs.scm.semantics import (
@@ -56,43 +57,10 @@ __all__ = [
     "translate",
 ]
 
-Status = Literal["proved", "refuted", "unknown"]
 #: A constraint for :func:`find_inputs`: ``{var: value}``, a sympy condition, or a list of them.
 ConstraintLike = Union[
     Mapping[VarRef, int], sp.Basic, bool, Sequence[Union[Mapping[VarRef, int], sp.Basic]]
 ]
-
-
-def _no_bool(self: Any) -> bool:
-    raise TypeError(
-        f"{type(self).__name__} has three answers; test .proved, .refuted or .unknown "
-        "(or .status) instead of its truth value"
-    )
-
-
-class ThreeValued:
-    """proved / refuted / unknown answers: ``.proved``, ``.refuted``, ``.unknown``; no truth value.
-
-    Subclasses have a ``status`` attribute.  ``bool()`` raises, so that
-    ``if result:`` can never read "refuted" or "unknown" as true.
-    """
-
-    __slots__ = ()
-    status: Status
-
-    @property
-    def proved(self) -> bool:
-        return self.status == "proved"
-
-    @property
-    def refuted(self) -> bool:
-        return self.status == "refuted"
-
-    @property
-    def unknown(self) -> bool:
-        return self.status == "unknown"
-
-    __bool__ = _no_bool
 
 
 @attrs.frozen

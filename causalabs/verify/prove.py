@@ -24,8 +24,8 @@ from causalabs.errors import AlignmentError
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network
 from causalabs.scm._z3translate import in_domain, to_z3
+from causalabs.scm.answers import ThreeValued
 from causalabs.scm.model import CausalModel
-from causalabs.scm.smt import ThreeValued
 from causalabs.scm.semantics import (
     HypothesisLike,
     VarRef,
