@@ -34,7 +34,7 @@ from torch import nn
 
 from causalabs.errors import NetworkFileError
 from causalabs.loading import load_module, sha256_file
-from causalabs.network import Alignment, Rotation, site
+from causalabs.network import Alignment, Network, Rotation, random_rotation, site
 from causalabs.organisms import OrganismInfo
 
 HERE = Path(__file__).resolve().parent
@@ -171,6 +171,65 @@ def rotated_alignment(neuron: Alignment, rotation: torch.Tensor) -> Alignment:
             raise ValueError(f"rotated_alignment: {var!r} is not on contiguous units ({s.name})")
         sites[var] = site(s.module, io=s.io, featurizer=featurizer, dims=(units[0], units[0] + len(units)))
     return Alignment(sites)
+
+
+class RotatedTwin:
+    """A hand-built organism with its variable layer rotated by a seeded random orthogonal matrix.
+
+    The rotation is folded into Linear ``layer`` and undone in Linear
+    ``reader`` (:func:`fold_rotation`), so the function is unchanged but no
+    single unit of ``layer`` holds a variable any more.  Task, hypotheses,
+    encoder and decoder are those of the unrotated twin; the known alignment
+    is its unit alignment carried through ``Rotation(R^T)``.
+    """
+
+    def __init__(self, organism_file: str | Path, twin_file: str, *, seed: int = 0, layer: str = "2", reader: str = "3") -> None:
+        self.file = Path(organism_file).resolve()
+        self.twin = sibling(organism_file, twin_file)
+        self.twin_file = twin_file
+        self.seed = seed
+        self.layer = layer
+        self.reader = reader
+
+    def build(self) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+        """The twin's weights with ``R`` folded in, plus ``R`` itself (key ``rotation``)."""
+        state, _ = self.twin.build()
+        rotation = random_rotation(self.twin.WIDTH, self.seed, dtype=torch.float64)
+        tensors = fold_rotation(state, self.layer, self.reader, rotation)
+        tensors["rotation"] = rotation.to(torch.float32)
+        meta = {"organism": self.file.stem, "twin_of": Path(self.twin_file).stem, "rotation_seed": str(self.seed)}
+        return tensors, meta
+
+    def rotation(self) -> torch.Tensor:
+        """The stored rotation ``R`` (``h_rot = h @ R``)."""
+        return load_weights(weights_path(self.file))["rotation"]
+
+    def neuron_alignment(self) -> Alignment:
+        """The unit alignment that is right for the unrotated twin."""
+        return self.twin.alignment()
+
+    def alignment(self) -> Alignment:
+        """The known alignment: the twin's units as coordinates of ``Rotation(R^T)``."""
+        return rotated_alignment(self.twin.alignment(), self.rotation())
+
+    def load(self) -> Network:
+        """The rotated network with its committed weights and organism metadata."""
+        plain = self.twin.load()
+        tensors = load_weights(weights_path(self.file))
+        module = load_module_state(self.twin.architecture(), tensors, extras=("rotation",))
+        info = metadata(
+            self.file,
+            task=self.twin.TASK,
+            hypothesis=plain.info["hypothesis"],
+            wrong=plain.info["wrong"],
+            also_correct=plain.info["also_correct"],
+            alignment=self.alignment(),
+            accuracy=plain.info["accuracy"],
+            twin_of=self.twin_file,
+            rotation_seed=self.seed,
+            description=f"{Path(self.twin_file).stem} with layer '{self.layer}' rotated by a seeded random orthogonal matrix",
+        )
+        return Network(module, plain.encode, plain.decode, name=self.file.stem, info=info)
 
 
 def one_hot(batch: Mapping[str, np.ndarray], names: Sequence[str], size: int) -> torch.Tensor:

@@ -23,53 +23,37 @@ import sys
 import _organism as org
 import torch
 
-from causalabs.network import Alignment, Network, argmax_decoder, random_rotation
+from causalabs.network import Alignment, Network
 
 SEED = 0
-twin = org.sibling(__file__, "addition_handbuilt.py")
+_rotated = org.RotatedTwin(__file__, "addition_handbuilt.py", seed=SEED)
+twin = _rotated.twin
 TASK = twin.TASK
 
 
 def build() -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     """The twin's weights with ``R`` folded into layers "2" and "3", plus ``R`` itself."""
-    state, _ = twin.build()
-    rotation = random_rotation(twin.WIDTH, SEED, dtype=torch.float64)
-    tensors = org.fold_rotation(state, "2", "3", rotation)
-    tensors["rotation"] = rotation.to(torch.float32)
-    return tensors, {"organism": "addition_rotated", "twin_of": "addition_handbuilt", "rotation_seed": str(SEED)}
+    return _rotated.build()
 
 
 def rotation() -> torch.Tensor:
     """The stored rotation ``R`` (``h_rot = h @ R``)."""
-    return org.load_weights(org.weights_path(__file__))["rotation"]
+    return _rotated.rotation()
 
 
 def neuron_alignment() -> Alignment:
     """The alignment that works on the unrotated twin: units 0 and 1 of layer "2"."""
-    return twin.alignment()
+    return _rotated.neuron_alignment()
 
 
 def alignment() -> Alignment:
-    """The known alignment: Rotation(R^T) on layer "2", carry -> [0:1], s0 -> [1:2]."""
-    return org.rotated_alignment(twin.alignment(), rotation())
+    """The known alignment: Rotation(R^T) on layer "2", coordinates [0:1] and [1:2]."""
+    return _rotated.alignment()
 
 
 def load() -> Network:
-    """The rotated network with its committed weights and organism metadata."""
-    tensors = org.load_weights(org.weights_path(__file__))
-    module = org.load_module_state(twin.architecture(), tensors, extras=("rotation",))
-    info = org.metadata(
-        __file__,
-        task=TASK,
-        hypothesis=f"{twin.HYPOTHESES}:TwoDigitAddition",
-        wrong=[f"{twin.HYPOTHESES}:TensCarryAddition"],
-        alignment=alignment(),
-        accuracy=1.0,
-        twin_of="addition_handbuilt.py",
-        rotation_seed=SEED,
-        description="addition_handbuilt with layer '2' rotated by a seeded random orthogonal matrix",
-    )
-    return Network(module, twin.encode, argmax_decoder(twin.CLASSES), name="addition_rotated", info=info)
+    """The rotated network with its committed weights and organism metadata (hypotheses from the twin)."""
+    return _rotated.load()
 
 
 if __name__ == "__main__":
