@@ -23,6 +23,7 @@ from torch.nn.utils import parametrize
 
 from causalabs.align.rotation import LearnedRotation
 from causalabs.backends.native import NativeBackend
+from causalabs.data.ops import row_ids, stack_rows
 from causalabs.errors import AlignmentError, DatasetError
 from causalabs.network.alignment import Alignment
 from causalabs.network.featurizers import Rotation
@@ -66,10 +67,9 @@ def _prepare(backend: NativeBackend, network: Network, location: Site, dataset: 
     n = len(dataset.expected)
     if n == 0:
         raise DatasetError("DAS: a training dataset is empty")
-    rows = np.concatenate(
-        [np.stack([np.asarray(dataset.sources[v][k]) for k in names], axis=1) for v in intervened]
-    )
-    unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+    rows = np.concatenate([stack_rows(dataset.sources[v], names) for v in intervened])
+    first, inverse = row_ids(rows)
+    unique = rows[first]
     parts = []
     for start in range(0, len(unique), batch_size):
         chunk = {k: np.ascontiguousarray(unique[start : start + batch_size, j]) for j, k in enumerate(names)}

@@ -14,14 +14,20 @@ one NaN check per ``collect``.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 from causalabs.backends.hooks import StopForward, edit_hooks
-from causalabs.errors import ActivationError, BatchShapeError, OverlappingSubspaceError, SiteError
+from causalabs.data.ops import row_ids, stack_rows
+from causalabs.errors import (
+    ActivationError,
+    BatchShapeError,
+    OverlappingSubspaceError,
+    SiteError,
+)
 from causalabs.network.network import Network, encode
 from causalabs.network.sites import (
     Site,
@@ -279,11 +285,11 @@ class NativeBackend:
             m = len(np.asarray(src[names[0]]))
             if m != n:
                 raise BatchShapeError(f"site {s.name}: the source batch has {m} rows for {n} base rows")
-        per_source = [rows_of(src, names) for _, src in interventions]
-        keep = self_sourced(rows_of(base, names), per_source)
+        per_source = [stack_rows(src, names) for _, src in interventions]
+        keep = self_sourced(stack_rows(base, names), per_source)
         rows = np.concatenate(per_source)
-        unique, inverse = np.unique(rows, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
+        first, inverse = row_ids(rows)
+        unique = rows[first]
         ubatch = {k: np.ascontiguousarray(unique[:, j]) for j, k in enumerate(names)}
         acts = self.collect(network, ubatch, [s for s, _ in interventions])
         idx = torch.as_tensor(inverse, device=network.device)
@@ -292,11 +298,6 @@ class NativeBackend:
             for i, (s, _) in enumerate(interventions)
         ]
         return self.patch(network, base, patches, grad=grad, keep=keep)
-
-
-def rows_of(batch: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
-    """A batch as an (n, len(names)) int64 matrix."""
-    return np.stack([np.asarray(batch[k]) for k in names], axis=1)
 
 
 def self_sourced(base_rows: np.ndarray, source_rows: Sequence[np.ndarray]) -> torch.Tensor | None:
