@@ -118,12 +118,32 @@ def verify(
     seed: int = typer.Option(0, "--seed", help="seed for sampling and search"),
     samples: int = typer.Option(2000, "--samples", help="pairs per variable set in sample mode"),
     json_out: Path = typer.Option(None, "--json", help="also write the report as JSON here"),
+    search_method: str = typer.Option(
+        None, "--search", help="find the alignment first: das | boundless | neurons | pca (instead of --alignment)"
+    ),
+    site: list[str] = typer.Option(
+        None, "--site", help="with --search: a module path for every variable, or VARIABLE=MODULE (repeat)"
+    ),
+    dims: list[str] = typer.Option(None, "--dims", help="with --search: VARIABLE=K coordinates (default 1 each)"),
+    epochs: int = typer.Option(5, "--epochs", help="with --search: training epochs (das, boundless)"),
+    train_samples: int = typer.Option(512, "--train-samples", help="with --search: training pairs per variable set"),
+    save_alignment: Path = typer.Option(None, "--save-alignment", help="with --search: save the found alignment here"),
 ) -> None:
-    """Check that NETWORK implements HYPOTHESIS under the alignment: exit 0 verified, 1 refuted, 3 inconclusive."""
-    from causalabs.cli_verify import run_verify
+    """Check that NETWORK implements HYPOTHESIS under the alignment: exit 0 verified, 1 refuted, 3 inconclusive.
+
+    The alignment is a saved file or function (--alignment), the network file's alignment(), or found here by
+    --search METHOD at --site (trained on pairs drawn away from the verifier's seeds).
+    """
+    from causalabs.cli_verify import SearchRequest, run_verify
 
     try:
-        code = run_verify(hypothesis, network, alignment, mode, threshold, seed, samples, json_out)
+        if search_method is None and (site or dims or save_alignment is not None):
+            raise CausalabsError("--site, --dims and --save-alignment go with --search METHOD")
+        request = None
+        if search_method is not None:
+            request = SearchRequest(search_method, tuple(site or ()), tuple(dims or ()), epochs, train_samples,
+                                    save_alignment)
+        code = run_verify(hypothesis, network, alignment, mode, threshold, seed, samples, json_out, request)
     except CausalabsError as exc:
         fail(str(exc))
     raise typer.Exit(code)

@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from causalabs.align.find import DATA, METHODS, search_method, training_sets
 from causalabs.cli_verify import resolve_alignment, write_atomic
 from causalabs.errors import LoadError
 from causalabs.loading import load_hypothesis
@@ -20,8 +21,6 @@ from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network, load_network
 from causalabs.network.sites import Site, resolve_module
 
-METHODS = ("das", "boundless", "neurons", "pca")
-DATA = ("balanced", "random")
 #: Test datasets use seeds ``seed + TEST_OFFSET + j``, training ones ``seed + j``: never the same seed.
 TEST_OFFSET = 100_000
 #: ``causalabs scrub`` enumerates input spaces up to this size and samples this many distinct inputs beyond.
@@ -53,41 +52,6 @@ def parse_dims(items: Sequence[str] | None, internals: Sequence[str], where: str
         if dims[name] < 1:
             raise LoadError(f"--dims {item!r}: K must be a positive integer")
     return dims
-
-
-class _Baseline:
-    """A baseline (neuron_greedy, pca_alignment, fit_boundless) as a sweep method."""
-
-    def __init__(self, name: str, dims: Mapping[str, int], epochs: int) -> None:
-        self.name = name
-        self.dims = dict(dims)
-        self.epochs = epochs
-
-    @property
-    def config(self) -> dict[str, Any]:
-        cfg: dict[str, Any] = {"dims": dict(sorted(self.dims.items()))} if self.name != "boundless" else {}
-        if self.name == "boundless":
-            cfg["epochs"] = self.epochs
-        if self.name == "pca":
-            cfg["assign"] = "greedy"
-        return cfg
-
-    def k(self, variables: tuple[str, ...]) -> int | None:
-        return None if self.name == "boundless" else sum(self.dims[v] for v in variables)
-
-    def __call__(
-        self, network: Network, location: Site, variables: tuple[str, ...], train: Sequence[Any], seed: int
-    ) -> Alignment:
-        from causalabs.align.baselines import neuron_greedy, pca_alignment
-
-        dims = {v: self.dims[v] for v in variables}
-        if self.name == "neurons":
-            return neuron_greedy(network, location, dims, train).alignment
-        if self.name == "pca":
-            return pca_alignment(network, location, dims, train, assign="greedy").alignment
-        from causalabs.align.boundless import fit_boundless
-
-        return fit_boundless(network, location, list(variables), train, epochs=self.epochs, seed=seed).alignment
 
 
 def alignment_path(out: Path, site: str, variables: tuple[str, ...]) -> Path:
@@ -133,12 +97,7 @@ class _Saving:
 
 
 def _datasets(hyp: Any, sets: Sequence[tuple[str, ...]], n: int, seed: int, data: str) -> tuple[list[Any], list[Any]]:
-    from causalabs.data import balanced, random_pairs
-
-    make = balanced if data == "balanced" else random_pairs
-    train = [make(hyp, list(vs), n, seed=seed + j) for j, vs in enumerate(sets)]
-    test = [make(hyp, list(vs), n, seed=seed + TEST_OFFSET + j) for j, vs in enumerate(sets)]
-    return train, test
+    return training_sets(hyp, sets, n, seed, data), training_sets(hyp, sets, n, seed + TEST_OFFSET, data)
 
 
 def _cell(est: Any) -> str:
@@ -167,7 +126,7 @@ def run_search(
 
     from causalabs.align.heatmap import plot_heatmap
     from causalabs.align.store import network_fingerprint, save_alignment
-    from causalabs.align.sweep import DAS, grid, sweep
+    from causalabs.align.sweep import grid, sweep
     from causalabs.scm.semantics import model_of
 
     if method not in METHODS:
@@ -195,7 +154,7 @@ def run_search(
     if len(internals) > 1:
         sets.append(tuple(internals))
     train, test = _datasets(hyp, sets, samples, seed, data)
-    inner: Any = DAS(dims=dims_, epochs=epochs, lr=lr) if method == "das" else _Baseline(method, dims_, epochs)
+    inner: Any = search_method(method, dims_, epochs=epochs, lr=lr)
     folder = Path(out) if out is not None else Path("runs") / f"search-{net.name}-{model.name}"
     (folder / "alignments").mkdir(parents=True, exist_ok=True)
     info = {"hypothesis": hypothesis, **network_fingerprint(net), "data": data, "samples": samples}

@@ -6,9 +6,11 @@ Exit status: 0 verified, 1 refuted, 3 inconclusive, 2 usage or input error.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 import typer
 
 from causalabs.atomic import write_text_atomic
@@ -45,6 +47,71 @@ def write_atomic(path: Path, text: str) -> None:
     write_text_atomic(path, text)
 
 
+@attrs.frozen
+class SearchRequest:
+    """``verify --search METHOD --site SITE...``: find the alignment first (see :func:`causalabs.align.find`)."""
+
+    method: str
+    sites: tuple[str, ...]
+    dims: tuple[str, ...] = ()
+    epochs: int = 5
+    samples: int = 512
+    save: Path | None = None
+
+
+def _items(values: Sequence[str]) -> list[str]:
+    return [part.strip() for v in values for part in str(v).split(",") if part.strip()]
+
+
+def parse_sites(values: Sequence[str]) -> str | dict[str, str]:
+    """``["1"]`` -> ``"1"`` (every variable there); ``["left=1", "right=3"]`` -> a map."""
+    items = _items(values)
+    if not items:
+        raise LoadError("--search needs --site: a module path (every variable there) or VARIABLE=MODULE, repeated")
+    if len(items) == 1 and "=" not in items[0]:
+        return items[0]
+    out: dict[str, str] = {}
+    for item in items:
+        var, eq, module = (x.strip() for x in item.partition("="))
+        if not eq or not var or not module:
+            raise LoadError(f"--site {item!r}: with several sites write VARIABLE=MODULE, for example left=1")
+        if var in out:
+            raise LoadError(f"--site {item!r}: {var!r} is given two sites")
+        out[var] = module
+    return out
+
+
+def parse_dims(values: Sequence[str]) -> dict[str, int]:
+    """``["left=8", "right=8"]`` -> ``{"left": 8, "right": 8}`` (names are checked by the search)."""
+    out: dict[str, int] = {}
+    for item in _items(values):
+        var, eq, k = (x.strip() for x in item.partition("="))
+        try:
+            out[var] = int(k) if eq and var else -1
+        except ValueError:
+            out[var] = -1
+        if out[var] < 1:
+            raise LoadError(f"--dims {item!r}: write VARIABLE=K with K a positive integer, for example left=8")
+    return out
+
+
+def searched_alignment(hyp: Any, net: Network, request: SearchRequest, seed: int) -> Alignment:
+    """Run the requested search, print what it found, save it if asked."""
+    from causalabs.align.find import find_alignment
+
+    found = find_alignment(
+        hyp, net, parse_sites(request.sites), method=request.method, dims=parse_dims(request.dims),
+        samples=request.samples, epochs=request.epochs, seed=seed,
+    )
+    typer.echo(f"searched ({request.method}, seed {seed}): {found.describe()}")
+    if request.save is not None:
+        from causalabs.align.store import network_fingerprint, save_alignment
+
+        save_alignment(found, request.save, info={**dict(found.info), **network_fingerprint(net)})
+        typer.echo(f"alignment saved to {request.save}")
+    return found
+
+
 def run_verify(
     hypothesis: str,
     network: str,
@@ -54,16 +121,19 @@ def run_verify(
     seed: int,
     samples: int,
     json_out: Path | None,
+    search: SearchRequest | None = None,
 ) -> int:
     """Load, verify, print the text report, optionally write JSON; return the exit status."""
     from causalabs.verify.pipeline import verify
     from causalabs.verify.render import to_text
 
+    if search is not None and alignment is not None:
+        raise LoadError("give either --alignment or --search, not both")
     hyp = load_hypothesis(hypothesis)
     if not Path(network).is_file():
         raise LoadError(f"{network}: no such network file")
     net: Network = load_network(network)
-    al = resolve_alignment(alignment, network)
+    al = resolve_alignment(alignment, network) if search is None else searched_alignment(hyp, net, search, seed)
     if mode == "falsify":
         from causalabs.verify.falsify import falsify
 
@@ -90,8 +160,8 @@ def run_verify(
 
 def run_report(result: Path, fmt: str) -> str:
     """Render a JSON report written by ``causalabs verify --json`` in another format."""
-    from causalabs.verify.report_io import report_from_dict
     from causalabs.verify.render import RENDERERS
+    from causalabs.verify.report_io import report_from_dict
 
     if fmt not in RENDERERS:
         raise LoadError(f"--format {fmt!r}: choose one of {', '.join(RENDERERS)}")
@@ -104,4 +174,7 @@ def run_report(result: Path, fmt: str) -> str:
     return RENDERERS[fmt](report_from_dict(doc, where=str(result)))
 
 
-__all__ = ["CausalabsError", "resolve_alignment", "run_report", "run_verify", "write_atomic"]
+__all__ = [
+    "CausalabsError", "SearchRequest", "parse_dims", "parse_sites", "resolve_alignment", "run_report", "run_verify",
+    "searched_alignment", "write_atomic",
+]

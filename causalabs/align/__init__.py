@@ -13,6 +13,7 @@ from causalabs.align.baselines import (
 )
 from causalabs.align.boundless import BoundlessResult, fit_boundless
 from causalabs.align.das import DASResult, fit_das
+from causalabs.align.find import find_alignment
 from causalabs.align.rotation import LearnedRotation
 from causalabs.align.store import load_alignment, network_fingerprint, save_alignment, save_das
 from causalabs.align.sweep import DAS, FullSite, SweepRecord, SweepResult, grid
@@ -32,6 +33,7 @@ __all__ = [
     "all_alignments",
     "evaluate_alignment",
     "fit_boundless",
+    "find_alignment",
     "fit_das",
     "full_site",
     "grid",

@@ -79,12 +79,19 @@ def _prepare(backend: NativeBackend, network: Network, location: Site, dataset: 
     return _Prepared(dataset, intervened, vectors, index)
 
 
+def _span(classes: Sequence[int]) -> str:
+    shown = [str(c) for c in classes]
+    return ", ".join(shown) if len(shown) <= 8 else f"{', '.join(shown[:3])}, ..., {', '.join(shown[-2:])}"
+
+
 def _class_index(classes: Sequence[int], expected: torch.Tensor) -> torch.Tensor:
     table = torch.as_tensor(list(classes), device=expected.device)
     match = table[None, :] == expected[:, None]
     if not bool(match.any(-1).all()):
         bad = expected[~match.any(-1)][0].item()
-        raise AlignmentError(f"DAS: counterfactual output {bad} is not among the decoder's classes {tuple(classes)}")
+        raise AlignmentError(
+            f"DAS: counterfactual output {bad} is not among the decoder's {len(classes)} classes ({_span(classes)})"
+        )
     return match.float().argmax(-1)
 
 

@@ -109,8 +109,13 @@ def check_set(
     variables: Sequence[str],
     *,
     batch_size: int = 16384,
+    chunk: int = 1 << 20,
 ) -> SetResult:
-    """Every base against every combination of source classes, weighted by class sizes."""
+    """Every base against every combination of source classes, weighted by class sizes.
+
+    Runs are built and checked ``chunk`` at a time (whole bases per chunk, in
+    order), so the first failure found is still the smallest.
+    """
     n = len(next(iter(inputs.values())))
     reps = [classes[v].representative for v in variables]
     sizes = [classes[v].size for v in variables]
@@ -122,31 +127,44 @@ def check_set(
             f"(more than {MAX_RUNS:,}); use mode='sample'"
         )
     combo_idx = np.asarray(combos, dtype=np.int64).reshape(len(combos), len(variables))
-    base_idx = np.repeat(np.arange(n), len(combos))
-    cls_idx = np.tile(combo_idx, (n, 1))  # (runs, k): class of each variable's source
-    weights = np.ones(runs, dtype=np.int64)
-    for j in range(len(variables)):
-        weights *= sizes[j][cls_idx[:, j]]
-    base = {k: v[base_idx] for k, v in inputs.items()}
-    src_idx = {v: reps[j][cls_idx[:, j]] for j, v in enumerate(variables)}
-    sources = {v: {k: col[src_idx[v]] for k, col in inputs.items()} for v in variables}
-    expected = interchange(model, base, sources)[model.output]
-    base_output = run(model, base)[model.output]
-    pairs = _Pairs(base, sources, tuple(variables), expected, base_output)
-    result = evaluate_pairs(network, alignment, pairs, batch_size=batch_size, exhaustive=True, soft=False)
-    correct = result.correct
-    changed = result.changed
-    failing = np.flatnonzero(~correct)
+    # bases in chunks, so memory stays bounded by ``chunk`` runs whatever the domain
+    per_chunk = max(1, chunk // len(combos))
+    successes = total = changed_successes = changed_total = 0
     first = None
-    if failing.size:
-        i = int(failing[0])
-        first = (int(base_idx[i]), tuple(int(src_idx[v][i]) for v in variables), int(expected[i]), int(result.predicted[i]))
+    for b0 in range(0, n, per_chunk):
+        bases = np.arange(b0, min(n, b0 + per_chunk))
+        base_idx = np.repeat(bases, len(combos))
+        cls_idx = np.tile(combo_idx, (len(bases), 1))  # class of each variable's source, per run
+        weights = np.ones(len(base_idx), dtype=np.int64)
+        for j in range(len(variables)):
+            weights *= sizes[j][cls_idx[:, j]]
+        base = {k: v[base_idx] for k, v in inputs.items()}
+        src_idx = {v: reps[j][cls_idx[:, j]] for j, v in enumerate(variables)}
+        sources = {v: {k: col[src_idx[v]] for k, col in inputs.items()} for v in variables}
+        expected = interchange(model, base, sources)[model.output]
+        base_output = run(model, base)[model.output]
+        pairs = _Pairs(base, sources, tuple(variables), expected, base_output)
+        result = evaluate_pairs(network, alignment, pairs, batch_size=batch_size, exhaustive=True, soft=False)
+        correct, changed = result.correct, result.changed
+        successes += int(weights[correct].sum())
+        total += int(weights.sum())
+        changed_successes += int(weights[correct & changed].sum())
+        changed_total += int(weights[changed].sum())
+        failing = np.flatnonzero(~correct)
+        if first is None and failing.size:
+            i = int(failing[0])
+            first = (
+                int(base_idx[i]),
+                tuple(int(src_idx[v][i]) for v in variables),
+                int(expected[i]),
+                int(result.predicted[i]),
+            )
     return SetResult(
         variables=tuple(variables),
-        successes=int(weights[correct].sum()),
-        total=int(weights.sum()),
-        changed_successes=int(weights[correct & changed].sum()),
-        changed_total=int(weights[changed].sum()),
+        successes=successes,
+        total=total,
+        changed_successes=changed_successes,
+        changed_total=changed_total,
         first_failure=first,
     )
 

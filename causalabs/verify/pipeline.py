@@ -153,7 +153,10 @@ def verify(
         per_variable=tuple(evidence),
         counterexample=cx,
         reason=reason,
-        provenance=provenance(model, network, seed=seed if mode == "sample" else None, digests=digests, mode=mode),
+        provenance=provenance(
+            model, network, seed=seed if mode == "sample" else None, digests=digests, mode=mode,
+            alignment_info=alignment.info,
+        ),
         timing={"seconds": round(time.perf_counter() - start, 3)},
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import platform
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +32,29 @@ def hypothesis_sha256(model: CausalModel) -> str | None:
     return None
 
 
+#: Keys of an alignment's ``info`` that say how a search found it (see :mod:`causalabs.align.find`).
+SEARCH_KEYS = ("method", "config", "sites", "seed", "samples", "data", "train_digests")
+
+
+def search_provenance(info: Mapping[str, Any]) -> dict[str, Any] | None:
+    """How the alignment was found, when a search found it (its info names the training data), else None."""
+    if "train_digests" not in info:
+        return None
+    return {k: info[k] for k in SEARCH_KEYS if k in info}
+
+
 def provenance(
-    model: CausalModel, network: Network, *, seed: int | None, digests: Iterable[str] = (), mode: str = ""
+    model: CausalModel,
+    network: Network,
+    *,
+    seed: int | None,
+    digests: Iterable[str] = (),
+    mode: str = "",
+    alignment_info: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything a reader needs to rerun the check and know it is the same check."""
     dev = network.device
+    found = search_provenance(alignment_info or {})
     return {
         "causalabs": __version__,
         "torch": torch.__version__,
@@ -48,4 +66,5 @@ def provenance(
         "hypothesis_sha256": hypothesis_sha256(model),
         "hypothesis_file": Path(model.source_file).name if model.source_file else None,
         "dataset_digests": sorted(set(digests)),
+        **({"alignment_search": found} if found is not None else {}),
     }

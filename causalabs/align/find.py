@@ -1,0 +1,166 @@
+"""Find an alignment for a hypothesis: one search method, one site per variable, training data drawn here.
+
+``find_alignment(H, net, "1", method="das", dims={"left": 8, "right": 8})``
+fits every internal variable of ``H`` at module ``"1"`` jointly;
+``sites={"left": "1", "right": "3"}`` fits each group of variables that
+share a site together.  Training pairs come from the hypothesis (balanced
+over the counterfactual output, or random), one dataset per variable and one
+intervening on the whole group, with seeds that
+:data:`TRAIN_SEED_OFFSET` keeps away from the verifier's sampling seeds.
+The result is a plain :class:`~causalabs.network.alignment.Alignment` whose
+``info`` says how it was found, ready for :func:`causalabs.verify`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from causalabs.align.sweep import DAS
+from causalabs.errors import AlignmentError
+from causalabs.network.alignment import Alignment
+from causalabs.network.network import Network
+from causalabs.network.sites import Site, resolve_module
+from causalabs.scm.semantics import model_of
+
+METHODS = ("das", "boundless", "neurons", "pca")
+DATA = ("balanced", "random")
+#: Training datasets of :func:`find_alignment` use seeds ``seed + TRAIN_SEED_OFFSET + j``.
+TRAIN_SEED_OFFSET = 7_919
+
+
+class Baseline:
+    """A baseline (``neurons``: greedy units, ``pca``, ``boundless``) as a sweep method."""
+
+    def __init__(self, name: str, dims: Mapping[str, int], epochs: int) -> None:
+        if name not in ("neurons", "pca", "boundless"):
+            raise AlignmentError(f"unknown baseline {name!r}; choose neurons, pca or boundless")
+        self.name = name
+        self.dims = dict(dims)
+        self.epochs = epochs
+
+    @property
+    def config(self) -> dict[str, Any]:
+        if self.name == "boundless":
+            return {"epochs": self.epochs}
+        cfg: dict[str, Any] = {"dims": dict(sorted(self.dims.items()))}
+        if self.name == "pca":
+            cfg["assign"] = "greedy"
+        return cfg
+
+    def k(self, variables: tuple[str, ...]) -> int | None:
+        return None if self.name == "boundless" else sum(self.dims[v] for v in variables)
+
+    def __call__(
+        self, network: Network, location: Site, variables: tuple[str, ...], train: Sequence[Any], seed: int
+    ) -> Alignment:
+        from causalabs.align.baselines import neuron_greedy, pca_alignment
+
+        dims = {v: self.dims[v] for v in variables}
+        if self.name == "neurons":
+            return neuron_greedy(network, location, dims, train).alignment
+        if self.name == "pca":
+            return pca_alignment(network, location, dims, train, assign="greedy").alignment
+        from causalabs.align.boundless import fit_boundless
+
+        return fit_boundless(network, location, list(variables), train, epochs=self.epochs, seed=seed).alignment
+
+
+def search_method(method: str, dims: Mapping[str, int], *, epochs: int = 5, lr: float = 5e-2) -> Any:
+    """The sweep method called ``method`` (das, boundless, neurons or pca) with ``dims`` per variable."""
+    if method not in METHODS:
+        raise AlignmentError(f"unknown search method {method!r}; choose one of {', '.join(METHODS)}")
+    if epochs < 1:
+        raise AlignmentError(f"search: epochs must be at least 1, got {epochs}")
+    if not lr > 0:
+        raise AlignmentError(f"search: the learning rate must be positive, got {lr}")
+    return DAS(dims=dict(dims), epochs=epochs, lr=lr) if method == "das" else Baseline(method, dims, epochs)
+
+
+def training_sets(
+    hypothesis: Any, sets: Sequence[tuple[str, ...]], n: int, seed: int, data: str = "balanced"
+) -> list[Any]:
+    """One counterfactual dataset of ``n`` pairs per variable set, seeds ``seed``, ``seed + 1``, ..."""
+    from causalabs.data import balanced, random_pairs
+
+    if data not in DATA:
+        raise AlignmentError(f"unknown training data {data!r}; choose balanced or random")
+    if n < 1:
+        raise AlignmentError(f"search: need at least one training pair per variable set, got {n}")
+    make = balanced if data == "balanced" else random_pairs
+    return [make(hypothesis, list(vs), n, seed=seed + j) for j, vs in enumerate(sets)]
+
+
+def _site_map(model: Any, sites: str | Mapping[Any, str]) -> dict[str, str]:
+    internals = list(model.internals)
+    if not internals:
+        raise AlignmentError(f"{model.name} has no internal variable to align")
+    if isinstance(sites, str):
+        return {v: sites for v in internals}
+    out = {str(getattr(k, "name", k)): str(m) for k, m in sites.items()}
+    for v in out:
+        if v not in internals:
+            raise AlignmentError(
+                f"search: {model.name} has no internal variable {v!r} (it has {', '.join(internals)})"
+            )
+    if not out:
+        raise AlignmentError("search: no site given")
+    return out
+
+
+def find_alignment(
+    hypothesis: Any,
+    network: Network,
+    sites: str | Mapping[Any, str],
+    *,
+    method: str = "das",
+    dims: Mapping[Any, int] | None = None,
+    samples: int = 512,
+    epochs: int = 5,
+    lr: float = 5e-2,
+    seed: int = 0,
+    data: str = "balanced",
+) -> Alignment:
+    """Search ``network`` for the hypothesis' variables at ``sites`` (a module path for all, or var -> module).
+
+    ``dims`` gives each variable's number of coordinates (default 1; ignored
+    by Boundless DAS, which learns it).  Deterministic for a seed on CPU.
+    """
+    model = model_of(hypothesis)
+    where = _site_map(model, sites)
+    dims_ = {v: 1 for v in where}
+    for k, n in (dims or {}).items():
+        name = str(getattr(k, "name", k))
+        if name not in where:
+            raise AlignmentError(f"search: dims for {name!r}, which is not searched (searching {', '.join(where)})")
+        if int(n) < 1:
+            raise AlignmentError(f"search: {name!r} needs a positive number of dimensions, got {n}")
+        dims_[name] = int(n)
+    fit = search_method(method, dims_, epochs=epochs, lr=lr)
+    groups: dict[str, list[str]] = {}
+    for v, module in where.items():
+        resolve_module(network.module, module, network=network.name)
+        groups.setdefault(module, []).append(v)
+    found: dict[str, Site] = {}
+    digests: list[str] = []
+    offset = seed + TRAIN_SEED_OFFSET
+    for module, group in groups.items():
+        sets: list[tuple[str, ...]] = [(v,) for v in group] + ([tuple(group)] if len(group) > 1 else [])
+        train = training_sets(hypothesis, sets, samples, offset, data)
+        offset += len(sets)
+        digests += [str(ds.digest) for ds in train]
+        fitted = fit(network, Site(module), tuple(group), train, seed)
+        found.update({v: fitted.sites[v] for v in group})
+    info = {
+        "method": method,
+        "config": fit.config,
+        "sites": dict(where),
+        "seed": seed,
+        "samples": samples,
+        "data": data,
+        "train_digests": digests,
+    }
+    return Alignment(found, info=info)
+
+
+__all__ = ["DATA", "METHODS", "TRAIN_SEED_OFFSET", "Baseline", "find_alignment", "search_method", "training_sets"]

@@ -1,0 +1,86 @@
+"""`causalabs verify --search METHOD --site ...`: the alignment is found, then verified; its search is on record."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from causalabs.align.find import find_alignment
+from causalabs.cli import app
+from causalabs.loading import load_hypothesis
+from causalabs.network.network import load_network
+from causalabs.verify import verify
+
+ROOT = Path(__file__).resolve().parents[1]
+HEQ = str(ROOT / "hypotheses/hierarchical_equality.py")
+NET = str(ROOT / "models/heq_handbuilt.py")
+ROT = str(ROOT / "models/heq_rotated.py")
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), env={"COLUMNS": "200"})
+
+
+def test_das_search_at_the_right_layer_is_verified_and_recorded(tmp_path: Path) -> None:
+    out, saved = tmp_path / "r.json", tmp_path / "found.json"
+    r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", ROT, "--search", "das", "--site", "2",
+            "--json", str(out), "--save-alignment", str(saved))
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("searched (das, seed 0): left -> 2.output<Rotation[0:1]>")
+    assert "VERIFIED" in r.stdout and "every pair agrees" in r.stdout
+    found = json.loads(out.read_text())["provenance"]["alignment_search"]
+    assert found["method"] == "das" and found["sites"] == {"left": "2", "right": "2"}
+    assert len(found["train_digests"]) == 3  # left, right, left+right
+    again = run("verify", f"{HEQ}:HierarchicalEquality", "--network", ROT, "--alignment", str(saved))
+    assert again.exit_code == 0, again.output
+
+
+def test_neuron_search_on_the_rotated_network_is_refuted() -> None:
+    r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", ROT, "--search", "neurons", "--site", "2")
+    assert r.exit_code == 1, r.output
+    assert "REFUTED" in r.stdout and "counterexample:" in r.stdout
+
+
+def test_wrong_layer_is_refuted() -> None:
+    r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--search", "das", "--site", "0",
+            "--epochs", "2", "--train-samples", "128")
+    assert r.exit_code == 1, r.output
+
+
+def test_one_site_per_variable_matches_the_library_call() -> None:
+    hyp = load_hypothesis(f"{HEQ}:HierarchicalEquality")
+    net = load_network(NET)
+    a = find_alignment(hyp, net, {"left": "2", "right": "2"}, samples=256, seed=3)
+    b = find_alignment(hyp, net, "2", samples=256, seed=3)
+    for v in ("left", "right"):
+        ua = a.sites[v].subspace.featurizer.basis(*a.sites[v].subspace.dims)
+        ub = b.sites[v].subspace.featurizer.basis(*b.sites[v].subspace.dims)
+        assert bool((ua == ub).all())  # same seed, same data: the same alignment to the bit
+    assert verify(hyp, net, a).verdict == "verified"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--search", "das", "--site", "left=2", "--site", "bogus=1"), "no internal variable 'bogus'"),
+        (("--search", "das", "--site", "9"), "has no module '9'"),
+        (("--search", "das", "--site", "2", "--dims", "left=40"), "has width 8"),
+        (("--search", "das", "--site", "2", "--dims", "left=x"), "--dims 'left=x'"),
+        (("--search", "magic", "--site", "2"), "unknown search method 'magic'"),
+        (("--search", "das"), "--search needs --site"),
+        (("--search", "das", "--site", "2", "--site", "1"), "write VARIABLE=MODULE"),
+        (("--site", "2"), "go with --search METHOD"),
+        (("--search", "das", "--site", "2", "--alignment", "x.json"), "either --alignment or --search"),
+    ],
+)
+def test_bad_search_input_exits_2_with_one_line(args: tuple[str, ...], message: str, tmp_path: Path) -> None:
+    saved = tmp_path / "never.json"
+    r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, *args, "--save-alignment", str(saved))
+    assert r.exit_code == 2, r.output
+    assert message in r.output and "Traceback" not in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    assert not saved.exists()
