@@ -305,8 +305,8 @@ def gpt2_step_case(repeat: int, rows: int = 20) -> dict[str, Any]:
     """Step cost at batch 1 on bench_engine's GPT-2 (4 x 256, 16 tokens), layer-1 output at the last token.
 
     One variable on 16 rotated coordinates of the 256-wide residual stream
-    (a full 256 x 256 learned rotation, ``fit_das``'s default below width
-    1024); pyvene: a ``RotatedSpaceIntervention`` at ``transformer.h.1.output``
+    (``fit_das`` learns the 256 x 16 basis an interchange on them reads);
+    pyvene: a ``RotatedSpaceIntervention`` at ``transformer.h.1.output``
     trained by the same loop.  Only step costs: the data is random.
     """
     from bench_engine import SEQ, VOCAB, draw_pairs, gpt2_network

@@ -148,7 +148,7 @@ def fit_boundless(
     *,
     epochs: int = 5,
     batch_size: int = 64,
-    lr: float = 1e-2,
+    lr: float = 3e-2,
     boundary_lr: float = 5e-2,
     seed: int = 0,
     temperature: tuple[float, float] = (2.0, 0.05),

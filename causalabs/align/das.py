@@ -6,9 +6,10 @@ the second, and so on: the loss is the cross-entropy of the network's output
 under the interchange against the hypothesis' counterfactual output.
 
 Cost per step: the network is frozen, so every distinct source input's
-vector at the location is computed once before training; each step is one
-patched base pass (gradients flow only into the featurizer) and the
-orthogonal matrix is computed once per step.
+vector at the location is computed once before training, base inputs are
+encoded once and counterfactual targets turned into class indices once;
+each step is one patched base pass (gradients flow only into the
+featurizer) and the orthonormal basis is computed once per step.
 """
 
 from __future__ import annotations
@@ -27,14 +28,10 @@ from causalabs.data.ops import row_ids, stack_rows
 from causalabs.errors import AlignmentError, DatasetError
 from causalabs.network.alignment import Alignment
 from causalabs.network.featurizers import Rotation
-from causalabs.network.network import Network
+from causalabs.network.network import Network, encode, take_rows
 from causalabs.network.sites import Site, Subspace
 
 Batch = dict[str, np.ndarray]
-
-#: Sites wider than this get the low-rank featurizer by default.
-LOW_RANK_WIDTH = 1024
-
 
 @attrs.frozen(eq=False)
 class _Prepared:
@@ -42,6 +39,8 @@ class _Prepared:
     intervened: tuple[str, ...]
     vectors: torch.Tensor  # (U, [P,] D) distinct source vectors at the location
     index: torch.Tensor  # (len(intervened), n) rows of `vectors` per variable and pair
+    inputs: Any  # every base row, encoded once, on the network's device
+    expected: torch.Tensor  # (n,) counterfactual outputs, on the network's device
 
 
 @attrs.frozen(eq=False)
@@ -76,7 +75,9 @@ def _prepare(backend: NativeBackend, network: Network, location: Site, dataset: 
         parts.append(backend.collect(network, chunk, [location])[location.location_key()])
     vectors = torch.cat(parts)
     index = torch.as_tensor(inverse.reshape(len(intervened), n), device=vectors.device)
-    return _Prepared(dataset, intervened, vectors, index)
+    inputs = encode(network, {k: np.asarray(v) for k, v in dataset.base.items()})
+    expected = torch.tensor(np.asarray(dataset.expected), device=network.device)
+    return _Prepared(dataset, intervened, vectors, index, inputs, expected)
 
 
 def _span(classes: Sequence[int]) -> str:
@@ -103,9 +104,9 @@ def fit_das(
     *,
     epochs: int = 5,
     batch_size: int = 64,
-    lr: float = 1e-2,
+    lr: float = 3e-2,
     seed: int = 0,
-    low_rank: bool | None = None,
+    low_rank: bool = True,
     progress: Callable[[int, int, float], None] | None = None,
 ) -> DASResult:
     """Learn an orthogonal featurizer at ``location`` aligning each variable to ``dims[var]`` coordinates.
@@ -113,7 +114,10 @@ def fit_das(
     ``train`` is a list of counterfactual datasets (for example one
     intervening on ``left``, one on ``right``, one on both); every batch is
     drawn from one of them.  Coordinates are assigned in the order of
-    ``dims``.  Deterministic for a given seed on CPU.
+    ``dims``.  ``low_rank`` (default) learns only the ``sum(dims)``
+    directions an interchange reads (a ``width x k`` orthonormal basis);
+    ``low_rank=False`` learns the full ``width x width`` rotation, whose
+    extra columns no interchange uses.  Deterministic for a given seed on CPU.
     """
     if not train:
         raise DatasetError("DAS: no training datasets given")
@@ -138,8 +142,9 @@ def fit_das(
         )
     if not any(bool((np.asarray(p.dataset.expected) != np.asarray(p.dataset.base_output)).any()) for p in prepared):
         raise DatasetError("DAS: no training pair changes the output; the alignment would be unidentifiable")
-    low = (width > LOW_RANK_WIDTH) if low_rank is None else low_rank
-    rot = LearnedRotation(width, total if low else width, seed=seed).to(network.device)
+    # Only the sum(dims) directions an interchange reads are learned (the low-rank form) unless
+    # low_rank=False asks for the full width x width rotation: both give the same interventions.
+    rot = LearnedRotation(width, total if low_rank else width, seed=seed).to(network.device)
     spans: dict[str, tuple[int, int]] = {}
     start = 0
     for v, k in dims_.items():
@@ -203,6 +208,7 @@ def train_interchange(
     losses: list[float] = []
     schedule = [(d, i) for d, p in enumerate(prepared) for i in range(0, len(p.dataset.expected), batch_size)]
     step = 0
+    targets: list[torch.Tensor | None] = [None] * len(prepared)  # class indices, once per dataset
     try:
         for epoch in range(epochs):
             perms = [rng.permutation(len(p.dataset.expected)) for p in prepared]
@@ -216,18 +222,20 @@ def train_interchange(
                 p = prepared[d]
                 idx = perms[d][s0 : s0 + batch_size]
                 tidx = torch.as_tensor(idx, device=p.vectors.device)
-                base = {k: np.asarray(v)[idx] for k, v in p.dataset.base.items()}
-                expected = torch.as_tensor(np.asarray(p.dataset.expected)[idx], device=network.device)
+                base = {k: np.asarray(v)[idx] for k, v in p.dataset.base.items()}  # positions may read it
                 with parametrize.cached():
                     patches = [
                         (sites[v], p.vectors.index_select(0, p.index[i].index_select(0, tidx)))
                         for i, v in enumerate(p.intervened)
                     ]
-                    dec = network.decode(backend.patch(network, base, patches, grad=True))
+                    out = backend.patch(network, base, patches, grad=True, inputs=take_rows(p.inputs, tidx))
+                    dec = network.decode(out)
                     if dec.scores is None or dec.classes is None:
                         raise AlignmentError(f"{label}: {network.name}'s decode gives no scores to train on")
-                    target = _class_index(dec.classes, expected)
-                    loss = torch.nn.functional.cross_entropy(dec.scores.float(), target)
+                    target = targets[d]
+                    if target is None:
+                        target = targets[d] = _class_index(dec.classes, p.expected)
+                    loss = torch.nn.functional.cross_entropy(dec.scores.float(), target.index_select(0, tidx))
                     if extra_loss is not None:
                         loss = loss + extra_loss()
                 opt.zero_grad(set_to_none=True)

@@ -1,19 +1,32 @@
 """A learnable orthogonal featurizer for distributed alignment search.
 
-The parameter is a ``k x width`` matrix with orthonormal rows (torch's
-orthogonal parametrization).  With ``k == width`` it is a full rotation;
-with ``k < width`` it is the low-rank variant for wide sites: only the ``k``
-learned directions exist, and interventions use the low-rank form
-``h' = h + (s - h) U U^T`` with ``U`` the transposed rows.
+The parameter is a ``width x k`` matrix ``U`` kept orthonormal by a
+parametrisation: the sign-fixed Q factor of its QR decomposition (a Stiefel
+parametrisation, like torch's ``orthogonal`` with a QR map; O(width k^2) per
+step and no matrix exponential).  With ``k == width`` it is a full rotation;
+with ``k < width`` only the ``k`` learned directions exist, and
+interventions use the low-rank form ``h' = h + (s - h) U U^T``, which is
+what an interchange on the first ``k`` coordinates of a full rotation does.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils import parametrizations
+from torch.nn.utils import parametrize
 
 from causalabs.network.featurizers import Featurizer
+
+
+class _QR(nn.Module):
+    """Orthonormal columns of a ``width x k`` matrix: the Q of its QR decomposition, signs fixed by R's diagonal."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, r = torch.linalg.qr(x)
+        return q * torch.sign(torch.diagonal(r)).unsqueeze(0)
+
+    def right_inverse(self, q: torch.Tensor) -> torch.Tensor:
+        return q  # an orthonormal matrix is its own preimage
 
 
 class LearnedRotation(Featurizer):
@@ -29,12 +42,10 @@ class LearnedRotation(Featurizer):
         if not 0 < k <= width:
             raise ValueError(f"LearnedRotation: need 0 < k <= width, got k={k}, width={width}")
         gen = torch.Generator().manual_seed(seed)
-        layer = nn.Linear(width, k, bias=False)
-        with torch.no_grad():
-            a = torch.randn(width, k, generator=gen, dtype=torch.float64)
-            q, r = torch.linalg.qr(a)
-            layer.weight.copy_((q * torch.sign(torch.diagonal(r))).T.float())
-        self.layer = parametrizations.orthogonal(layer)
+        a = torch.randn(width, k, generator=gen, dtype=torch.float64)
+        q, r = torch.linalg.qr(a)
+        self.weight = nn.Parameter((q * torch.sign(torch.diagonal(r))).float())
+        parametrize.register_parametrization(self, "weight", _QR())
         self.width = width
         self.k = k
         self.coords = k
@@ -42,7 +53,7 @@ class LearnedRotation(Featurizer):
     @property
     def directions(self) -> torch.Tensor:
         """The ``width x k`` orthonormal basis (columns are coordinates)."""
-        return self.layer.weight.T
+        return self.weight
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return h @ self.directions.to(h.dtype)

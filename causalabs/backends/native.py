@@ -199,6 +199,7 @@ class NativeBackend:
         *,
         grad: bool = False,
         keep: torch.Tensor | None = None,
+        inputs: Any = None,
     ) -> Any:
         """One base pass with each ``(site, source_vectors)`` written into its subspace.
 
@@ -207,7 +208,9 @@ class NativeBackend:
         every source *is* the base input: they keep the base's own vectors,
         so such a pass reproduces the plain forward to the bit (recorded
         vectors may differ in the last bits, because BLAS picks kernels by
-        batch size).  Returns the module's raw output.
+        batch size).  ``inputs``: ``base`` already encoded (on the network's
+        device), so a training loop encodes its data once, not every step.
+        Returns the module's raw output.
         """
         check_disjoint([s for s, _ in patches])
         n = len(next(iter(base.values())))
@@ -215,7 +218,8 @@ class NativeBackend:
             keep = torch.as_tensor(keep, dtype=torch.bool, device=network.device).reshape(-1)
             if keep.shape[0] != n:
                 raise BatchShapeError(f"patch: keep has {keep.shape[0]} rows for {n} base rows")
-        inputs = encode(network, base)
+        if inputs is None:
+            inputs = encode(network, base)
         device = network.device
         by_module: dict[tuple[str, str], list[tuple[Site, torch.Tensor | None, Any, torch.Tensor]]] = {}
         for s, src in patches:

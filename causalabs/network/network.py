@@ -103,6 +103,17 @@ def to_device(inputs: Any, device: torch.device) -> Any:
     return inputs
 
 
+def take_rows(inputs: Any, index: torch.Tensor) -> Any:
+    """Rows ``index`` of encoded inputs (a tensor, a mapping or a tuple of them; other values are kept)."""
+    if isinstance(inputs, torch.Tensor):
+        return inputs.index_select(0, index)
+    if isinstance(inputs, Mapping):
+        return {k: take_rows(v, index) for k, v in inputs.items()}
+    if isinstance(inputs, tuple):
+        return tuple(take_rows(v, index) for v in inputs)
+    return inputs
+
+
 def encode(network: Network, batch: dict[str, np.ndarray]) -> Any:
     """Encode a high-level batch, check its batch size, and move it to the network's device."""
     n = len(next(iter(batch.values())))
