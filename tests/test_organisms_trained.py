@@ -2,8 +2,9 @@
 
 * ``models/heq_trained.py`` -- hierarchical equality MLP on random object
   vectors; DAS at layer "1" (left 8 + right 8 dims).
-* ``models/addition_trained.py`` -- two-digit addition MLP with digit heads;
-  DAS for ``carry`` at layer "1" (a partial carry: see the figures below).
+* ``models/addition_trained.py`` -- trained digit-wise adder whose tens part
+  sees the ones digits only through a one-unit ``carry`` channel: exact,
+  and verified exhaustively (``TwoDigitAddition``; the twin refuted).
 * ``models/induction_trained.py`` -- 2-layer attention-only transformer doing
   induction with a variable offset; ``prev`` on the layer-1 attention pattern.
 
@@ -21,11 +22,14 @@ from typing import Any
 import numpy as np
 import pytest
 
+import causalabs as ca
 from causalabs.data import random_pairs
+from causalabs.engine import interchange_network
 from causalabs.engine.evaluate import PairResults, evaluate_pairs
 from causalabs.network import Alignment, predict
 from causalabs.network.sites import Site
 from causalabs.organisms import Organism, load_organism
+from causalabs.verify import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"
@@ -125,30 +129,69 @@ def test_heq_das_from_scratch(heq: Organism) -> None:
 # --- two-digit addition ---------------------------------------------------------
 
 
-def test_addition_heldout_accuracy(addition: Organism) -> None:
+def test_addition_is_exact_on_every_input(addition: Organism) -> None:
     src = addition.source
     train, heldout = src.split()
     assert len(heldout["a0"]) == 2_000 and not set(map(tuple, np.stack(list(heldout.values()), 1))) & set(
         map(tuple, np.stack(list(train.values()), 1))
     )
     got = predict(addition.network, heldout).values.numpy()
-    assert np.mean(got == src.totals(heldout)) >= 0.99  # measured 0.996
+    assert np.array_equal(got, src.totals(heldout))  # held out from training
     everything = src.all_inputs()
-    assert np.mean(predict(addition.network, everything).values.numpy() == src.totals(everything)) >= 0.99
+    assert np.array_equal(predict(addition.network, everything).values.numpy(), src.totals(everything))
+    assert addition.info.accuracy == 1.0
 
 
-def test_addition_carry_is_partial_but_beats_the_twin(addition: Organism) -> None:
-    """The committed DAS carry direction (4 dims at layer "1"): a partial carry, the twin far worse."""
+def test_addition_alignment_is_the_one_unit_carry_channel(addition: Organism) -> None:
+    src = addition.source
+    align = addition.alignment()
+    assert set(align.sites) == {"carry"}
+    assert align.sites["carry"].module == "carry"
+    assert addition.network.module.carry.out_features == 1  # the only path from (a0, b0) to the tens
+    # the unit separates the ones sums below 10 from those at or above 10 (measured: about -1.1..-0.7 vs -3.0..-2.7)
+    low, high = src.carry_values(addition.network.module)
+    assert len(low) == 55 and len(high) == 45
+    assert high.max() < low.min() or low.max() < high.min()
+
+
+def test_addition_correct_hypothesis_is_verified_exhaustively(addition: Organism) -> None:
+    r = verify(hypothesis_named(addition, "TwoDigitAddition"), addition.network, addition.alignment())
+    assert r.verdict == "verified"
+    assert r.iia.exact and r.iia.value == 1.0
+    assert r.counterexample is None
+    (e,) = r.per_variable
+    assert e.variables == ("carry",) and e.iia.n == 10_000**2 and e.failures == 0
+    assert e.changed.n > 0 and e.changed.successes == e.changed.n
+
+
+def test_addition_carry_pairs_agree_pair_by_pair(addition: Organism) -> None:
+    """Independent of verify's bookkeeping: random pairs from held-out inputs, run one by one."""
     src = addition.source
     _, heldout = src.split()
-    align = addition.alignment()
-    correct = evaluate_pairs(addition.network, align, src.carry_pairs(heldout, 2_000, 55, "TwoDigitAddition"))
-    twin = evaluate_pairs(addition.network, align, src.carry_pairs(heldout, 2_000, 55, "TensCarryAddition"))
-    # measured: 0.726 overall, 0.62 on changed pairs; twin 0.30 overall, 0.00 on its changed pairs
-    assert iia(correct) >= 0.65 and iia(correct, correct.changed) >= 0.5
-    assert iia(twin) <= 0.4 and iia(twin, twin.changed) <= 0.05
-    # honest bound: the carry is not a clean variable at this site
-    assert iia(correct, correct.changed) < 0.9
+    correct = evaluate_pairs(addition.network, addition.alignment(), src.carry_pairs(heldout, 2_000, 55))
+    assert iia(correct) == 1.0 and correct.changed.sum() > 500
+    twin = evaluate_pairs(
+        addition.network, addition.alignment(), src.carry_pairs(heldout, 2_000, 55, "TensCarryAddition")
+    )
+    assert iia(twin, twin.changed) == 0.0 and iia(twin) < 0.5
+
+
+def test_addition_twin_is_refuted_with_a_counterexample_that_replays(addition: Organism) -> None:
+    twin = hypothesis_named(addition, "TensCarryAddition")
+    right = hypothesis_named(addition, "TwoDigitAddition")
+    r = verify(twin, addition.network, addition.alignment())
+    assert r.verdict == "refuted"
+    assert r.iia.exact and r.iia.value < 0.5  # measured 0.2550
+    cx = r.counterexample
+    assert cx is not None and cx.found_by == "exhaustive"
+    base = {k: np.array([v]) for k, v in cx.base.items()}
+    sources = {v: {k: np.array([x]) for k, x in row.items()} for v, row in cx.sources.items()}
+    expected = int(ca.interchange(twin, base, sources)["total"][0])
+    observed = int(interchange_network(addition.network, addition.alignment(), base, sources).values[0])
+    assert (expected, observed) == (cx.expected, cx.observed)
+    assert expected != observed
+    # what the network does instead is the correct hypothesis' counterfactual
+    assert observed == int(ca.interchange(right, base, sources)["total"][0])
 
 
 # --- induction -------------------------------------------------------------------
