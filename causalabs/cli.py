@@ -117,6 +117,7 @@ def verify(
     threshold: float = typer.Option(None, "--threshold", help="IIA threshold (default 1.0 exhaustive, 0.95 sample)"),
     seed: int = typer.Option(0, "--seed", help="seed for sampling and search"),
     samples: int = typer.Option(2000, "--samples", help="pairs per variable set in sample mode"),
+    sampling: str = typer.Option("random", "--sampling", help="sample mode: random | balanced (over the output)"),
     json_out: Path = typer.Option(None, "--json", help="also write the report as JSON here"),
     search_method: str = typer.Option(
         None, "--search", help="find the alignment first: das | boundless | neurons | pca (instead of --alignment)"
@@ -143,7 +144,7 @@ def verify(
         if search_method is not None:
             request = SearchRequest(search_method, tuple(site or ()), tuple(dims or ()), epochs, train_samples,
                                     save_alignment)
-        code = run_verify(hypothesis, network, alignment, mode, threshold, seed, samples, json_out, request)
+        code = run_verify(hypothesis, network, alignment, mode, threshold, seed, samples, json_out, request, sampling)
     except CausalabsError as exc:
         fail(str(exc))
     raise typer.Exit(code)

@@ -122,6 +122,7 @@ def run_verify(
     samples: int,
     json_out: Path | None,
     search: SearchRequest | None = None,
+    sampling: str = "random",
 ) -> int:
     """Load, verify, print the text report, optionally write JSON; return the exit status."""
     from causalabs.verify.pipeline import verify
@@ -151,7 +152,9 @@ def run_verify(
         return {"proved": 0, "refuted": 1, "unknown": 3}[proof.status]
     if mode not in ("exhaustive", "sample"):
         raise LoadError(f"--mode {mode!r}: choose exhaustive, sample, falsify or prove")
-    report = verify(hyp, net, al, mode=mode, threshold=threshold, seed=seed, samples=samples)  # type: ignore[arg-type]
+    report = verify(
+        hyp, net, al, mode=mode, threshold=threshold, seed=seed, samples=samples, sampling=sampling  # type: ignore[arg-type]
+    )
     typer.echo(to_text(report))
     if json_out is not None:
         write_atomic(json_out, report.to_json())

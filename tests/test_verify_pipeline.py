@@ -10,7 +10,7 @@ import pytest
 
 import causalabs as ca
 from causalabs.engine import evaluate_pairs, interchange_network
-from causalabs.errors import AlignmentError
+from causalabs.errors import AlignmentError, CausalabsError
 from causalabs.network import Alignment
 from causalabs.organisms import load_organism
 from causalabs.verify.pipeline import verify
@@ -92,6 +92,21 @@ def test_sampled_verdicts(heq):
     assert bad.counterexample is not None and bad.counterexample.seed is not None
     few = verify(heq.hypothesis(), heq.network, heq.alignment(), mode="sample", samples=20, seed=1)
     assert few.verdict == "inconclusive"  # 20 agreeing pairs cannot push the lower bound past 0.95
+
+
+def test_balanced_sampling_changes_the_output_on_about_half_the_pairs(heq):
+    h, net, al = wrong(heq, "SwappedEquality"), heq.network, heq.alignment()
+    rand = verify(h, net, al, mode="sample", samples=400, seed=2)
+    bal = verify(h, net, al, mode="sample", samples=400, seed=2, sampling="balanced")
+    assert rand.provenance["sampling"] == "random" and bal.provenance["sampling"] == "balanced"
+    assert rand.provenance["dataset_digests"] != bal.provenance["dataset_digests"]
+    for e in bal.per_variable:
+        assert 0.4 <= e.changed.n / e.iia.n <= 0.6, e.variables
+    # balanced pairs put more weight on the pairs where the twin is wrong
+    assert sum(e.changed.n for e in bal.per_variable) > sum(e.changed.n for e in rand.per_variable)
+    assert bal.verdict == "refuted" and bal.iia.value < rand.iia.value
+    with pytest.raises(CausalabsError, match="unknown sampling 'weird'"):
+        verify(h, net, al, mode="sample", sampling="weird")  # type: ignore[arg-type]
 
 
 def test_same_command_gives_byte_identical_json_apart_from_timing(heq):

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from causalabs.data.balance import balanced
 from causalabs.data.generate import random_pairs
 from causalabs.engine.evaluate import evaluate_pairs
 from causalabs.errors import AlignmentError, CausalabsError
@@ -38,6 +39,8 @@ from causalabs.verify.provenance import provenance
 from causalabs.verify.report import Report, VariableEvidence
 
 Mode = Literal["exhaustive", "sample"]
+Sampling = Literal["random", "balanced"]
+SAMPLINGS = ("random", "balanced")
 
 
 def _check_alignment(model: CausalModel, alignment: Alignment, variables: Sequence[str] | None) -> list[str]:
@@ -77,11 +80,19 @@ def _exhaustive(model: CausalModel, network: Network, alignment: Alignment, name
 
 
 def _sample(
-    model: CausalModel, network: Network, alignment: Alignment, names: list[str], n: int, seed: int, confidence: float
+    model: CausalModel,
+    network: Network,
+    alignment: Alignment,
+    names: list[str],
+    n: int,
+    seed: int,
+    confidence: float,
+    sampling: Sampling = "random",
 ) -> tuple[list[VariableEvidence], Counterexample | None, list[str]]:
     evidence, counterexample, digests = [], None, []
+    make = balanced if sampling == "balanced" else random_pairs
     for j, vs in enumerate(variable_sets(names)):
-        ds = random_pairs(model, list(vs), n, seed=seed + j)
+        ds = make(model, list(vs), n, seed=seed + j)
         digests.append(ds.digest)
         r = evaluate_pairs(network, alignment, ds)
         correct, changed = r.correct, r.changed
@@ -119,12 +130,19 @@ def verify(
     samples: int = 2000,
     confidence: float = 0.95,
     variables: Sequence[Any] | None = None,
+    sampling: Sampling = "random",
 ) -> Report:
     """Check that ``network`` implements ``hypothesis`` under ``alignment``; return the verdict and evidence.
 
     ``threshold`` defaults to 1.0 (every pair) for exhaustive checks and to
     0.95 for sampled ones (a sampled interval never reaches 1.0).
+    ``sampling`` (sample mode): ``"random"`` pairs estimate the IIA over
+    uniformly drawn (base, source) pairs; ``"balanced"`` pairs are balanced
+    over the counterfactual output, so about half of them change it, which
+    is a harder test where most random pairs change nothing.
     """
+    if sampling not in SAMPLINGS:
+        raise CausalabsError(f"unknown sampling {sampling!r}; choose random or balanced")
     if threshold is None:
         threshold = 1.0 if mode == "exhaustive" else 0.95
     if not 0.0 < threshold <= 1.0:
@@ -136,7 +154,7 @@ def verify(
         evidence, cx, digests = _exhaustive(model, network, alignment, names)
         exact = True
     elif mode == "sample":
-        evidence, cx, digests = _sample(model, network, alignment, names, samples, seed, confidence)
+        evidence, cx, digests = _sample(model, network, alignment, names, samples, seed, confidence, sampling)
         exact = False
     else:
         raise CausalabsError(f"unknown verification mode {mode!r}; choose exhaustive or sample")
@@ -153,10 +171,13 @@ def verify(
         per_variable=tuple(evidence),
         counterexample=cx,
         reason=reason,
-        provenance=provenance(
-            model, network, seed=seed if mode == "sample" else None, digests=digests, mode=mode,
-            alignment_info=alignment.info,
-        ),
+        provenance={
+            **provenance(
+                model, network, seed=seed if mode == "sample" else None, digests=digests, mode=mode,
+                alignment_info=alignment.info,
+            ),
+            **({"sampling": sampling} if mode == "sample" else {}),
+        },
         timing={"seconds": round(time.perf_counter() - start, 3)},
     )
 
