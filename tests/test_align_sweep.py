@@ -149,6 +149,38 @@ def test_stale_or_broken_files_are_recomputed(induction, tmp_path):
     assert broken.calls == ["blocks.0.output[pos 7]"]
 
 
+def _make_position(offset: int):
+    def last(base):  # the same name and code for every offset: only the closure differs
+        return [8 - offset] * len(next(iter(base.values())))
+
+    return last
+
+
+def test_changed_weights_or_position_function_are_recomputed(induction, tmp_path):
+    import torch
+
+    net, train, test = induction
+    first = Counting()
+    sweep(net, IND, [Site(MODULES[0], positions=_make_position(0))], "prev", train, test, method=first,
+          out_dir=tmp_path, seed=0, progress=False)
+    same = Counting()
+    sweep(net, IND, [Site(MODULES[0], positions=_make_position(0))], "prev", train, test, method=same,
+          out_dir=tmp_path, seed=0, progress=False)
+    assert len(first.calls) == 1 and same.calls == []  # an equal function resumes
+    edited = Counting()
+    sweep(net, IND, [Site(MODULES[0], positions=_make_position(1))], "prev", train, test, method=edited,
+          out_dir=tmp_path, seed=0, progress=False)
+    assert len(edited.calls) == 1  # same name, other closure: recomputed
+    module = __import__("copy").deepcopy(net.module)
+    with torch.no_grad():
+        next(module.parameters()).add_(1e-3)
+    retrained = Counting()
+    sweep(ca.Network(module, net.encode, net.decode, name=net.name, call=net.call), IND,
+          [Site(MODULES[0], positions=_make_position(1))], "prev", train, test, method=retrained,
+          out_dir=tmp_path, seed=0, progress=False)
+    assert len(retrained.calls) == 1  # same network name, other weights: recomputed
+
+
 def test_interrupted_write_leaves_no_file(induction, tmp_path, monkeypatch):
     net, train, test = induction
 

@@ -28,6 +28,7 @@ from typing import Any, Literal, Protocol, Union
 import attrs
 
 from causalabs.align.das import fit_das
+from causalabs.align.store import network_fingerprint
 from causalabs.atomic import write_json_atomic
 from causalabs.engine.evaluate import evaluate_pairs
 from causalabs.errors import SweepError
@@ -211,6 +212,20 @@ def _position_label(location: Site) -> str | None:
     return ",".join(map(str, p))
 
 
+def _position_digest(location: Site) -> str | None:
+    """A digest of a position function's code, defaults and closure: a changed function is a new site."""
+    p = location.positions
+    if not callable(p):
+        return None
+    code = getattr(p, "__code__", None)
+    if code is None:  # a callable object: its class and state
+        return hashlib.sha256(f"{type(p).__qualname__}|{vars(p) if hasattr(p, '__dict__') else p!r}".encode()).hexdigest()
+    closure = [c.cell_contents for c in (getattr(p, "__closure__", None) or ())]
+    parts = (code.co_code.hex(), repr(code.co_consts), repr(code.co_names), repr(getattr(p, "__defaults__", None)),
+             repr(closure))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "site"
 
@@ -350,7 +365,7 @@ def sweep(
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     common = {
-        "format": FORMAT, "hypothesis": model.name, "network": network.name, "method": name, "config": config,
+        "format": FORMAT, "hypothesis": model.name, **network_fingerprint(network), "method": name, "config": config,
         "seed": seed, "variables": [list(v) for v in sets], "backend": backend,
         "train": [str(ds.digest) for ds in train], "test": [str(ds.digest) for ds in test],
     }
@@ -361,7 +376,7 @@ def sweep(
         task = bar.add_task("", total=len(locations))
         for loc in locations:
             bar.update(task, description=loc.name)
-            meta = {**common, "site": loc.name}
+            meta = {**common, "site": loc.name, "positions_digest": _position_digest(loc)}
             fp = _fingerprint(meta)
             path = None if out is None else out / f"{_slug(loc.name)}.json"
             old = None if path is None else _read_existing(path, fp)
