@@ -16,7 +16,7 @@ from causalabs.engine import interchange_network
 from causalabs.errors import AlignmentError, NetworkError, UnknownVariableError
 from causalabs.loading import load_module
 from causalabs.network import Alignment, Network, argmax_decoder, load_network, site
-from causalabs.verify import Counterexample
+from causalabs.verify import Counterexample, prove_enum
 from causalabs.verify import prove as prove_mod
 from causalabs.verify.prove import (
     InputEncoding,
@@ -294,8 +294,69 @@ def test_addition_wrong_carry_is_refuted() -> None:
     assert expected != observed
 
 
-@pytest.mark.slow
-def test_addition_is_proved() -> None:
-    net, alignment = organism("addition_handbuilt")
-    r = prove(hypothesis("addition", "TwoDigitAddition"), net, alignment, timeout_ms=120_000)
+@pytest.mark.parametrize("organism_name", ["addition_handbuilt", "addition_rotated"])
+def test_addition_is_proved_by_exact_enumeration(organism_name: str) -> None:
+    """Only affine layers follow layer "2": every (base, sources) pair is settled exactly, without z3."""
+    net, alignment = organism(organism_name)
+    r = prove(hypothesis("addition", "TwoDigitAddition"), net, alignment, timeout_ms=TIMEOUT_MS)
     assert r.status == "proved", r.reason
+    assert r.checked == (("carry",), ("s0",), ("carry", "s0"))
+    assert r.methods == ("enumeration",) * 3
+    assert "by enumeration" in r.reason
+
+
+def test_addition_rotated_wrong_carry_is_refuted_with_a_real_counterexample() -> None:
+    net, alignment = organism("addition_rotated")
+    hyp = hypothesis("addition", "TensCarryAddition")
+    r = prove(hyp, net, alignment, timeout_ms=TIMEOUT_MS)
+    assert r.refuted, r.reason
+    cx = r.counterexample
+    assert cx is not None and cx.found_by == "prove" and r.methods == ("enumeration",)
+    assert replay(hyp, net, alignment, cx) == (cx.expected, cx.observed)
+    assert cx.expected != cx.observed
+
+
+@pytest.mark.parametrize("hyp_name, status", [("TwoDigitAddition", "proved"), ("TensCarryAddition", "refuted")])
+def test_enumeration_agrees_with_z3(hyp_name: str, status: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same query through the enumeration and (with it switched off) through z3."""
+    net, alignment = organism("addition_handbuilt")
+    hyp = hypothesis("addition", hyp_name)
+    answers = []
+    for limit in (prove_enum.ENUMERATION_LIMIT, 0):
+        monkeypatch.setattr(prove_enum, "ENUMERATION_LIMIT", limit)
+        r = prove(hyp, net, alignment, variables=["carry"], timeout_ms=TIMEOUT_MS)
+        answers.append((r.status, r.methods))
+        if r.refuted:
+            assert r.counterexample is not None
+            assert replay(hyp, net, alignment, r.counterexample) == (r.counterexample.expected, r.counterexample.observed)
+    assert answers == [(status, ("enumeration",)), (status, ("z3",))]
+
+
+@pytest.mark.parametrize(
+    "weight, units, expected",
+    [([[0.0], [1.0]], None, "proved"), ([[1.0], [1.0]], None, "refuted"), ([[0.0], [1.0]], [1], "proved"),
+     ([[-1.0], [1.0]], [0], "refuted")],
+)
+def test_enumeration_and_z3_agree_on_ties(
+    weight: list[list[float]], units: list[int] | None, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Logits as the site (nothing after it): ties go to the first class on both paths."""
+    net = _linear_net(weight, (0, 1))
+    alignment = Alignment({"v": site("0") if units is None else site("0", units=units)})
+    got = []
+    for limit in (prove_enum.ENUMERATION_LIMIT, 0):
+        monkeypatch.setattr(prove_enum, "ENUMERATION_LIMIT", limit)
+        r = prove(Copy, net, alignment)
+        got.append(r.status)
+        if r.refuted:
+            assert r.counterexample is not None
+            assert replay(Copy, net, alignment, r.counterexample) == (r.counterexample.expected, r.counterexample.observed)
+    assert got == [expected, expected]
+
+
+def test_enumeration_witness_the_engine_does_not_confirm_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    net, alignment = organism("addition_handbuilt")
+    monkeypatch.setattr(prove_mod, "_replay", lambda *a: (0, 0, None))
+    r = prove(hypothesis("addition", "TensCarryAddition"), net, alignment, variables=["carry"])
+    assert r.status == "unknown" and r.methods == ("enumeration",)
+    assert "replay agrees" in r.reason

@@ -17,12 +17,12 @@ from typing import Any, Literal
 
 import attrs
 import numpy as np
-import torch
 import z3
 
 from causalabs.errors import AlignmentError
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network
+from causalabs.network.sites import Site
 from causalabs.scm._z3translate import in_domain, to_z3
 from causalabs.scm.answers import ThreeValued
 from causalabs.scm.model import CausalModel
@@ -33,6 +33,7 @@ from causalabs.scm.semantics import (
     var_name,
 )
 from causalabs.verify.counterexample import Counterexample
+from causalabs.verify.prove_enum import enumerate_check
 from causalabs.verify.prove_inputs import (
     InputEncoding,
     bits_encoding,
@@ -45,6 +46,8 @@ from causalabs.verify.relu_z3 import (
     Layers,
     UnsupportedNetworkError,
     Vec,
+    argmax_classes,
+    check_call,
     mlp_layers,
     site_position,
     term,
@@ -80,54 +83,9 @@ class ProofResult(ThreeValued):
     reason: str
     elapsed: float
     checked: tuple[tuple[str, ...], ...] = ()
-
-
-# --- decoder ------------------------------------------------------------------
-
-
-def _classes(network: Network, layers: Layers) -> tuple[int, ...]:
-    """The classes of an argmax decoder (first maximum wins), checked by probing ``decode``."""
-    c = layers.out_width
-    g = torch.Generator().manual_seed(0)
-    logits = torch.randn(8, c, generator=g)
-    logits[0] = 0.0  # all tied: the first class
-    if c > 1:
-        logits[1] = 0.0
-        logits[1, c - 1] = 1.0
-    try:
-        d = network.decode(logits.to(network.device))
-    except Exception as exc:
-        raise UnsupportedNetworkError(f"{network.name}: decode failed on probe logits: {exc}") from exc
-    classes = getattr(d, "classes", None)
-    if classes is None or len(classes) != c:
-        raise UnsupportedNetworkError(
-            f"{network.name}: prove needs an argmax decoder with one class per logit "
-            f"({c} logits, decoder classes {classes})"
-        )
-    classes = tuple(int(k) for k in classes)
-    want = torch.tensor(classes)[logits.argmax(-1)]
-    if not torch.equal(d.values.cpu().reshape(-1).long(), want):
-        raise UnsupportedNetworkError(
-            f"{network.name}: decode is not value = classes[argmax(logits)] (first maximum on ties)"
-        )
-    return classes
-
-
-def _check_call(network: Network, model: CausalModel) -> None:
-    """``network.call`` must be the module called on the encoded tensor (checked on a few inputs)."""
-    doms = [model.variables[n].domain for n in model.inputs]
-    batch = {n: np.array([int(d[i % len(d)]) for i in range(4)], dtype=np.int64) for n, d in zip(model.inputs, doms)}
-    with torch.no_grad():
-        x = network.encode(batch)
-        if isinstance(x, torch.Tensor):
-            x = x.to(network.device)
-        via_call = network.call(network.module, x)
-        direct = network.module(x)
-    if not (isinstance(via_call, torch.Tensor) and torch.equal(via_call, direct)):
-        raise UnsupportedNetworkError(
-            f"{network.name}: network.call does more than call the module on the encoded tensor; "
-            "prove encodes the module alone"
-        )
+    #: per checked set, how it was settled: "enumeration" (exact, exhaustive; see
+    #: ``prove_enum``) or "z3"
+    methods: tuple[str, ...] = ()
 
 
 def _decision(b: Builder, logits: Vec, classes: Sequence[int], tag: str) -> z3.ArithRef:
@@ -207,6 +165,30 @@ def _run(b: Builder, layers: Layers, enc: InputEncoding, xs: Mapping[str, z3.Ari
 SOURCE_TABLE_LIMIT = 20_000
 
 
+def _sites(layers: Layers, alignment: Alignment, group: tuple[str, ...]) -> tuple[list[tuple[str, Site]], dict[str, int]]:
+    """The group's sites and their positions, checked against the activation widths."""
+    sites = [(v, alignment[v]) for v in group]
+    pos = {v: site_position(layers, s) for v, s in sites}
+    for v, s in sites:
+        w = width_at(layers, pos[v])
+        if s.subspace.units is not None:
+            bad = [u for u in s.subspace.units if not -w <= u < w]
+            if bad:
+                raise AlignmentError(f"site {s.name}: unit {bad[0]} is out of range")
+        elif s.subspace.featurizer is not None and getattr(s.subspace.featurizer, "width", None) != w:
+            raise AlignmentError(f"site {s.name}: featurizer width does not match the activation width {w}")
+    return sites, pos
+
+
+def _table(
+    model: CausalModel, layers: Layers, enc: InputEncoding, s: Site, v: str, p: int, tables: dict[str, Any],
+    vectors: dict[int, Any] | None = None,
+) -> Any:
+    if v not in tables:
+        tables[v] = source_table(model, layers, enc, s, v, p, vectors)
+    return tables[v]
+
+
 def _encode_query(
     model: CausalModel,
     layers: Layers,
@@ -224,15 +206,7 @@ def _encode_query(
     b = Builder()
     cons: list[z3.BoolRef] = []
     base = _ints(model, "base.")
-    sites = [(v, alignment[v]) for v in group]
-    pos = {v: site_position(layers, s) for v, s in sites}
-    for v, s in sites:
-        if s.subspace.units is not None:
-            bad = [u for u in s.subspace.units if not -width_at(layers, pos[v]) <= u < width_at(layers, pos[v])]
-            if bad:
-                raise AlignmentError(f"site {s.name}: unit {bad[0]} is out of range")
-        elif s.subspace.featurizer is not None and getattr(s.subspace.featurizer, "width", None) != width_at(layers, pos[v]):
-            raise AlignmentError(f"site {s.name}: featurizer width does not match the activation width {width_at(layers, pos[v])}")
+    sites, pos = _sites(layers, alignment, group)
     fixed: dict[str, z3.ArithRef] = {}
     src_vec: dict[str, Vec] = {}
     keys: dict[str, list[z3.ArithRef]] = {}
@@ -240,10 +214,7 @@ def _encode_query(
     tabulate = model.input_space_size <= SOURCE_TABLE_LIMIT
     for v, s in sites:
         if tabulate:
-            tables = {} if tables is None else tables
-            if v not in tables:
-                tables[v] = source_table(model, layers, enc, s, v, pos[v])
-            table = tables[v]
+            table = _table(model, layers, enc, s, v, pos[v], {} if tables is None else tables)
             idx, hv = z3.Int(f"tab[{v}].index"), z3.Int(f"tab[{v}].value")
             keys[v] = [z3.Real(f"tab[{v}].key{j}") for j in range(len(table[0][0]))]
             cons.append(z3.Or([
@@ -333,44 +304,57 @@ def prove(
     if len(model.outputs) != 1:
         raise UnsupportedNetworkError(f"{model.name}: prove compares one output, it has {model.outputs}")
     layers = mlp_layers(network.module, network=network.name)
-    classes = _classes(network, layers)
+    classes = argmax_classes(network, layers)
     enc = encode_inputs if encode_inputs is not None else probe_encoding(network, model)
     if enc.width != layers.in_width:
         raise UnsupportedNetworkError(
             f"{network.name}: the input encoding has width {enc.width}, the first Linear takes {layers.in_width}"
         )
-    _check_call(network, model)
+    check_call(network, model)
     missing = [n for n in model.inputs if n not in enc.table]
     if missing:
         raise UnsupportedNetworkError(f"the input encoding lacks the input(s) {', '.join(missing)}")
     sets = _variable_sets(model, alignment, variables)
     if not sets or not all(sets):
         raise AlignmentError("prove: no variable to intervene on (an empty alignment or set)")
+    if timeout_ms is not None and int(timeout_ms) < 1:
+        raise ValueError(f"timeout_ms must be a positive number of milliseconds, got {timeout_ms}")
     unknowns: list[str] = []
+    methods: list[str] = []
     tables: dict[str, Any] = {}
+    vectors: dict[int, Any] = {}
     for group in sets:
-        cons, read_base, srcs = _encode_query(model, layers, enc, alignment, classes, group, tables)
-        s = z3.Solver()
-        if timeout_ms is not None:
-            if int(timeout_ms) < 1:
-                raise ValueError(f"timeout_ms must be a positive number of milliseconds, got {timeout_ms}")
-            s.set("timeout", int(timeout_ms))
-        s.add(*cons)
-        answer = s.check()
         label = "{" + ", ".join(group) + "}"
-        if answer == z3.unsat:
-            continue
-        if answer != z3.sat:
-            limit = "" if timeout_ms is None else f" (timeout_ms={timeout_ms})"
-            unknowns.append(f"z3 returned unknown on {label}{limit}: {s.reason_unknown()}")
-            continue
-        sol = s.model()
-        b_row = read_base(sol)
-        s_rows = srcs(sol)
+        found = None
+        if model.input_space_size <= SOURCE_TABLE_LIMIT:
+            sites, pos = _sites(layers, alignment, group)
+            for v, st in sites:
+                _table(model, layers, enc, st, v, pos[v], tables, vectors)
+            found = enumerate_check(model, layers, enc, sites, pos, classes, tables, vectors)
+        if found is not None:
+            methods.append("enumeration")
+            if found.witness is None:
+                continue
+            b_row, s_rows = found.witness
+        else:
+            methods.append("z3")
+            cons, read_base, srcs = _encode_query(model, layers, enc, alignment, classes, group, tables)
+            s = z3.Solver()
+            if timeout_ms is not None:
+                s.set("timeout", int(timeout_ms))
+            s.add(*cons)
+            answer = s.check()
+            if answer == z3.unsat:
+                continue
+            if answer != z3.sat:
+                limit = "" if timeout_ms is None else f" (timeout_ms={timeout_ms})"
+                unknowns.append(f"z3 returned unknown on {label}{limit}: {s.reason_unknown()}")
+                continue
+            b_row, s_rows = read_base(s.model()), srcs(s.model())
         expected, observed, margin = _replay(hypothesis, model, network, alignment, b_row, s_rows)
         if expected == observed:
             unknowns.append(
-                f"z3 found a disagreement on {label} at base {b_row}, sources {s_rows} in exact "
+                f"{methods[-1]} found a disagreement on {label} at base {b_row}, sources {s_rows} in exact "
                 f"arithmetic, but the float32 engine replay agrees (both {observed}); not refuted"
             )
             continue
@@ -381,17 +365,20 @@ def prove(
             f"intervening on {label}: the hypothesis expects {expected}, {network.name} decides {observed}",
             time.perf_counter() - t0,
             tuple(sets),
+            tuple(methods),
         )
     elapsed = time.perf_counter() - t0
     if unknowns:
-        return ProofResult("unknown", None, "; ".join(unknowns) + "; not proved", elapsed, tuple(sets))
+        return ProofResult("unknown", None, "; ".join(unknowns) + "; not proved", elapsed, tuple(sets), tuple(methods))
     n = model.input_space_size
+    how = ", ".join(f"{{{', '.join(g)}}} by {m}" for g, m in zip(sets, methods))
     return ProofResult(
         "proved",
         None,
-        f"for every base and sources ({n:,} inputs each), on {', '.join('{' + ', '.join(g) + '}' for g in sets)}, "
+        f"for every base and sources ({n:,} inputs each), on {how}, "
         f"{network.name}'s decision under the aligned interchange (exact rational arithmetic) "
         f"equals {model.name}'s counterfactual",
         elapsed,
         tuple(sets),
+        tuple(methods),
     )

@@ -28,7 +28,7 @@ from causalabs.verify.relu_z3 import (
     sub,
 )
 
-__all__ = ["exact_run", "mix", "mix_key", "source_table", "width_at"]
+__all__ = ["exact_run", "exact_vectors", "mix", "mix_key", "source_table", "width_at"]
 
 
 def mix(b: Builder, h: Vec, s: Vec, site: Site, tag: str) -> Vec:
@@ -105,25 +105,64 @@ def _basis(site: Site) -> list[list[Fraction]]:
     return exact(u)
 
 
+def exact_vectors(
+    model: CausalModel, layers: Layers, enc: InputEncoding, stop: int, cache: dict[int, list[list[Fraction]]] | None = None
+) -> list[list[Fraction]]:
+    """Every input's exact vector at position ``stop`` (in ``enumerate_inputs`` order), as :func:`exact_run`.
+
+    Faster than one :func:`exact_run` per input: after the encoder each layer
+    is applied once per *distinct* vector.  ``cache`` maps positions to results.
+    """
+    if cache is not None and stop in cache:
+        return cache[stop]
+    batch = enumerate_inputs(model)
+    n = model.input_space_size
+    xs = [exact_run(layers, enc, {k: int(batch[k][i]) for k in model.inputs}, 0) for i in range(n)]
+    for k in range(stop):
+        op = layers.ops[k]
+        if op[0] == "identity":
+            continue
+        memo: dict[tuple[Fraction, ...], list[Fraction]] = {}
+        out = []
+        for x in xs:
+            t = tuple(x)
+            if t not in memo:
+                if op[0] == "linear":
+                    memo[t] = [sum((w * xi for w, xi in zip(wrow, x) if w and xi), Fraction(0)) + bias
+                               for wrow, bias in zip(op[1], op[2])]
+                else:
+                    memo[t] = [max(xi, Fraction(0)) for xi in x]
+            out.append(memo[t])
+        xs = out
+    if cache is not None:
+        cache[stop] = xs
+    return xs
+
+
 def source_table(
-    model: CausalModel, layers: Layers, enc: InputEncoding, site: Site, variable: str, pos: int
+    model: CausalModel, layers: Layers, enc: InputEncoding, site: Site, variable: str, pos: int,
+    cache: dict[int, list[list[Fraction]]] | None = None,
 ) -> list[tuple[tuple[Fraction, ...], int, dict[str, int]]]:
     """Every distinct (what the site reads, hypothesis value) over all source inputs, with a representative.
 
     Exhaustive and exact: each input's vector at the site is computed in
-    rational arithmetic.  Sources with the same entry give the same
-    interchange result for every base, so z3 chooses among these few entries
-    instead of encoding a symbolic source run.
+    rational arithmetic (:func:`exact_vectors`, ``cache`` shared).  Sources
+    with the same entry give the same interchange result for every base, so
+    z3 chooses among these few entries instead of encoding a symbolic source run.
     """
     batch = enumerate_inputs(model)
     values = run(model, batch)[variable]
     names = list(model.inputs)
+    vecs = exact_vectors(model, layers, enc, pos, cache)
+    keys: dict[tuple[Fraction, ...], tuple[Fraction, ...]] = {}
     seen: dict[tuple[tuple[Fraction, ...], int], dict[str, int]] = {}
     for i in range(len(values)):
-        row = {n: int(batch[n][i]) for n in names}
-        key = (_key(exact_run(layers, enc, row, pos), site), int(values[i]))
+        t = tuple(vecs[i])
+        if t not in keys:
+            keys[t] = _key(vecs[i], site)
+        key = (keys[t], int(values[i]))
         if key not in seen:
-            seen[key] = row
+            seen[key] = {n: int(batch[n][i]) for n in names}
     return [(k, v, row) for (k, v), row in seen.items()]
 
 

@@ -25,12 +25,16 @@ import z3
 from torch import nn
 
 from causalabs.errors import SiteError, UnsupportedNetworkError
+from causalabs.network.network import Network
 from causalabs.network.sites import Site
+from causalabs.scm.model import CausalModel
 
 __all__ = [
     "Layers",
     "UnsupportedNetworkError",
     "Vec",
+    "argmax_classes",
+    "check_call",
     "exact",
     "mlp_layers",
     "site_position",
@@ -187,3 +191,51 @@ def lin(coeffs: Iterable[tuple[Fraction, Entry]], const: Fraction = Fraction(0))
         return const
     t = z3.Sum(terms) if len(terms) > 1 else terms[0]
     return t + z3.RealVal(const) if const != 0 else t
+
+
+# --- decoder and call ---------------------------------------------------------
+
+
+def argmax_classes(network: Network, layers: Layers) -> tuple[int, ...]:
+    """The classes of an argmax decoder (first maximum wins), checked by probing ``decode``."""
+    c = layers.out_width
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(8, c, generator=g)
+    logits[0] = 0.0  # all tied: the first class
+    if c > 1:
+        logits[1] = 0.0
+        logits[1, c - 1] = 1.0
+    try:
+        d = network.decode(logits.to(network.device))
+    except Exception as exc:
+        raise UnsupportedNetworkError(f"{network.name}: decode failed on probe logits: {exc}") from exc
+    classes = getattr(d, "classes", None)
+    if classes is None or len(classes) != c:
+        raise UnsupportedNetworkError(
+            f"{network.name}: prove needs an argmax decoder with one class per logit "
+            f"({c} logits, decoder classes {classes})"
+        )
+    classes = tuple(int(k) for k in classes)
+    want = torch.tensor(classes)[logits.argmax(-1)]
+    if not torch.equal(d.values.cpu().reshape(-1).long(), want):
+        raise UnsupportedNetworkError(
+            f"{network.name}: decode is not value = classes[argmax(logits)] (first maximum on ties)"
+        )
+    return classes
+
+
+def check_call(network: Network, model: CausalModel) -> None:
+    """``network.call`` must be the module called on the encoded tensor (checked on a few inputs)."""
+    doms = [model.variables[n].domain for n in model.inputs]
+    batch = {n: np.array([int(d[i % len(d)]) for i in range(4)], dtype=np.int64) for n, d in zip(model.inputs, doms)}
+    with torch.no_grad():
+        x = network.encode(batch)
+        if isinstance(x, torch.Tensor):
+            x = x.to(network.device)
+        via_call = network.call(network.module, x)
+        direct = network.module(x)
+    if not (isinstance(via_call, torch.Tensor) and torch.equal(via_call, direct)):
+        raise UnsupportedNetworkError(
+            f"{network.name}: network.call does more than call the module on the encoded tensor; "
+            "prove encodes the module alone"
+        )
