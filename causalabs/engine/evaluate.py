@@ -24,7 +24,7 @@ from causalabs.backends import Backend, get_backend
 from causalabs.data.ops import row_ids, stack_rows
 from causalabs.errors import AlignmentError, DatasetError
 from causalabs.network.alignment import Alignment
-from causalabs.network.network import Decoded, Network
+from causalabs.network.network import Decoded, Network, take_rows
 from causalabs.network.sites import Site, check_disjoint
 
 Batch = dict[str, np.ndarray]
@@ -99,6 +99,51 @@ def _takes_keep(be: Any) -> bool:
     return _TAKES_KEEP[cls]
 
 
+def run_patched(
+    network: Network,
+    be: Any,
+    base: Batch,
+    sources: Sequence[Batch],
+    sites: Sequence[Site],
+    vectors: Sequence[torch.Tensor],
+    index: torch.Tensor,
+    *,
+    batch_size: int,
+    expected: torch.Tensor | None = None,
+    inputs: Any = None,
+    input_rows: torch.Tensor | None = None,
+) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
+    """Patched base passes, ``batch_size`` pairs at a time: decoded values (and P(expected) if asked).
+
+    Pair ``p`` writes ``vectors[i][index[i, p]]`` into ``sites[i]``;
+    ``sources[i]`` are the inputs those vectors came from (pairs whose every
+    source is the base keep the base's own vectors, bitwise).  ``inputs``:
+    encoded inputs, base row ``p`` being row ``input_rows[p]`` of them (row
+    ``p`` without ``input_rows``), so bases are not encoded again per pass
+    (``be.patch`` must then accept ``inputs``).
+    """
+    n = len(next(iter(base.values())))
+    names = list(base)
+    takes_keep = _takes_keep(be)
+    predicted: list[torch.Tensor] = []
+    probs: list[torch.Tensor | None] = []
+    for start in range(0, n, batch_size):
+        stop = min(n, start + batch_size)
+        patches = [(s, vectors[i].index_select(0, index[i, start:stop])) for i, s in enumerate(sites)]
+        chunk = _slice(base, start, stop)
+        extra: dict[str, Any] = {}
+        if takes_keep:
+            same = _self_sourced(chunk, [_slice(src, start, stop) for src in sources], names)
+            extra = {"keep": torch.from_numpy(same)} if same.any() else {}
+        if inputs is not None:
+            rows = torch.arange(start, stop) if input_rows is None else input_rows[start:stop]
+            extra["inputs"] = take_rows(inputs, rows.to(network.device))
+        dec = network.decode(be.patch(network, chunk, patches, **extra))
+        predicted.append(dec.values)
+        probs.append(None if expected is None else _prob_of(dec, expected[start:stop]))
+    return predicted, probs
+
+
 def evaluate_pairs(
     network: Network,
     alignment: Alignment,
@@ -143,21 +188,11 @@ def evaluate_pairs(
             for key, t in be.collect(network, chunk, sites).items():
                 store.setdefault(key, []).append(t)
         vectors = {key: torch.cat(ts) for key, ts in store.items()}
-        takes_keep = _takes_keep(be)
-        for start in range(0, n, batch_size):
-            stop = min(n, start + batch_size)
-            patches = [
-                (s, vectors[s.location_key()].index_select(0, inverse[i * n + start : i * n + stop]))
-                for i, s in enumerate(sites)
-            ]
-            base = _slice(dataset.base, start, stop)
-            extra: dict[str, Any] = {}
-            if takes_keep:
-                same = _self_sourced(base, [_slice(dataset.sources[v], start, stop) for v in intervened], names)
-                extra = {"keep": torch.from_numpy(same)} if same.any() else {}
-            dec = network.decode(be.patch(network, base, patches, **extra))
-            predicted.append(dec.values)
-            probs.append(_prob_of(dec, expected_all[start:stop]) if soft else None)
+        predicted, probs = run_patched(
+            network, be, dataset.base, [dataset.sources[v] for v in intervened], sites,
+            [vectors[s.location_key()] for s in sites], inverse.reshape(len(sites), n),
+            batch_size=batch_size, expected=expected_all if soft else None,
+        )
     else:
         for start in range(0, n, batch_size):
             stop = min(n, start + batch_size)

@@ -10,7 +10,11 @@ import sys
 import types
 from typing import Any
 
-from causalabs.verify.assertion import AbstractionInconclusive, AbstractionRefuted, assert_abstraction
+from causalabs.verify.assertion import (
+    AbstractionInconclusive,
+    AbstractionRefuted,
+    assert_abstraction,
+)
 from causalabs.verify.counterexample import Counterexample
 from causalabs.verify.falsify import FalsifyResult, falsify, replay
 from causalabs.verify.pipeline import verify

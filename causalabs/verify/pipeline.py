@@ -14,6 +14,7 @@ Modes:
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -22,7 +23,7 @@ import numpy as np
 from causalabs.data.balance import balanced
 from causalabs.data.generate import random_pairs
 from causalabs.engine.evaluate import evaluate_pairs
-from causalabs.errors import AlignmentError, CausalabsError
+from causalabs.errors import AlignmentError, CausalabsError, DatasetError
 from causalabs.metrics.estimate import Estimate, proportion
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network
@@ -31,6 +32,7 @@ from causalabs.scm.semantics import HypothesisLike, model_of, rows
 from causalabs.verify.counterexample import Counterexample
 from causalabs.verify.exhaustive import (
     all_inputs,
+    check_runs,
     check_set,
     source_classes,
     variable_sets,
@@ -56,12 +58,34 @@ def _check_alignment(model: CausalModel, alignment: Alignment, variables: Sequen
     return names
 
 
-def _exhaustive(model: CausalModel, network: Network, alignment: Alignment, names: list[str]) -> tuple[list[VariableEvidence], Counterexample | None, list[str]]:
+def _sets(names: list[str], sets: Sequence[Sequence[Any]] | None) -> list[tuple[str, ...]]:
+    """The variable sets to check: the default policy over ``names``, or the given ones (checked)."""
+    if sets is None:
+        return variable_sets(names)
+    out = [tuple(str(getattr(v, "name", v)) for v in vs) for vs in sets]
+    for vs in out:
+        if not vs:
+            raise AlignmentError("sets: an empty variable set")
+        unknown = [v for v in vs if v not in names]
+        if unknown:
+            raise AlignmentError(f"sets: {unknown[0]!r} is not among the verified variables ({', '.join(names)})")
+    if not out:
+        raise AlignmentError("sets: no variable set given")
+    return out
+
+
+def _exhaustive(
+    model: CausalModel, network: Network, alignment: Alignment, names: list[str], sets: list[tuple[str, ...]]
+) -> tuple[list[VariableEvidence], Counterexample | None, list[str]]:
     inputs = all_inputs(model)
-    classes = {v: source_classes(network, model, alignment.sites[v], v, inputs) for v in names}
+    used = sorted({v for vs in sets for v in vs}, key=names.index)
+    classes = {v: source_classes(network, model, alignment.sites[v], v, inputs) for v in used}
+    n = len(next(iter(inputs.values())))
+    for vs in sets:  # every set's size is checked before any runs
+        check_runs(model, n, classes, vs)
     evidence, counterexample = [], None
     table = rows(inputs)
-    for vs in variable_sets(names):
+    for vs in sets:
         r = check_set(network, model, alignment, inputs, classes, vs)
         evidence.append(
             VariableEvidence(
@@ -83,16 +107,31 @@ def _sample(
     model: CausalModel,
     network: Network,
     alignment: Alignment,
-    names: list[str],
+    sets: list[tuple[str, ...]],
     n: int,
     seed: int,
     confidence: float,
     sampling: Sampling = "random",
+    fallback: list[str] | None = None,
 ) -> tuple[list[VariableEvidence], Counterexample | None, list[str]]:
+    """Seeded pairs per variable set; balanced sets that cannot be balanced fall back to random pairs.
+
+    A set whose intervention (almost) never changes the hypothesis' output has
+    no changed pairs to balance with: it is sampled at random instead, with a
+    warning, and its name is appended to ``fallback``.
+    """
     evidence, counterexample, digests = [], None, []
-    make = balanced if sampling == "balanced" else random_pairs
-    for j, vs in enumerate(variable_sets(names)):
-        ds = make(model, list(vs), n, seed=seed + j)
+    for j, vs in enumerate(sets):
+        if sampling == "balanced":
+            try:
+                ds = balanced(model, list(vs), n, seed=seed + j)
+            except DatasetError as exc:
+                warnings.warn(f"{'+'.join(vs)}: no balanced sample ({exc}); random pairs instead", stacklevel=3)
+                ds = random_pairs(model, list(vs), n, seed=seed + j)
+                if fallback is not None:
+                    fallback.append("+".join(vs))
+        else:
+            ds = random_pairs(model, list(vs), n, seed=seed + j)
         digests.append(ds.digest)
         r = evaluate_pairs(network, alignment, ds)
         correct, changed = r.correct, r.changed
@@ -131,6 +170,7 @@ def verify(
     confidence: float = 0.95,
     variables: Sequence[Any] | None = None,
     sampling: Sampling = "random",
+    sets: Sequence[Sequence[Any]] | None = None,
 ) -> Report:
     """Check that ``network`` implements ``hypothesis`` under ``alignment``; return the verdict and evidence.
 
@@ -140,6 +180,9 @@ def verify(
     uniformly drawn (base, source) pairs; ``"balanced"`` pairs are balanced
     over the counterfactual output, so about half of them change it, which
     is a harder test where most random pairs change nothing.
+    ``sets``: the intervened variable sets to check (default: every
+    non-empty subset of the aligned variables, or each alone and all together
+    when there are more than 15 subsets).
     """
     if sampling not in SAMPLINGS:
         raise CausalabsError(f"unknown sampling {sampling!r}; choose random or balanced")
@@ -149,12 +192,16 @@ def verify(
         raise CausalabsError(f"threshold must be in (0, 1], got {threshold}")
     model = model_of(hypothesis)
     names = _check_alignment(model, alignment, None if variables is None else [getattr(v, "name", v) for v in variables])
+    chosen = _sets(names, sets)
+    fallback: list[str] = []
     start = time.perf_counter()
     if mode == "exhaustive":
-        evidence, cx, digests = _exhaustive(model, network, alignment, names)
+        evidence, cx, digests = _exhaustive(model, network, alignment, names, chosen)
         exact = True
     elif mode == "sample":
-        evidence, cx, digests = _sample(model, network, alignment, names, samples, seed, confidence, sampling)
+        evidence, cx, digests = _sample(
+            model, network, alignment, chosen, samples, seed, confidence, sampling, fallback
+        )
         exact = False
     else:
         raise CausalabsError(f"unknown verification mode {mode!r}; choose exhaustive or sample")
@@ -177,6 +224,7 @@ def verify(
                 alignment_info=alignment.info,
             ),
             **({"sampling": sampling} if mode == "sample" else {}),
+            **({"sampling_fallback_random": fallback} if fallback else {}),
         },
         timing={"seconds": round(time.perf_counter() - start, 3)},
     )
