@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sympy as sp
 
 import causalabs as ca
 from causalabs.engine import evaluate_pairs, interchange_network
@@ -107,6 +108,41 @@ def test_balanced_sampling_changes_the_output_on_about_half_the_pairs(heq):
     assert bal.verdict == "refuted" and bal.iia.value < rand.iia.value
     with pytest.raises(CausalabsError, match="unknown sampling 'weird'"):
         verify(h, net, al, mode="sample", sampling="weird")  # type: ignore[arg-type]
+
+
+def test_chosen_sets_are_the_ones_checked(heq):
+    h, net, al = heq.hypothesis(), heq.network, heq.alignment()
+    r = verify(h, net, al, sets=[("left",), ("left", "right")])
+    assert [e.variables for e in r.per_variable] == [("left",), ("left", "right")]
+    assert r.verdict == "verified" and r.iia.n == 256**2 + 256**3
+    with pytest.raises(AlignmentError, match="'middle' is not among the verified variables"):
+        verify(h, net, al, sets=[("middle",)])
+    with pytest.raises(AlignmentError, match="empty variable set"):
+        verify(h, net, al, sets=[()])
+
+
+def test_too_large_a_set_is_refused_before_any_run():
+    from causalabs.errors import DomainTooLargeError
+
+    o = load_organism(ROOT / "models/tracr/tracr_reverse.py")
+    with pytest.raises(DomainTooLargeError, match=r"length\+opp0\+.*needs 160,687,026,339,840 runs"):
+        verify(o.hypothesis(), o.network, o.alignment())  # 13 variables together: listing them would not fit
+
+
+class _OutputIgnoresLeft(ca.Hypothesis):
+    w, x, y, z = ca.inputs("w x y z", domain=range(4))
+    left = ca.var(sp.Eq(w, x))
+    right = ca.var(sp.Eq(y, z))
+    out = ca.output(right)
+
+
+def test_balanced_sampling_falls_back_to_random_where_nothing_changes(heq):
+    with pytest.warns(UserWarning, match="left: no balanced sample"):
+        r = verify(_OutputIgnoresLeft, heq.network, heq.alignment(), mode="sample", samples=200,
+                   sampling="balanced")
+    assert r.provenance["sampling_fallback_random"] == ["left"]
+    left = next(e for e in r.per_variable if e.variables == ("left",))
+    assert left.changed.n == 0 and left.iia.n == 200
 
 
 def test_same_command_gives_byte_identical_json_apart_from_timing(heq):
