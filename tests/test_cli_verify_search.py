@@ -39,6 +39,18 @@ def test_das_search_at_the_right_layer_is_verified_and_recorded(tmp_path: Path) 
     assert again.exit_code == 0, again.output
 
 
+def test_search_then_verify_twice_gives_identical_json_apart_from_timing(tmp_path: Path) -> None:
+    docs = []
+    for name in ("a.json", "b.json"):
+        r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--search", "das", "--site", "2",
+                "--mode", "sample", "--samples", "300", "--seed", "4", "--json", str(tmp_path / name))
+        assert r.exit_code == 0, r.output
+        doc = json.loads((tmp_path / name).read_text())
+        assert doc.pop("timing")
+        docs.append(json.dumps(doc, sort_keys=True))
+    assert docs[0] == docs[1]
+
+
 def test_neuron_search_on_the_rotated_network_is_refuted() -> None:
     r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", ROT, "--search", "neurons", "--site", "2")
     assert r.exit_code == 1, r.output
