@@ -188,6 +188,7 @@ def test_all_alignments_scores_every_method(net, train, held):
     found = all_alignments(net, LOC, DIMS, train, das_options={"epochs": 1, "seed": 0})
     assert list(found) == [
         "das",
+        "neuron_closest",
         "neuron_contiguous",
         "neuron_greedy",
         "pca_order",

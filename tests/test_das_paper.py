@@ -24,6 +24,7 @@ import causalabs as ca
 from causalabs.align.baselines import (
     evaluate_alignment,
     full_site,
+    neuron_closest,
     neuron_contiguous,
     neuron_greedy,
     random_init_control,
@@ -90,6 +91,18 @@ def test_greedy_neuron_split_stays_low(paper):
 
 
 @pytest.mark.slow
+def test_closest_localist_split_scores_well_below_das(paper, das_paper):
+    """The DAS paper's "closest localist alignment" (paper: 0.73): units assigned by DAS's own loadings."""
+    net, train, held = paper
+    res = neuron_closest(net, das_paper[0], train)
+    assert sorted(len(u) for u in res.assignment.values()) == [8, 8]
+    assert not set(res.assignment["left"]) & set(res.assignment["right"])
+    report = iia(evaluate_alignment(net, res.alignment, held))
+    assert report.overall.overall.value <= 0.9, str(report)  # measured 0.858
+    assert report.overall.overall.value < das_paper[1].overall.overall.value - 0.1
+
+
+@pytest.mark.slow
 def test_full_site_and_random_control_do_not_score(paper):
     net, train, held = paper
     for v, al in full_site(net, LAYER, ["left", "right"]).items():
@@ -119,6 +132,14 @@ def test_neuron_search_fails_on_the_planted_rotation(planted, fit):
     report = iia(evaluate_alignment(net, res.alignment, held))
     assert report.overall.changed.value <= 0.6, str(report)  # measured 0.10
     assert report.overall.overall.value < 0.9, str(report)  # measured 0.66 (unchanged pairs are easy)
+
+
+def test_closest_localist_split_fails_on_the_planted_rotation(planted):
+    net, train, held = planted
+    das = fit_das(net, Site("2"), {"left": 1, "right": 1}, train, epochs=3, seed=0)
+    res = neuron_closest(net, das, train)
+    report = iia(evaluate_alignment(net, res.alignment, held))
+    assert report.overall.changed.value <= 0.6, str(report)  # measured 0.09 (exhaustive left, right)
 
 
 def test_das_recovers_the_planted_rotation(planted):
