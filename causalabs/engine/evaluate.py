@@ -175,7 +175,8 @@ def evaluate_pairs(
     device = network.device
     # a copy: dataset arrays are read-only, and torch warns about sharing them
     expected_all = torch.tensor(np.asarray(dataset.expected, dtype=np.int64), device=device)
-    predicted, probs = [], []
+    predicted: list[torch.Tensor] = []
+    probs: list[torch.Tensor | None] = []
     if hasattr(be, "collect") and hasattr(be, "patch"):
         names = list(dataset.base)
         rows = np.concatenate([stack_rows(dataset.sources[v], names) for v in intervened])
@@ -201,7 +202,8 @@ def evaluate_pairs(
             predicted.append(dec.values)
             probs.append(_prob_of(dec, expected_all[start:stop]) if soft else None)
     pred = torch.cat(predicted).cpu().numpy().astype(np.int64)
-    prob = None if any(p is None for p in probs) else torch.cat(probs).cpu().numpy()
+    given = [p for p in probs if p is not None]
+    prob = None if len(given) < len(probs) else torch.cat(given).cpu().numpy()
     if exhaustive is None:
         exhaustive = getattr(dataset, "mode", "") == "exhaustive"
     return PairResults(

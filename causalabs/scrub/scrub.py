@@ -60,7 +60,7 @@ from causalabs.errors import (
     UnmatchedValueError,
 )
 from causalabs.network.alignment import Alignment
-from causalabs.network.network import Decoded, Network, encode
+from causalabs.network.network import Decoded, Network, encode, take_rows
 from causalabs.network.sites import (
     Site,
     check_disjoint,
@@ -83,16 +83,6 @@ ROW = "__scrub_row__"
 
 def _take(batch: Mapping[str, np.ndarray], idx: np.ndarray) -> Batch:
     return {k: np.ascontiguousarray(v[idx]) for k, v in batch.items()}
-
-
-def _gather(encoded: Any, idx: torch.Tensor) -> Any:
-    if isinstance(encoded, torch.Tensor):
-        return encoded.index_select(0, idx)
-    if isinstance(encoded, Mapping):
-        return {k: _gather(v, idx) for k, v in encoded.items()}
-    if isinstance(encoded, tuple):
-        return tuple(_gather(v, idx) for v in encoded)
-    return encoded
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -118,12 +108,12 @@ def encoded_once(network: Network, table: Batch) -> tuple[Network, Batch]:
     n = rows_in(table)
     encoded = encode(network, table)
     probe = np.arange(min(n, 3))[::-1].copy()
-    if n == 0 or not _same(encode(network, _take(table, probe)), _gather(encoded, torch.as_tensor(probe, device=network.device))):
+    if n == 0 or not _same(encode(network, _take(table, probe)), take_rows(encoded, torch.as_tensor(probe, device=network.device))):
         return network, table
     device = network.device
 
     def gather(batch: Mapping[str, np.ndarray]) -> Any:
-        return _gather(encoded, torch.as_tensor(batch[ROW], device=device))
+        return take_rows(encoded, torch.as_tensor(batch[ROW], device=device))
 
     if type(network) is Network:  # pin the device: ``Network.device`` walks the parameters on every call
         fast: Network = _Pinned(**attrs.asdict(network, recurse=False) | {"encode": gather}, pinned=device)
