@@ -14,7 +14,7 @@ featurizer) and the orthonormal basis is computed once per step.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -108,6 +108,7 @@ def fit_das(
     seed: int = 0,
     low_rank: bool = True,
     progress: Callable[[int, int, float], None] | None = None,
+    fast_mlp: bool | None = None,
 ) -> DASResult:
     """Learn an orthogonal featurizer at ``location`` aligning each variable to ``dims[var]`` coordinates.
 
@@ -117,7 +118,14 @@ def fit_das(
     ``dims``.  ``low_rank`` (default) learns only the ``sum(dims)``
     directions an interchange reads (a ``width x k`` orthonormal basis);
     ``low_rank=False`` learns the full ``width x width`` rotation, whose
-    extra columns no interchange uses.  Deterministic for a given seed on CPU.
+    extra columns no interchange uses.  ``fast_mlp``: train with the
+    hand-derived gradient of :mod:`causalabs.align.mlp_tail` (an
+    ``nn.Sequential`` whose layers after the site are Linear/ReLU and whose
+    decoder scores the raw output): the same loss, batches and updates
+    without autograd, equal up to float rounding.  ``None`` (default) uses
+    it wherever it applies, ``True`` insists (``AlignmentError`` where it
+    does not apply), ``False`` always uses autograd.  Deterministic for a
+    given seed on CPU.
     """
     if not train:
         raise DatasetError("DAS: no training datasets given")
@@ -152,18 +160,26 @@ def fit_das(
         start += k
     sites = {v: Site(loc.module, loc.io, loc.positions, Subspace(featurizer=rot, dims=spans[v])) for v in dims_}
 
-    opt = torch.optim.Adam(rot.parameters(), lr=lr)
-    losses = train_interchange(
-        network,
-        prepared,
-        sites,
-        opt,
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        label="DAS",
-        after_epoch=None if progress is None else (lambda e, loss: progress(e, epochs, loss)),
-    )
+    after_epoch = None if progress is None else (lambda e, loss: progress(e, epochs, loss))
+    from causalabs.align.mlp_tail import tail_layers, train_mlp_tail
+
+    tail = None if fast_mlp is False else tail_layers(network, loc)
+    if tail is not None:
+        losses = train_mlp_tail(
+            network, tail, prepared, loc, rot, spans, schedule(_sizes(prepared), epochs, batch_size, seed),
+            lr=lr, class_index=_class_index, after_epoch=after_epoch,
+        )
+    elif fast_mlp:
+        raise AlignmentError(
+            f"DAS fast_mlp: {network.name} at {loc.name} is not an nn.Sequential site followed only by "
+            "Linear/ReLU layers with a decoder that scores the raw output; use fast_mlp=False"
+        )
+    else:
+        opt = torch.optim.Adam(rot.parameters(), lr=lr)
+        losses = train_interchange(
+            network, prepared, sites, opt, epochs=epochs, batch_size=batch_size, seed=seed, label="DAS",
+            after_epoch=after_epoch,
+        )
     basis = rot.frozen()
     fixed = Rotation(basis, check=False)
     final = {v: Site(loc.module, loc.io, loc.positions, Subspace(featurizer=fixed, dims=spans[v])) for v in dims_}
@@ -176,6 +192,25 @@ def fit_das(
         seed=seed,
         data_digests=tuple(str(getattr(ds, "digest", "")) for ds in train),
     )
+
+
+def _sizes(prepared: Sequence[_Prepared]) -> list[int]:
+    return [len(p.dataset.expected) for p in prepared]
+
+
+def schedule(sizes: Sequence[int], epochs: int, batch_size: int, seed: int) -> Iterator[list[tuple[int, np.ndarray]]]:
+    """Per epoch, the ``(dataset, rows)`` batches of a training run over datasets of ``sizes`` rows, in a seeded order.
+
+    Every batch comes from one dataset; each epoch permutes every dataset's
+    rows and the order of all batches.  Both training loops (autograd and
+    :mod:`causalabs.align.mlp_tail`) read it, so they see the same batches.
+    """
+    rng = np.random.default_rng(seed)
+    slots = [(d, i) for d, n in enumerate(sizes) for i in range(0, n, batch_size)]
+    for _ in range(epochs):
+        perms = [rng.permutation(n) for n in sizes]
+        order = rng.permutation(len(slots))
+        yield [(slots[j][0], perms[slots[j][0]][slots[j][1] : slots[j][1] + batch_size]) for j in order]
 
 
 def train_interchange(
@@ -201,26 +236,20 @@ def train_interchange(
     """
     backend = NativeBackend()
     params = list(network.module.parameters())
-    was = [p.requires_grad for p in params]
-    for p in params:
-        p.requires_grad_(False)
-    rng = np.random.default_rng(seed)
+    was = [param.requires_grad for param in params]
+    for param in params:
+        param.requires_grad_(False)
     losses: list[float] = []
-    schedule = [(d, i) for d, p in enumerate(prepared) for i in range(0, len(p.dataset.expected), batch_size)]
     step = 0
     targets: list[torch.Tensor | None] = [None] * len(prepared)  # class indices, once per dataset
     try:
-        for epoch in range(epochs):
-            perms = [rng.permutation(len(p.dataset.expected)) for p in prepared]
-            order = rng.permutation(len(schedule))
+        for epoch, batches in enumerate(schedule(_sizes(prepared), epochs, batch_size, seed)):
             total_loss, count = torch.zeros((), device=network.device), 0
-            for j in order:
+            for d, idx in batches:
                 if before_step is not None:
                     before_step(step)
                 step += 1
-                d, s0 = schedule[j]
                 p = prepared[d]
-                idx = perms[d][s0 : s0 + batch_size]
                 tidx = torch.as_tensor(idx, device=p.vectors.device)
                 base = {k: np.asarray(v)[idx] for k, v in p.dataset.base.items()}  # positions may read it
                 with parametrize.cached():
@@ -247,6 +276,6 @@ def train_interchange(
             if after_epoch is not None:
                 after_epoch(epoch + 1, losses[-1])
     finally:
-        for p, w in zip(params, was):
-            p.requires_grad_(w)
+        for param, w in zip(params, was):
+            param.requires_grad_(w)
     return losses
