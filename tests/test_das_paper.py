@@ -135,6 +135,18 @@ def test_neuron_search_fails_on_the_planted_rotation(planted, fit):
     assert report.overall.overall.value < 0.9, str(report)  # measured 0.66 (unchanged pairs are easy)
 
 
+@pytest.mark.parametrize("fit", [neuron_contiguous, neuron_greedy])
+def test_neuron_search_is_near_chance_on_balanced_heldout_pairs(planted, fit):
+    """On pairs balanced over the output (half change it), neuron-aligned IIA is at most 0.6; DAS's is 1."""
+    net, train, _ = planted
+    heq = load_attr(str(ROOT / "hypotheses/hierarchical_equality.py:HierarchicalEquality"))
+    balanced = [ca.balanced(heq, v, 2000, seed=50 + i) for i, v in enumerate(["left", "right", ["left", "right"]])]
+    neurons = iia(evaluate_alignment(net, fit(net, Site("2"), {"left": 1, "right": 1}, train).alignment, balanced))
+    assert neurons.overall.overall.value <= 0.6, str(neurons)  # measured 0.538
+    das = fit_das(net, Site("2"), {"left": 1, "right": 1}, train, epochs=3, seed=0)
+    assert iia(evaluate_alignment(net, das.alignment, balanced)).overall.overall.value == 1.0
+
+
 def test_closest_localist_split_fails_on_the_planted_rotation(planted):
     net, train, held = planted
     das = fit_das(net, Site("2"), {"left": 1, "right": 1}, train, epochs=3, seed=0)
