@@ -20,6 +20,7 @@ from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network, load_network
 
 EXIT = {"verified": 0, "refuted": 1, "inconclusive": 3}
+MODES = ("exhaustive", "sample", "falsify", "prove")
 
 
 def resolve_alignment(ref: str | None, network_file: str) -> Alignment:
@@ -130,6 +131,8 @@ def run_verify(
 
     if search is not None and alignment is not None:
         raise LoadError("give either --alignment or --search, not both")
+    if mode not in MODES:
+        raise LoadError(f"--mode {mode!r}: choose exhaustive, sample, falsify or prove")
     hyp = load_hypothesis(hypothesis)
     if not Path(network).is_file():
         raise LoadError(f"{network}: no such network file")
@@ -150,8 +153,6 @@ def run_verify(
             typer.echo(proof.counterexample.describe())
             typer.echo(f"replay: {proof.counterexample.call(hyp.__name__)}")
         return {"proved": 0, "refuted": 1, "unknown": 3}[proof.status]
-    if mode not in ("exhaustive", "sample"):
-        raise LoadError(f"--mode {mode!r}: choose exhaustive, sample, falsify or prove")
     report = verify(
         hyp, net, al, mode=mode, threshold=threshold, seed=seed, samples=samples, sampling=sampling  # type: ignore[arg-type]
     )

@@ -87,6 +87,7 @@ def test_one_site_per_variable_matches_the_library_call() -> None:
         (("--search", "das", "--site", "2", "--site", "1"), "write VARIABLE=MODULE"),
         (("--site", "2"), "go with --search METHOD"),
         (("--search", "das", "--site", "2", "--alignment", "x.json"), "either --alignment or --search"),
+        (("--search", "das", "--site", "2", "--mode", "guess"), "--mode 'guess'"),
     ],
 )
 def test_bad_search_input_exits_2_with_one_line(args: tuple[str, ...], message: str, tmp_path: Path) -> None:
