@@ -124,3 +124,19 @@ def test_fast_path_refuses_networks_it_cannot_differentiate(heq) -> None:
     with pytest.raises(AlignmentError, match="fast_mlp"):
         fit_das(adder, Site("carry"), {"carry": 1}, [load_module(ROOT / "models/addition_trained.py").carry_pairs(
             load_module(ROOT / "models/addition_trained.py").split(0)[0], 64, 0)], epochs=1, fast_mlp=True)
+
+
+def test_fast_path_steps_aside_for_other_dtypes_and_huge_data() -> None:
+    from types import SimpleNamespace
+
+    from causalabs.align.mlp_tail import MAX_ELEMENTS, fast_path_fits
+
+    rot = LearnedRotation(16, 4, seed=0)
+
+    def prepared(n: int, dtype: torch.dtype) -> SimpleNamespace:
+        return SimpleNamespace(vectors=torch.zeros(2, 16, dtype=dtype), dataset=SimpleNamespace(expected=range(n)),
+                               intervened=("left",))
+
+    assert fast_path_fits([prepared(100, torch.float32)], rot)
+    assert not fast_path_fits([prepared(100, torch.float64)], rot)  # autograd computes in the site's dtype
+    assert not fast_path_fits([prepared(MAX_ELEMENTS // 16, torch.float32)], rot)  # 2 vectors a row: too many

@@ -161,9 +161,11 @@ def fit_das(
     sites = {v: Site(loc.module, loc.io, loc.positions, Subspace(featurizer=rot, dims=spans[v])) for v in dims_}
 
     after_epoch = None if progress is None else (lambda e, loss: progress(e, epochs, loss))
-    from causalabs.align.mlp_tail import tail_layers, train_mlp_tail
+    from causalabs.align.mlp_tail import fast_path_fits, tail_layers, train_mlp_tail
 
     tail = None if fast_mlp is False else tail_layers(network, loc)
+    if tail is not None and not fast_path_fits(prepared, rot):
+        tail = None
     if tail is not None:
         losses = train_mlp_tail(
             network, tail, prepared, loc, rot, spans, schedule(_sizes(prepared), epochs, batch_size, seed),
@@ -171,8 +173,9 @@ def fit_das(
         )
     elif fast_mlp:
         raise AlignmentError(
-            f"DAS fast_mlp: {network.name} at {loc.name} is not an nn.Sequential site followed only by "
-            "Linear/ReLU layers with a decoder that scores the raw output; use fast_mlp=False"
+            f"DAS fast_mlp: {network.name} at {loc.name} is not an nn.Sequential site in float32 followed only by "
+            "Linear/ReLU layers with a decoder that scores the raw output, or its training data's site vectors "
+            "would not fit in memory; use fast_mlp=False"
         )
     else:
         opt = torch.optim.Adam(rot.parameters(), lr=lr)

@@ -38,6 +38,8 @@ from causalabs.network.sites import Site
 
 BETAS = (0.9, 0.999)
 EPS = 1e-8
+#: The fast path keeps every training row's base and source vectors; above this many numbers it steps aside.
+MAX_ELEMENTS = 50_000_000
 
 
 def tail_layers(network: Network, location: Site) -> list[nn.Module] | None:
@@ -64,6 +66,14 @@ def tail_layers(network: Network, location: Site) -> list[nn.Module] | None:
     if dec.scores is None or dec.classes is None or not torch.equal(dec.scores, probe):
         return None  # the loss must be the cross-entropy of the raw output
     return tail
+
+
+def fast_path_fits(prepared: Sequence[Any], rot: LearnedRotation) -> bool:
+    """Site vectors in the rotation's dtype, and every row's vectors small enough to keep."""
+    if any(p.vectors.dtype != rot.directions.dtype for p in prepared):
+        return False
+    width = int(prepared[0].vectors.shape[-1])
+    return sum(len(p.dataset.expected) * width * (1 + len(p.intervened)) for p in prepared) <= MAX_ELEMENTS
 
 
 Layer = tuple[torch.Tensor, torch.Tensor | None, torch.Tensor] | None  # (W^T, bias, W) of a Linear; None: ReLU
