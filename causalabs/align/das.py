@@ -24,7 +24,8 @@ from torch.nn.utils import parametrize
 
 from causalabs.align.rotation import LearnedRotation
 from causalabs.backends.native import NativeBackend
-from causalabs.data.ops import row_ids, stack_rows
+from causalabs.data.ops import stack_rows
+from causalabs.engine.collect import collect_distinct
 from causalabs.errors import AlignmentError, DatasetError
 from causalabs.network.alignment import Alignment
 from causalabs.network.featurizers import Rotation
@@ -67,13 +68,8 @@ def _prepare(backend: NativeBackend, network: Network, location: Site, dataset: 
     if n == 0:
         raise DatasetError("DAS: a training dataset is empty")
     rows = np.concatenate([stack_rows(dataset.sources[v], names) for v in intervened])
-    first, inverse = row_ids(rows)
-    unique = rows[first]
-    parts = []
-    for start in range(0, len(unique), batch_size):
-        chunk = {k: np.ascontiguousarray(unique[start : start + batch_size, j]) for j, k in enumerate(names)}
-        parts.append(backend.collect(network, chunk, [location])[location.location_key()])
-    vectors = torch.cat(parts)
+    store, inverse = collect_distinct(backend, network, rows, names, [location], batch_size)
+    vectors = store[location.location_key()]
     index = torch.as_tensor(inverse.reshape(len(intervened), n), device=vectors.device)
     inputs = encode(network, {k: np.asarray(v) for k, v in dataset.base.items()})
     expected = torch.tensor(np.asarray(dataset.expected), device=network.device)

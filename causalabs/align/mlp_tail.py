@@ -25,13 +25,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from causalabs.align.rotation import LearnedRotation
 from causalabs.backends.native import NativeBackend
-from causalabs.data.ops import row_ids, stack_rows
+from causalabs.data.ops import stack_rows
+from causalabs.engine.collect import collect_distinct
 from causalabs.errors import AlignmentError
 from causalabs.network.network import Network, _default_call
 from causalabs.network.sites import Site
@@ -137,14 +137,8 @@ def qr_backward(grad_u: torch.Tensor, q: torch.Tensor, r: torch.Tensor, sign: to
 
 def _base_vectors(backend: NativeBackend, network: Network, location: Site, dataset: Any) -> torch.Tensor:
     names = list(dataset.base)
-    rows = stack_rows(dataset.base, names)
-    first, inverse = row_ids(rows)
-    unique = rows[first]
-    parts = []
-    for start in range(0, len(unique), 256):
-        chunk = {k: np.ascontiguousarray(unique[start : start + 256, j]) for j, k in enumerate(names)}
-        parts.append(backend.collect(network, chunk, [location])[location.location_key()])
-    return torch.cat(parts).index_select(0, torch.as_tensor(inverse, device=network.device))
+    store, inverse = collect_distinct(backend, network, stack_rows(dataset.base, names), names, [location], 256)
+    return store[location.location_key()].index_select(0, torch.as_tensor(inverse, device=network.device))
 
 
 def train_mlp_tail(

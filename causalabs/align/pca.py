@@ -19,6 +19,7 @@ from causalabs.align._common import (
     _score,
 )
 from causalabs.backends.native import NativeBackend
+from causalabs.engine.collect import collect_distinct
 from causalabs.errors import AlignmentError, DatasetError
 from causalabs.network.network import Network
 from causalabs.network.sites import Site
@@ -33,14 +34,9 @@ def distinct_activations(network: Network, location: Site, datasets: Sequence[An
     for ds in datasets:
         rows.append(np.stack([np.asarray(ds.base[k]) for k in names], axis=1))
         rows += [np.stack([np.asarray(ds.sources[v][k]) for k in names], axis=1) for v in ds.intervened]
-    unique = np.unique(np.concatenate(rows), axis=0)
     loc = _location(location)
-    backend = NativeBackend()
-    parts = []
-    for start in range(0, len(unique), 1024):
-        chunk = {k: np.ascontiguousarray(unique[start : start + 1024, j]) for j, k in enumerate(names)}
-        parts.append(backend.collect(network, chunk, [loc])[loc.location_key()])
-    acts = torch.cat(parts)
+    store, _ = collect_distinct(NativeBackend(), network, np.concatenate(rows), names, [loc], 1024)
+    acts = store[loc.location_key()]
     return acts.reshape(-1, acts.shape[-1])
 
 

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from causalabs.backends import Backend, get_backend
-from causalabs.data.ops import row_ids, stack_rows
+from causalabs.data.ops import stack_rows
+from causalabs.engine.collect import collect_distinct
 from causalabs.errors import AlignmentError, DatasetError
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Decoded, Network, take_rows
@@ -180,15 +181,8 @@ def evaluate_pairs(
     if hasattr(be, "collect") and hasattr(be, "patch"):
         names = list(dataset.base)
         rows = np.concatenate([stack_rows(dataset.sources[v], names) for v in intervened])
-        first, inverse_np = row_ids(rows)
-        unique = rows[first]
+        vectors, inverse_np = collect_distinct(be, network, rows, names, sites, batch_size)
         inverse = torch.as_tensor(inverse_np, device=device)
-        store: dict[Any, list[torch.Tensor]] = {}
-        for start in range(0, len(unique), batch_size):
-            chunk = {k: np.ascontiguousarray(unique[start : start + batch_size, j]) for j, k in enumerate(names)}
-            for key, t in be.collect(network, chunk, sites).items():
-                store.setdefault(key, []).append(t)
-        vectors = {key: torch.cat(ts) for key, ts in store.items()}
         predicted, probs = run_patched(
             network, be, dataset.base, [dataset.sources[v] for v in intervened], sites,
             [vectors[s.location_key()] for s in sites], inverse.reshape(len(sites), n),

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from causalabs.backends.native import NativeBackend
+from causalabs.engine.collect import collect_batch
 from causalabs.engine.evaluate import run_patched
 from causalabs.errors import DomainTooLargeError
 from causalabs.network.alignment import Alignment
@@ -77,31 +78,16 @@ def source_classes(
     network: Network, model: CausalModel, site: Site, variable: str, inputs: Batch, *, batch_size: int = 4096
 ) -> SourceClasses:
     """Group ``inputs`` by (site coordinates, hypothesis value of ``variable``)."""
-    backend = NativeBackend()
     n = len(next(iter(inputs.values())))
-    parts = []
-    for start in range(0, n, batch_size):
-        chunk = {k: v[start : start + batch_size] for k, v in inputs.items()}
-        vec = backend.collect(network, chunk, [site])[site.location_key()]
-        parts.append(project(vec, site.subspace).reshape(len(next(iter(chunk.values()))), -1))
-    coords = torch.cat(parts).detach().to("cpu", torch.float64).numpy()
+    vectors = collect_batch(NativeBackend(), network, inputs, [site], batch_size)[site.location_key()]
+    # projected pass by pass, as the vectors were recorded (a matmul's last bits depend on its row count)
+    parts = [project(vectors[i : i + batch_size], site.subspace) for i in range(0, n, batch_size)]
+    coords = torch.cat(parts).reshape(n, -1).detach().to("cpu", torch.float64).numpy()
     values = run(model, inputs)[variable].astype(np.float64)[:, None]
     keys = np.concatenate([values, coords], axis=1)
     _, first, counts = np.unique(keys, axis=0, return_index=True, return_counts=True)
     order = np.argsort(first)
     return SourceClasses(variable, first[order], counts[order])
-
-
-def _collect(backend: NativeBackend, network: Network, site: Site, inputs: Batch, batch_size: int) -> torch.Tensor:
-    """The vectors at ``site``'s location of ``inputs``, in order."""
-    n = len(next(iter(inputs.values())))
-    parts = [
-        backend.collect(network, {k: v[start : start + batch_size] for k, v in inputs.items()}, [site])[
-            site.location_key()
-        ]
-        for start in range(0, n, batch_size)
-    ]
-    return torch.cat(parts)
 
 
 def check_runs(model: CausalModel, n: int, classes: dict[str, SourceClasses], variables: Sequence[str]) -> int:
@@ -141,8 +127,12 @@ def check_set(
     sites = [alignment.sites[v] for v in variables]
     check_disjoint(sites)
     # each class representative runs once up to its site; every input is encoded once
-    vectors = [_collect(backend, network, sites[j], {k: col[reps[j]] for k, col in inputs.items()}, batch_size)
-               for j in range(len(variables))]
+    vectors = [
+        collect_batch(backend, network, {k: col[reps[j]] for k, col in inputs.items()}, [s], batch_size)[
+            s.location_key()
+        ]
+        for j, s in enumerate(sites)
+    ]
     encoded = encode(network, inputs) if n <= ENCODE_ONCE_LIMIT else None
     # bases in chunks, so memory stays bounded by ``chunk`` runs whatever the domain
     per_chunk = max(1, chunk // len(combos))

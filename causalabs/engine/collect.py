@@ -1,0 +1,40 @@
+"""Recording site vectors for many inputs: in fixed-size passes, and once per distinct input."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from causalabs.data.ops import row_ids
+from causalabs.network.network import Network
+from causalabs.network.sites import Site
+
+Batch = dict[str, np.ndarray]
+
+
+def collect_batch(be: Any, network: Network, batch: Batch, sites: Sequence[Site], batch_size: int) -> dict[Any, torch.Tensor]:
+    """``be.collect`` over ``batch`` in passes of ``batch_size`` rows: each site location's vectors, in row order."""
+    n = len(next(iter(batch.values())))
+    store: dict[Any, list[torch.Tensor]] = {}
+    for start in range(0, n, batch_size):
+        chunk = {k: v[start : start + batch_size] for k, v in batch.items()}
+        for key, t in be.collect(network, chunk, sites).items():
+            store.setdefault(key, []).append(t)
+    return {key: torch.cat(ts) for key, ts in store.items()}
+
+
+def collect_distinct(
+    be: Any, network: Network, rows: np.ndarray, names: Sequence[str], sites: Sequence[Site], batch_size: int
+) -> tuple[dict[Any, torch.Tensor], np.ndarray]:
+    """The vectors of each distinct row of ``rows`` (columns in ``names`` order), and each row's distinct index.
+
+    Distinct rows come in :func:`~causalabs.data.ops.row_ids` order (sorted)
+    and run once each, ``batch_size`` per pass.
+    """
+    first, inverse = row_ids(rows)
+    unique = rows[first]
+    batch = {k: np.ascontiguousarray(unique[:, j]) for j, k in enumerate(names)}
+    return collect_batch(be, network, batch, sites, batch_size), inverse
