@@ -14,7 +14,12 @@ from typing import Any
 import typer
 
 from causalabs.align.find import DATA, METHODS, search_method, training_sets
-from causalabs.cli_verify import resolve_alignment, write_atomic
+from causalabs.cli_verify import (
+    parse_dims,
+    resolve_alignment,
+    split_option,
+    write_atomic,
+)
 from causalabs.errors import LoadError
 from causalabs.loading import load_hypothesis
 from causalabs.network.alignment import Alignment
@@ -28,30 +33,6 @@ SCRUB_ENUMERATE_LIMIT = 100_000
 
 
 # --- search ----------------------------------------------------------------------------
-
-
-def _split(values: Sequence[str] | None) -> list[str]:
-    """Repeated options, each possibly comma-separated: ``--site 2 --site 0`` or ``--site 2,0``."""
-    return [part.strip() for v in values or () for part in str(v).split(",") if part.strip()]
-
-
-def parse_dims(items: Sequence[str] | None, internals: Sequence[str], where: str) -> dict[str, int]:
-    """``["left=2", "right=1"]`` -> ``{"left": 2, "right": 1}``; unnamed variables get 1."""
-    dims = {v: 1 for v in internals}
-    for item in _split(items):
-        name, eq, k = item.partition("=")
-        name = name.strip()
-        if not eq or not name:
-            raise LoadError(f"--dims {item!r}: write VARIABLE=K, for example left=1")
-        if name not in dims:
-            raise LoadError(f"--dims {item!r}: {where} has no internal variable {name!r} (it has {', '.join(internals)})")
-        try:
-            dims[name] = int(k)
-        except ValueError:
-            raise LoadError(f"--dims {item!r}: K must be a positive integer") from None
-        if dims[name] < 1:
-            raise LoadError(f"--dims {item!r}: K must be a positive integer")
-    return dims
 
 
 def alignment_path(out: Path, site: str, variables: tuple[str, ...]) -> Path:
@@ -143,7 +124,7 @@ def run_search(
     if not internals:
         raise LoadError(f"{hypothesis}: {model.name} has no internal variable to search for")
     dims_ = parse_dims(dims, internals, model.name)
-    modules = _split(sites)
+    modules = split_option(sites)
     if not modules:
         raise LoadError("--site: give at least one module path, for example --site 2")
     net = load_network(network)

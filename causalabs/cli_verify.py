@@ -60,13 +60,14 @@ class SearchRequest:
     save: Path | None = None
 
 
-def _items(values: Sequence[str]) -> list[str]:
-    return [part.strip() for v in values for part in str(v).split(",") if part.strip()]
+def split_option(values: Sequence[str] | None) -> list[str]:
+    """Repeated options, each possibly comma-separated: ``--site 2 --site 0`` or ``--site 2,0``."""
+    return [part.strip() for v in values or () for part in str(v).split(",") if part.strip()]
 
 
 def parse_sites(values: Sequence[str]) -> str | dict[str, str]:
     """``["1"]`` -> ``"1"`` (every variable there); ``["left=1", "right=3"]`` -> a map."""
-    items = _items(values)
+    items = split_option(values)
     if not items:
         raise LoadError("--search needs --site: a module path (every variable there) or VARIABLE=MODULE, repeated")
     if len(items) == 1 and "=" not in items[0]:
@@ -82,11 +83,20 @@ def parse_sites(values: Sequence[str]) -> str | dict[str, str]:
     return out
 
 
-def parse_dims(values: Sequence[str]) -> dict[str, int]:
-    """``["left=8", "right=8"]`` -> ``{"left": 8, "right": 8}`` (names are checked by the search)."""
-    out: dict[str, int] = {}
-    for item in _items(values):
+def parse_dims(
+    values: Sequence[str] | None, internals: Sequence[str] | None = None, where: str = ""
+) -> dict[str, int]:
+    """``["left=8", "right=8"]`` -> ``{"left": 8, "right": 8}``.
+
+    With ``internals`` (the hypothesis' internal variables, ``where`` its
+    name), every one of them is present (1 unless given) and other names are
+    refused; without, names are left to the search to check.
+    """
+    out: dict[str, int] = {v: 1 for v in internals or ()}
+    for item in split_option(values):
         var, eq, k = (x.strip() for x in item.partition("="))
+        if internals is not None and eq and var and var not in out:
+            raise LoadError(f"--dims {item!r}: {where} has no internal variable {var!r} (it has {', '.join(internals)})")
         try:
             out[var] = int(k) if eq and var else -1
         except ValueError:
@@ -180,5 +190,5 @@ def run_report(result: Path, fmt: str) -> str:
 
 __all__ = [
     "CausalabsError", "SearchRequest", "parse_dims", "parse_sites", "resolve_alignment", "run_report", "run_verify",
-    "searched_alignment", "write_atomic",
+    "searched_alignment", "split_option", "write_atomic",
 ]
