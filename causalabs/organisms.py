@@ -209,7 +209,7 @@ def load_organism(path: str | Path) -> Organism:
     return Organism(p, network, OrganismInfo.from_mapping(network.info, where=str(p)), source)
 
 
-def _not_an_organism(path: Path) -> str | None:
+def not_an_organism(path: Path) -> str | None:
     """Why ``path`` is not an organism file, read from its syntax tree (nothing is imported), or None."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -257,7 +257,7 @@ def find_organisms(folder: str | Path) -> Catalogue:
     for p in sorted(root.rglob("*.py")):
         if any(part.startswith(("_", ".")) for part in p.relative_to(root).parts):
             continue
-        reason = _not_an_organism(p)
+        reason = not_an_organism(p)
         if reason is not None:
             skipped.append((p, reason))
             continue
