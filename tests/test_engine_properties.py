@@ -392,3 +392,17 @@ def test_gradients_do_not_reach_the_source_pass(data: Any) -> None:
         assert MLP.module[4].weight.grad is not None and MLP.module[4].weight.grad.any()
     finally:
         MLP.module.zero_grad(set_to_none=True)
+
+
+def test_a_rotation_computes_the_same_whatever_the_layout_of_its_matrix() -> None:
+    """A column-major matrix (QR's output) and its row-major copy hold equal values; the
+    featurizer stores one canonical layout, so both give the same kernels and the same bits."""
+    q = random_rotation(32, seed=4)
+    assert not q.is_contiguous()  # what LAPACK's QR gives: the hazard this guards against
+    a, b = Rotation(q), Rotation(q.contiguous())
+    assert a.matrix.is_contiguous() and torch.equal(a.matrix, b.matrix)
+    rng = np.random.default_rng(0)
+    base, src = (token_batch(rng.integers(0, VOCAB, (8, SEQ))) for _ in range(2))
+    out_a = BE.interchange(TT, base, [(site("blocks.0", featurizer=a, dims=(5, 12)), src)])
+    out_b = BE.interchange(TT, base, [(site("blocks.0", featurizer=b, dims=(5, 12)), src)])
+    assert torch.equal(out_a, out_b)

@@ -66,7 +66,9 @@ class Rotation(Featurizer):
             err = (gram - torch.eye(m.shape[1], dtype=torch.float64, device=m.device)).abs().max().item()
             if err > atol:
                 raise SiteError(f"Rotation: columns are not orthonormal (max |U^T U - I| = {err:.2e})")
-        self.register_buffer("matrix", m.detach().clone())
+        # canonical layout: a column-major matrix (LAPACK's QR output) would take other matmul
+        # kernels than the same values stored row-major, and so give other bits
+        self.register_buffer("matrix", m.detach().clone(memory_format=torch.contiguous_format))
         self.width = int(m.shape[0])
         self.coords = int(m.shape[1])
 
