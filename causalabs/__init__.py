@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from causalabs import errors
+from causalabs import _deprecated, errors
 from causalabs.data import (
     CounterfactualDataset,
     balanced,
@@ -61,10 +61,11 @@ _LAZY = {
     "iia": "causalabs.metrics",
     "proportion": "causalabs.metrics",
     "get_backend": "causalabs.backends",
-    "falsify": "causalabs.verify",
-    "assert_abstraction": "causalabs.verify",
-    "Report": "causalabs.verify",
-    "Counterexample": "causalabs.verify",
+    "verify": "causalabs.verification",
+    "falsify": "causalabs.verification",
+    "assert_abstraction": "causalabs.verification",
+    "Report": "causalabs.verification",
+    "Counterexample": "causalabs.verification",
     "path_patch": "causalabs.scrub",
     "fit_das": "causalabs.align",
 }
@@ -75,7 +76,7 @@ if TYPE_CHECKING:
     from causalabs.align import fit_das
     from causalabs.metrics import Estimate, iia, proportion
     from causalabs.scrub import path_patch
-    from causalabs.verify import Counterexample, Report, assert_abstraction, falsify
+    from causalabs.verification import Counterexample, Report, assert_abstraction, falsify, verify
     from causalabs.network import (
         Alignment,
         Decoded,
@@ -92,11 +93,11 @@ if TYPE_CHECKING:
     )
 
 
-# ``causalabs.verify`` and ``causalabs.scrub`` are subpackages; ``causalabs.verify(...)``
-# still works because that package is callable (see causalabs/verify/__init__.py).
+# ``causalabs.verify`` is the function; its room is the subpackage ``causalabs.verification``.
+# The old module path (``from causalabs.verify import Report``) works for one more release, with a warning.
+_deprecated.install_module_alias("causalabs.verify", "causalabs.verification")
 
-
-_SUBPACKAGES = {"verify", "scrub", "align", "engine", "metrics", "network", "backends", "organisms", "loading"}
+_SUBPACKAGES = {"verification", "scrub", "cli", "align", "engine", "metrics", "network", "backends", "organisms", "loading"}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,11 +1,11 @@
 """pytest plugin for causalabs claims (registered through the ``pytest11`` entry point).
 
-Hooks only; the work is done by :func:`causalabs.verify.assertion.assert_abstraction`.
+Hooks only; the work is done by :func:`causalabs.verification.assertion.assert_abstraction`.
 
 * ``--causalabs-seed N`` (default 0, or ``$CAUSALABS_SEED``): the seed of every
   claim that does not name one; printed in the header with the profile.
 * ``--causalabs-profile NAME`` (``ci`` by default, ``dev``, ``thorough``, or one
-  registered with ``causalabs.verify.assertion.register_profile`` in a conftest):
+  registered with ``causalabs.verification.assertion.register_profile`` in a conftest):
   default sample sizes and falsify budgets.
 * fixtures ``causalabs_seed`` (the session seed) and ``causalabs_claims`` (the
   claims checked so far, as dicts);
@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-_ASSERTION = "causalabs.verify.assertion"
+_ASSERTION = "causalabs.verification.assertion"
 _SEED_ENV, _PROFILE_ENV = "CAUSALABS_SEED", "CAUSALABS_PROFILE"
 _BUILTIN_PROFILES = ("ci", "dev", "thorough")
 _PROPERTY = "causalabs_claim"
@@ -59,7 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
         profile = opt_profile or os.environ.get(_PROFILE_ENV) or "ci"
     if profile not in _BUILTIN_PROFILES:  # a custom profile: its conftest has imported the module already
         from causalabs.errors import CausalabsError
-        from causalabs.verify import assertion
+        from causalabs.verification import assertion
 
         module = assertion
         try:

@@ -12,7 +12,7 @@ from causalabs.align.find import find_alignment
 from causalabs.cli import app
 from causalabs.loading import load_hypothesis
 from causalabs.network.network import load_network
-from causalabs.verify import verify
+from causalabs.verification import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 HEQ = str(ROOT / "hypotheses/hierarchical_equality.py")

@@ -28,7 +28,7 @@ from causalabs.engine.evaluate import PairResults, evaluate_pairs
 from causalabs.network import Alignment, predict
 from causalabs.network.sites import Site
 from causalabs.organisms import Organism, load_organism
-from causalabs.verify import verify
+from causalabs.verification import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"

@@ -20,8 +20,8 @@ import pytest
 
 from causalabs.errors import Refutation
 from causalabs.organisms import load_organism
-from causalabs.verify import assertion
-from causalabs.verify.assertion import (
+from causalabs.verification import assertion
+from causalabs.verification.assertion import (
     AbstractionInconclusive,
     AbstractionRefuted,
     assert_abstraction,
@@ -35,7 +35,7 @@ ORGANISM = ROOT / "models" / "heq_handbuilt.py"
 PRELUDE = f'''
 import pytest
 from causalabs.organisms import load_organism
-from causalabs.verify.assertion import assert_abstraction
+from causalabs.verification.assertion import assert_abstraction
 
 HEQ = load_organism({str(ORGANISM)!r})
 NET, ALIGN = HEQ.network, HEQ.alignment()
@@ -137,7 +137,7 @@ def test_unknown_profile_is_a_usage_error(pytester):
 
 def test_profile_registered_in_conftest(pytester):
     pytester.makeconftest(
-        "from causalabs.verify.assertion import register_profile\n"
+        "from causalabs.verification.assertion import register_profile\n"
         "register_profile('tiny', parent='dev', samples=20)\n"
     )
     body = (
@@ -205,7 +205,7 @@ def test_the_documented_example_runs(pytester):
 
 
 def test_conftest_settings_show_in_the_header_and_the_option_wins(pytester):
-    pytester.makeconftest("from causalabs.verify import assertion\nassertion.load_profile('dev')\nassertion.set_seed(5)\n")
+    pytester.makeconftest("from causalabs.verification import assertion\nassertion.load_profile('dev')\nassertion.set_seed(5)\n")
     body = "\ndef test_seed(causalabs_seed):\n    pass\n"
     run_inner(pytester, body).stdout.fnmatch_lines(["causalabs *, seed 5, profile dev"])
     run_inner(pytester, body, "--causalabs-seed", "3", "--causalabs-profile", "thorough").stdout.fnmatch_lines(

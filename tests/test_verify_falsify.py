@@ -25,8 +25,8 @@ from causalabs.errors import AlignmentError, CausalabsError
 from causalabs.loading import load_module
 from causalabs.metrics import iia
 from causalabs.network import Alignment, Decoded, Network, load_network, site
-from causalabs.verify.counterexample import Counterexample
-from causalabs.verify.falsify import (
+from causalabs.verification.report.counterexample import Counterexample
+from causalabs.verification.falsify import (
     FalsifyResult,
     falsify,
     network_call,
@@ -157,7 +157,7 @@ def test_swapped_twin_is_refuted_shrunk_and_replays(heq: Network) -> None:
     text = str(result)
     assert "Falsifying example:" in text and ce.call("SwappedEquality") in text
     assert network_call(ce) in text
-    assert "seed=0" in text and "causalabs.verify.falsify(SwappedEquality" in text
+    assert "seed=0" in text and "causalabs.verification.falsify(SwappedEquality" in text
     # ... and the printed lines really paste: both sides evaluate to the two answers
     names = {"causalabs": ca, "SwappedEquality": H, "network": heq, "alignment": ORGANISM.alignment()}
     assert int(eval(ce.call("SwappedEquality"), names)["out"][0]) == expected
@@ -253,7 +253,7 @@ class _Clock:
 def test_deadline_cuts_shrinking_but_keeps_a_real_counterexample(heq: Network, monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib
 
-    module = importlib.import_module("causalabs.verify.falsify")  # the package re-exports the function
+    module = importlib.import_module("causalabs.verification.falsify")  # the package re-exports the function
 
     monkeypatch.setattr(module, "time", _Clock())
     H = HEQ.SwappedEquality

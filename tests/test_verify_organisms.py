@@ -23,8 +23,8 @@ from _replay import replay as replay_by_hand
 from causalabs.network import Alignment
 from causalabs.organisms import Organism, find_organisms, not_an_organism
 from causalabs.scm.semantics import model_of
-from causalabs.verify.exhaustive import all_inputs, source_classes, variable_sets
-from causalabs.verify.pipeline import verify
+from causalabs.verification.exhaustive import all_inputs, source_classes, variable_sets
+from causalabs.verification.pipeline import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "models"

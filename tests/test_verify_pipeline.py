@@ -14,8 +14,8 @@ from causalabs.engine import evaluate_pairs
 from causalabs.errors import AlignmentError, CausalabsError
 from causalabs.network import Alignment
 from causalabs.organisms import load_organism
-from causalabs.verify.pipeline import verify
-from causalabs.verify.render import to_latex, to_markdown, to_text
+from causalabs.verification.pipeline import verify
+from causalabs.verification.report.render import to_latex, to_markdown, to_text
 
 ROOT = Path(__file__).resolve().parents[1]
 

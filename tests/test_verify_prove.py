@@ -16,9 +16,10 @@ from causalabs.engine import interchange_network
 from causalabs.errors import AlignmentError, NetworkError, UnknownVariableError
 from causalabs.loading import load_module
 from causalabs.network import Alignment, Network, argmax_decoder, load_network, site
-from causalabs.verify import Counterexample, prove_enum
-from causalabs.verify import prove as prove_mod
-from causalabs.verify.prove import (
+from causalabs.verification import Counterexample
+from causalabs.verification.prove import enumerate as prove_enum
+from causalabs.verification.prove import proof as prove_mod
+from causalabs.verification.prove.proof import (
     InputEncoding,
     ProofResult,
     UnsupportedNetworkError,

@@ -3,7 +3,7 @@
 Modes:
 
 * ``exhaustive``: every (base, source) pair of a finite input space for every
-  intervened variable set, exactly (see :mod:`causalabs.verify.exhaustive`).
+  intervened variable set, exactly (see :mod:`causalabs.verification.exhaustive`).
   Verified only if every pair agrees, or, with ``threshold < 1``, if every
   set's IIA reaches it ("verified at threshold t", with the failure count).
 * ``sample``: IIA on a seeded sample of pairs per variable set with a
@@ -29,16 +29,16 @@ from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network
 from causalabs.scm.model import CausalModel
 from causalabs.scm.semantics import HypothesisLike, model_of, rows
-from causalabs.verify.counterexample import Counterexample
-from causalabs.verify.exhaustive import (
+from causalabs.verification.report.counterexample import Counterexample
+from causalabs.verification.exhaustive import (
     all_inputs,
     check_runs,
     check_set,
     source_classes,
     variable_sets,
 )
-from causalabs.verify.provenance import provenance
-from causalabs.verify.report import Report, VariableEvidence
+from causalabs.verification.report.provenance import provenance
+from causalabs.verification.report.report import Report, VariableEvidence
 
 Mode = Literal["exhaustive", "sample"]
 Sampling = Literal["random", "balanced"]

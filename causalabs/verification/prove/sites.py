@@ -1,4 +1,4 @@
-"""Interventions for :func:`causalabs.verify.prove`: sites in z3, and sources tabulated exactly.
+"""Interventions for :func:`causalabs.verification.prove`: sites in z3, and sources tabulated exactly.
 
 ``mix`` writes a symbolic source vector into a site's subspace, as the native
 engine does; ``source_table`` lists, over every source input, the distinct
@@ -17,8 +17,8 @@ from causalabs.errors import AlignmentError
 from causalabs.network.sites import Site
 from causalabs.scm.model import CausalModel
 from causalabs.scm.semantics import enumerate_inputs, run
-from causalabs.verify.prove_inputs import InputEncoding
-from causalabs.verify.relu_z3 import (
+from causalabs.verification.prove.inputs import InputEncoding
+from causalabs.verification.prove.relu_z3 import (
     Builder,
     Layers,
     UnsupportedNetworkError,

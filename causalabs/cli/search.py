@@ -14,7 +14,7 @@ from typing import Any
 import typer
 
 from causalabs.align.find import DATA, METHODS, search_method, training_sets
-from causalabs.cli_verify import (
+from causalabs.cli.verify import (
     parse_dims,
     resolve_alignment,
     split_option,

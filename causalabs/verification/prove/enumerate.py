@@ -1,4 +1,4 @@
-"""Exact enumeration for :func:`causalabs.verify.prove` when only affine layers follow the sites.
+"""Exact enumeration for :func:`causalabs.verification.prove` when only affine layers follow the sites.
 
 When no ReLU sits at or after the earliest intervened site, the logits under
 an interchange are an affine function of the base's vector at that site and
@@ -35,9 +35,9 @@ import numpy as np
 from causalabs.network.sites import Site
 from causalabs.scm.model import CausalModel
 from causalabs.scm.semantics import do, enumerate_inputs
-from causalabs.verify.prove_inputs import InputEncoding
-from causalabs.verify.prove_sites import exact_vectors, mix_key
-from causalabs.verify.relu_z3 import Builder, Layers
+from causalabs.verification.prove.inputs import InputEncoding
+from causalabs.verification.prove.sites import exact_vectors, mix_key
+from causalabs.verification.prove.relu_z3 import Builder, Layers
 
 __all__ = ["ENUMERATION_LIMIT", "Enumerated", "affine_after", "enumerate_check"]
 

@@ -1,4 +1,4 @@
-"""The ``causalabs`` command line (typer).  Thin: every command calls a library function.
+"""The ``causalabs`` command line (typer): one function per command, each calling the library.
 
 Exit status: 0 success/verified, 1 refuted, 3 inconclusive, 2 usage or input error.
 """
@@ -135,7 +135,7 @@ def verify(
     The alignment is a saved file or function (--alignment), the network file's alignment(), or found here by
     --search METHOD at --site (trained on pairs drawn away from the verifier's seeds).
     """
-    from causalabs.cli_verify import SearchRequest, run_verify
+    from causalabs.cli.verify import SearchRequest, run_verify
 
     try:
         if search_method is None and (site or dims or save_alignment is not None):
@@ -156,7 +156,7 @@ def report(
     fmt: str = typer.Option("txt", "--format", help="txt | md | tex | json"),
 ) -> None:
     """Render a saved report as text, Markdown, a LaTeX (booktabs) table, or JSON."""
-    from causalabs.cli_verify import run_report
+    from causalabs.cli.verify import run_report
 
     try:
         typer.echo(run_report(result, fmt), nl=False)
@@ -179,7 +179,7 @@ def search(
     data: str = typer.Option("balanced", "--data", help="balanced | random counterfactual pairs"),
 ) -> None:
     """Search for each internal variable at each SITE: held-out IIA table, heatmap and saved alignments in --out."""
-    from causalabs.cli_search import run_search
+    from causalabs.cli.search import run_search
 
     try:
         code = run_search(hypothesis, network, site, method, dims, out, seed, samples, epochs, data, lr)
@@ -200,7 +200,7 @@ def scrub(
     seed: int = typer.Option(0, "--seed", help="seed for references and resampling"),
 ) -> None:
     """Causal-scrub HYPOTHESIS on NETWORK under the alignment: loss recovered and accuracy with intervals."""
-    from causalabs.cli_search import run_scrub
+    from causalabs.cli.search import run_scrub
 
     try:
         code = run_scrub(hypothesis, network, alignment, json_out, n, seed)

@@ -16,7 +16,7 @@ closer to failing), which steers generation toward near misses.
 
 A failure is shrunk by the library: ``n`` falls, the intervened set loses
 variables and every row falls toward index 0.  The first disagreeing pair of
-the shrunk example is the returned :class:`~causalabs.verify.Counterexample`.
+the shrunk example is the returned :class:`~causalabs.verification.Counterexample`.
 The search is deterministic for a given ``seed`` (no example database,
 ``hypothesis.seed``), so the seed replays it -- as long as ``deadline_s`` is
 not reached: past it the search stops at once, generation or shrinking, the
@@ -37,7 +37,7 @@ import torch
 from causalabs.errors import AlignmentError, UnknownVariableError
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network
-from causalabs.verify.counterexample import Counterexample
+from causalabs.verification.report.counterexample import Counterexample
 
 __all__ = ["FalsifyResult", "falsify", "network_call", "pair_margins", "replay"]
 
@@ -165,7 +165,7 @@ def _replay_call(name: str, variables: Sequence[str] | None, kw: Mapping[str, An
     if variables is not None:
         parts.append(f"variables={list(variables)!r}")
     parts += [f"{k}={v!r}" for k, v in kw.items()]
-    return f"causalabs.verify.falsify({', '.join(parts)})"
+    return f"causalabs.verification.falsify({', '.join(parts)})"
 
 
 # --- the search --------------------------------------------------------------

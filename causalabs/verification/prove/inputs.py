@@ -1,4 +1,4 @@
-"""Input encodings for :func:`causalabs.verify.prove`: per-input-separable encoders as exact rationals.
+"""Input encodings for :func:`causalabs.verification.prove`: per-input-separable encoders as exact rationals.
 
 ``InputEncoding`` states ``encode(x) = offset + sum_n table[n][x_n]``;
 ``one_hot_encoding`` and ``bits_encoding`` describe the organisms' encoders,
@@ -19,7 +19,7 @@ import z3
 
 from causalabs.network.network import Network
 from causalabs.scm.semantics import HypothesisLike, enumerate_inputs, model_of
-from causalabs.verify.relu_z3 import UnsupportedNetworkError, Vec, exact, lin
+from causalabs.verification.prove.relu_z3 import UnsupportedNetworkError, Vec, exact, lin
 
 __all__ = ["InputEncoding", "bits_encoding", "one_hot_encoding", "probe_encoding"]
 

@@ -4,7 +4,7 @@ For each set of intervened variables, z3 looks for a base input and one
 source input per variable where the network's decision under the aligned
 interchange differs from the hypothesis' counterfactual output.  unsat ->
 "proved" (no such inputs exist), sat -> "refuted" with a
-:class:`~causalabs.verify.Counterexample` that the engine has replayed,
+:class:`~causalabs.verification.Counterexample` that the engine has replayed,
 unknown -> "unknown" (never reported as proved).  See ``docs/prove.md``.
 """
 
@@ -32,16 +32,16 @@ from causalabs.scm.semantics import (
     model_of,
     var_name,
 )
-from causalabs.verify.counterexample import Counterexample
-from causalabs.verify.prove_enum import enumerate_check
-from causalabs.verify.prove_inputs import (
+from causalabs.verification.report.counterexample import Counterexample
+from causalabs.verification.prove.enumerate import enumerate_check
+from causalabs.verification.prove.inputs import (
     InputEncoding,
     bits_encoding,
     one_hot_encoding,
     probe_encoding,
 )
-from causalabs.verify.prove_sites import mix, mix_key, source_table, width_at
-from causalabs.verify.relu_z3 import (
+from causalabs.verification.prove.sites import mix, mix_key, source_table, width_at
+from causalabs.verification.prove.relu_z3 import (
     Builder,
     Layers,
     UnsupportedNetworkError,

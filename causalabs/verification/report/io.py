@@ -6,8 +6,8 @@ from typing import Any
 
 from causalabs.errors import LoadError
 from causalabs.metrics.estimate import Estimate
-from causalabs.verify.counterexample import Counterexample
-from causalabs.verify.report import SCHEMA, Report, VariableEvidence
+from causalabs.verification.report.counterexample import Counterexample
+from causalabs.verification.report.report import SCHEMA, Report, VariableEvidence
 
 _ESTIMATE_FIELDS = ("value", "lo", "hi", "n", "exact", "confidence", "method", "successes")
 

@@ -34,9 +34,9 @@ from typing import Any
 import attrs
 
 from causalabs.errors import CausalabsError, Refutation
-from causalabs.verify.falsify import FalsifyResult, falsify, network_call
-from causalabs.verify.pipeline import verify
-from causalabs.verify.report import Report
+from causalabs.verification.falsify import FalsifyResult, falsify, network_call
+from causalabs.verification.pipeline import verify
+from causalabs.verification.report.report import Report
 
 __all__ = [
     "AbstractionInconclusive",

@@ -1,4 +1,4 @@
-"""``causalabs verify`` and ``causalabs report``: thin shells over :func:`causalabs.verify.verify`.
+"""``causalabs verify`` and ``causalabs report``: thin shells over :func:`causalabs.verify`.
 
 Exit status: 0 verified, 1 refuted, 3 inconclusive, 2 usage or input error.
 """
@@ -136,8 +136,8 @@ def run_verify(
     sampling: str = "random",
 ) -> int:
     """Load, verify, print the text report, optionally write JSON; return the exit status."""
-    from causalabs.verify.pipeline import verify
-    from causalabs.verify.render import to_text
+    from causalabs.verification.pipeline import verify
+    from causalabs.verification.report.render import to_text
 
     if search is not None and alignment is not None:
         raise LoadError("give either --alignment or --search, not both")
@@ -149,13 +149,13 @@ def run_verify(
     net: Network = load_network(network)
     al = resolve_alignment(alignment, network) if search is None else searched_alignment(hyp, net, search, seed)
     if mode == "falsify":
-        from causalabs.verify.falsify import falsify
+        from causalabs.verification.falsify import falsify
 
         result = falsify(hyp, net, al, seed=seed)
         typer.echo(str(result))
         return EXIT["refuted"] if result.counterexample is not None else EXIT["inconclusive"]
     if mode == "prove":
-        from causalabs.verify.prove import prove
+        from causalabs.verification.prove.proof import prove
 
         proof = prove(hyp, net, al)
         typer.echo(f"{proof.status.upper()}: {hyp.__name__} on {net.name} (prove, {proof.elapsed:.2f} s)\n  {proof.reason}")
@@ -174,8 +174,8 @@ def run_verify(
 
 def run_report(result: Path, fmt: str) -> str:
     """Render a JSON report written by ``causalabs verify --json`` in another format."""
-    from causalabs.verify.render import RENDERERS
-    from causalabs.verify.report_io import report_from_dict
+    from causalabs.verification.report.render import RENDERERS
+    from causalabs.verification.report.io import report_from_dict
 
     if fmt not in RENDERERS:
         raise LoadError(f"--format {fmt!r}: choose one of {', '.join(RENDERERS)}")

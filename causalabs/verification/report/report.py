@@ -14,7 +14,7 @@ from typing import Any, Literal
 import attrs
 
 from causalabs.metrics.estimate import Estimate
-from causalabs.verify.counterexample import Counterexample
+from causalabs.verification.report.counterexample import Counterexample
 
 SCHEMA = "causalabs.report/1"
 Verdict = Literal["verified", "refuted", "inconclusive"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from causalabs.metrics.estimate import Estimate
-from causalabs.verify.report import Report
+from causalabs.verification.report.report import Report
 
 
 def _est(e: Estimate) -> str:

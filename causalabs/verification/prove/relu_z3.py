@@ -1,4 +1,4 @@
-"""ReLU MLPs in z3, exactly: the network side of :func:`causalabs.verify.prove`.
+"""ReLU MLPs in z3, exactly: the network side of :func:`causalabs.verification.prove`.
 
 A network here is an ``nn.Sequential`` of ``Linear``, ``ReLU`` and
 ``Identity`` children.  Every float32 weight becomes the rational number it
