@@ -68,12 +68,14 @@ _LAZY = {
     "Counterexample": "causalabs.verification",
     "path_patch": "causalabs.scrub",
     "fit_das": "causalabs.align",
+    "load_alignment": "causalabs.align",
+    "save_alignment": "causalabs.align",
 }
 
 if TYPE_CHECKING:
     from causalabs.backends import get_backend
     from causalabs.engine import PairResults, evaluate_pairs, interchange_network
-    from causalabs.align import fit_das
+    from causalabs.align import fit_das, load_alignment, save_alignment
     from causalabs.metrics import Estimate, iia, proportion
     from causalabs.scrub import path_patch
     from causalabs.verification import Counterexample, Report, assert_abstraction, falsify, verify
