@@ -1,45 +1,44 @@
-"""Backends run interventions on a network.  The engine sees only the :class:`Backend` protocol.
+"""Backends run interventions on a network.  The engine sees only the :class:`Backend` protocol and
+the capabilities a backend declares (:mod:`causalabs.backends.capabilities`).
 
-``native`` (forward hooks; fast, differentiable) is the default; ``pyvene``
-expresses the same sites as a pyvene ``IntervenableModel`` (parity and
-interoperability).
+``native`` (forward hooks; fast, differentiable; declares ``collect`` and
+``patch``) is the default; ``pyvene`` expresses the same sites as a pyvene
+``IntervenableModel`` (parity and interoperability; interchange only).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-import numpy as np
-
+from causalabs.backends.capabilities import (
+    INTERCHANGE_ONLY,
+    Capabilities,
+    Collects,
+    Interchanges,
+    Patches,
+    capabilities,
+    collector,
+    patcher,
+)
 from causalabs.errors import BackendError
-from causalabs.network.network import Network
-from causalabs.network.sites import Site
-
-Batch = dict[str, np.ndarray]
 
 
 @runtime_checkable
-class Backend(Protocol):
-    """Runs a base batch with sites set to their values on source batches."""
+class Backend(Interchanges, Protocol):
+    """A named :class:`Interchanges`; what else it can do it declares in ``capabilities``."""
 
     name: str
 
-    def interchange(
-        self,
-        network: Network,
-        base: Batch,
-        interventions: Sequence[tuple[Site, Batch]],
-        *,
-        grad: bool = False,
-    ) -> Any:
-        """Raw network output of the base under the interventions."""
-        ...
 
-
-def get_backend(name: str | Backend = "native") -> Backend:
-    """A backend by name (``"native"``, ``"pyvene"``), or the backend itself."""
+def get_backend(name: str | Interchanges = "native") -> Interchanges:
+    """A backend by name (``"native"``, ``"pyvene"``), or the backend itself (anything with ``interchange``)."""
     if not isinstance(name, str):
+        if not isinstance(name, Interchanges):
+            raise BackendError(
+                f"backend {type(name).__qualname__}: not a backend (it has no interchange() method); "
+                "pass 'native', 'pyvene' or an object with interchange()"
+            )
+        capabilities(name)  # a malformed declaration fails here, before any pass runs
         return name
     if name == "native":
         from causalabs.backends.native import NativeBackend
@@ -52,4 +51,15 @@ def get_backend(name: str | Backend = "native") -> Backend:
     raise BackendError(f"unknown backend {name!r}; choose 'native' or 'pyvene'")
 
 
-__all__ = ["Backend", "get_backend"]
+__all__ = [
+    "INTERCHANGE_ONLY",
+    "Backend",
+    "Capabilities",
+    "Collects",
+    "Interchanges",
+    "Patches",
+    "capabilities",
+    "collector",
+    "get_backend",
+    "patcher",
+]

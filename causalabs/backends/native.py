@@ -7,6 +7,9 @@
 * ``interchange`` combines the two and computes each distinct source input
   once (sources are deduplicated by content).
 
+It declares ``collect`` and ``patch`` (:class:`~causalabs.backends.Capabilities`),
+so the engine records each distinct input once per dataset and patches in batches.
+
 Everything stays on the module's device; the only host synchronisation is
 one NaN check per ``collect``.
 """
@@ -20,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from causalabs.backends.capabilities import Capabilities
 from causalabs.backends.hooks import StopForward, edit_hooks
 from causalabs.data.ops import row_ids, stack_rows
 from causalabs.errors import (
@@ -127,6 +131,7 @@ class NativeBackend:
     """Interventions on forward hooks; the fast path and the reference for gradients."""
 
     name = "native"
+    capabilities = Capabilities(collect=True, patch=True)
 
     # --- recording --------------------------------------------------------
 

@@ -4,8 +4,8 @@ It exists for parity (its counterfactual outputs are the reference the
 native backend is tested against) and for interoperability.  pyvene runs
 every source batch through the whole network and swaps the site's vectors
 into the base pass; it is slower than the native backend and offers no
-``collect``/``patch`` split, so the engine calls :meth:`PyveneBackend.interchange`
-batch by batch.
+``collect``/``patch`` split (it declares :data:`~causalabs.backends.INTERCHANGE_ONLY`),
+so the engine calls :meth:`PyveneBackend.interchange` batch by batch.
 
 Built ``IntervenableModel`` objects are cached per (network, site set) in a
 small LRU (:data:`CACHE_SIZE` entries); a cached model keeps its network
@@ -32,6 +32,7 @@ import attrs
 import numpy as np
 import torch
 
+from causalabs.backends.capabilities import INTERCHANGE_ONLY
 from causalabs.backends.hooks import edit_hooks
 from causalabs.backends.pyvene_interop import (
     ScopedIntervenableModel,
@@ -153,6 +154,7 @@ class PyveneBackend:
     """Interventions run by pyvene; the parity reference for the native backend."""
 
     name = "pyvene"
+    capabilities = INTERCHANGE_ONLY
 
     def interchange(
         self,

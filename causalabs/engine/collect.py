@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from causalabs.backends import Collects
 from causalabs.data.ops import row_ids
 from causalabs.network.network import Network
 from causalabs.network.sites import Site
@@ -15,7 +16,7 @@ from causalabs.network.sites import Site
 Batch = dict[str, np.ndarray]
 
 
-def collect_batch(be: Any, network: Network, batch: Batch, sites: Sequence[Site], batch_size: int) -> dict[Any, torch.Tensor]:
+def collect_batch(be: Collects, network: Network, batch: Batch, sites: Sequence[Site], batch_size: int) -> dict[Any, torch.Tensor]:
     """``be.collect`` over ``batch`` in passes of ``batch_size`` rows: each site location's vectors, in row order."""
     n = len(next(iter(batch.values())))
     store: dict[Any, list[torch.Tensor]] = {}
@@ -27,7 +28,7 @@ def collect_batch(be: Any, network: Network, batch: Batch, sites: Sequence[Site]
 
 
 def collect_distinct(
-    be: Any, network: Network, rows: np.ndarray, names: Sequence[str], sites: Sequence[Site], batch_size: int
+    be: Collects, network: Network, rows: np.ndarray, names: Sequence[str], sites: Sequence[Site], batch_size: int
 ) -> tuple[dict[Any, torch.Tensor], np.ndarray]:
     """The vectors of each distinct row of ``rows`` (columns in ``names`` order), and each row's distinct index.
 

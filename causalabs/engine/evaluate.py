@@ -4,15 +4,16 @@ For every pair (base, sources) the network runs on the base with each
 intervened variable's site set to its value on that variable's source; the
 decoded output is compared with the hypothesis' counterfactual output.
 
-With a backend that can record and patch separately (the native one), every
-distinct source input in the whole dataset is run once, only up to its site,
-and its vectors are reused by every pair that needs them; each pair then
-costs one patched base pass.
+The path follows what the backend declares (its
+:class:`~causalabs.backends.Capabilities`): with ``collect`` and ``patch``
+(the native backend) every distinct source input in the whole dataset is run
+once, only up to its site, and its vectors are reused by every pair that
+needs them, each pair then costing one patched base pass; otherwise the
+backend's ``interchange`` runs batch by batch.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,7 +21,7 @@ import attrs
 import numpy as np
 import torch
 
-from causalabs.backends import Backend, get_backend
+from causalabs.backends import Interchanges, Patches, collector, get_backend, patcher
 from causalabs.data.ops import stack_rows
 from causalabs.engine.collect import collect_distinct
 from causalabs.errors import AlignmentError, DatasetError
@@ -86,23 +87,9 @@ def _self_sourced(base: Batch, sources: Sequence[Batch], names: Sequence[str]) -
     return same
 
 
-#: Whether a backend class's ``patch`` accepts ``keep``, computed once per class.
-_TAKES_KEEP: dict[type, bool] = {}
-
-
-def _takes_keep(be: Any) -> bool:
-    """Does ``be.patch`` accept ``keep``?  Cached by type unless the instance sets its own ``patch``."""
-    cls = type(be)
-    if "patch" in getattr(be, "__dict__", {}) or not hasattr(cls, "patch"):
-        return "keep" in inspect.signature(be.patch).parameters
-    if cls not in _TAKES_KEEP:
-        _TAKES_KEEP[cls] = "keep" in inspect.signature(be.patch).parameters
-    return _TAKES_KEEP[cls]
-
-
 def run_patched(
     network: Network,
-    be: Any,
+    be: Patches,
     base: Batch,
     sources: Sequence[Batch],
     sites: Sequence[Site],
@@ -120,26 +107,23 @@ def run_patched(
     ``sources[i]`` are the inputs those vectors came from (pairs whose every
     source is the base keep the base's own vectors, bitwise).  ``inputs``:
     encoded inputs, base row ``p`` being row ``input_rows[p]`` of them (row
-    ``p`` without ``input_rows``), so bases are not encoded again per pass
-    (``be.patch`` must then accept ``inputs``).
+    ``p`` without ``input_rows``), so bases are not encoded again per pass.
     """
     n = len(next(iter(base.values())))
     names = list(base)
-    takes_keep = _takes_keep(be)
     predicted: list[torch.Tensor] = []
     probs: list[torch.Tensor | None] = []
     for start in range(0, n, batch_size):
         stop = min(n, start + batch_size)
         patches = [(s, vectors[i].index_select(0, index[i, start:stop])) for i, s in enumerate(sites)]
         chunk = _slice(base, start, stop)
-        extra: dict[str, Any] = {}
-        if takes_keep:
-            same = _self_sourced(chunk, [_slice(src, start, stop) for src in sources], names)
-            extra = {"keep": torch.from_numpy(same)} if same.any() else {}
+        same = _self_sourced(chunk, [_slice(src, start, stop) for src in sources], names)
+        keep = torch.from_numpy(same) if same.any() else None
+        encoded = None
         if inputs is not None:
             rows = torch.arange(start, stop) if input_rows is None else input_rows[start:stop]
-            extra["inputs"] = take_rows(inputs, rows.to(network.device))
-        dec = network.decode(be.patch(network, chunk, patches, **extra))
+            encoded = take_rows(inputs, rows.to(network.device))
+        dec = network.decode(be.patch(network, chunk, patches, keep=keep, inputs=encoded))
         predicted.append(dec.values)
         probs.append(None if expected is None else _prob_of(dec, expected[start:stop]))
     return predicted, probs
@@ -150,7 +134,7 @@ def evaluate_pairs(
     alignment: Alignment,
     dataset: Any,
     *,
-    backend: str | Backend = "native",
+    backend: str | Interchanges = "native",
     batch_size: int = 256,
     exhaustive: bool | None = None,
     soft: bool = True,
@@ -159,8 +143,10 @@ def evaluate_pairs(
 
     ``soft=False`` skips the probability of the expected value (``prob_expected``
     is then None), which saves a softmax over every class on every pair.
+    ``backend``: a name or a backend; its declared capabilities choose the path.
     """
     be = get_backend(backend)
+    col, pat = collector(be), patcher(be)
     intervened = tuple(dataset.intervened)
     for v in intervened:
         if v not in alignment.sites:
@@ -178,13 +164,13 @@ def evaluate_pairs(
     expected_all = torch.tensor(np.asarray(dataset.expected, dtype=np.int64), device=device)
     predicted: list[torch.Tensor] = []
     probs: list[torch.Tensor | None] = []
-    if hasattr(be, "collect") and hasattr(be, "patch"):
+    if col is not None and pat is not None:
         names = list(dataset.base)
         rows = np.concatenate([stack_rows(dataset.sources[v], names) for v in intervened])
-        vectors, inverse_np = collect_distinct(be, network, rows, names, sites, batch_size)
+        vectors, inverse_np = collect_distinct(col, network, rows, names, sites, batch_size)
         inverse = torch.as_tensor(inverse_np, device=device)
         predicted, probs = run_patched(
-            network, be, dataset.base, [dataset.sources[v] for v in intervened], sites,
+            network, pat, dataset.base, [dataset.sources[v] for v in intervened], sites,
             [vectors[s.location_key()] for s in sites], inverse.reshape(len(sites), n),
             batch_size=batch_size, expected=expected_all if soft else None,
         )

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from causalabs.backends import Backend, get_backend
+from causalabs.backends import Interchanges, get_backend
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Decoded, Network
 
@@ -20,7 +20,7 @@ def interchange_network(
     base: Batch,
     sources: Mapping[Any, Batch],
     *,
-    backend: str | Backend = "native",
+    backend: str | Interchanges = "native",
     grad: bool = False,
 ) -> Decoded:
     """Decoded network output on ``base`` with each variable's site set from its source.

@@ -1,0 +1,155 @@
+"""What a backend can do, declared on the backend; the engine reads the declaration, never the methods.
+
+Every backend interchanges (:class:`Interchanges`: a base pass with sites set
+from source batches).  Beyond that a backend *declares* what else it offers in
+a class attribute ``capabilities`` holding a frozen :class:`Capabilities`
+value; each capability has a typed protocol for the method it promises:
+
+=================  ===================  ==================================================
+flag               protocol             what the engine does with it
+=================  ===================  ==================================================
+(always)           :class:`Interchanges`  ``interchange`` batch by batch
+``collect``        :class:`Collects`      records each distinct input's site vectors once
+``patch``          :class:`Patches`       writes recorded vectors into one base pass
+=================  ===================  ==================================================
+
+A backend without a ``capabilities`` attribute interchanges only.  The engine
+asks :func:`collector` and :func:`patcher` for the backend typed as the
+protocol; they answer from the declaration alone and check that a declared
+method is there (a declaration the backend cannot honour is a
+:class:`~causalabs.errors.BackendError` naming the backend, not an
+``AttributeError`` halfway through a run).  A new capability (a runner of
+the suffix after a site, for instance) is one more flag, one more protocol
+and one more reader here; backends that do not declare it are unaffected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+import numpy as np
+import torch
+
+from causalabs.errors import BackendError
+from causalabs.network.network import Network
+from causalabs.network.sites import Site
+
+Batch = dict[str, np.ndarray]
+
+
+@runtime_checkable
+class Interchanges(Protocol):
+    """Runs a base batch with sites set to their values on source batches (what every backend does)."""
+
+    def interchange(
+        self,
+        network: Network,
+        base: Batch,
+        interventions: Sequence[tuple[Site, Batch]],
+        *,
+        grad: bool = False,
+    ) -> Any:
+        """Raw network output of the base under the interventions."""
+        ...
+
+
+@runtime_checkable
+class Collects(Protocol):
+    """Records the vectors at sites (the ``collect`` capability)."""
+
+    def collect(self, network: Network, batch: Batch, sites: Sequence[Site]) -> dict[Any, torch.Tensor]:
+        """``{site.location_key(): vectors}`` for every row of ``batch``: (n, D), or (n, P, D) with positions."""
+        ...
+
+
+@runtime_checkable
+class Patches(Protocol):
+    """Writes given vectors into sites during one base pass (the ``patch`` capability)."""
+
+    def patch(
+        self,
+        network: Network,
+        base: Batch,
+        patches: Sequence[tuple[Site, torch.Tensor]],
+        *,
+        grad: bool = False,
+        keep: torch.Tensor | None = None,
+        inputs: Any = None,
+    ) -> Any:
+        """Raw network output of ``base`` with each ``(site, vectors)`` written into its subspace.
+
+        ``keep`` (bool, one per row) marks rows that keep the base's own
+        vectors; ``inputs`` is ``base`` already encoded.
+        """
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class Capabilities:
+    """What a backend offers beyond ``interchange``; every flag defaults to no.
+
+    Declare it on the backend class::
+
+        class MyBackend:
+            name = "mine"
+            capabilities = Capabilities(collect=True, patch=True)
+    """
+
+    collect: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    patch: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+
+
+#: The declaration of a backend that says nothing: it interchanges, and that is all.
+INTERCHANGE_ONLY = Capabilities()
+
+
+def _name(be: object) -> str:
+    name = getattr(be, "name", None)
+    return f"{name!r} ({type(be).__qualname__})" if isinstance(name, str) else type(be).__qualname__
+
+
+def capabilities(be: object) -> Capabilities:
+    """The backend's declared :class:`Capabilities` (:data:`INTERCHANGE_ONLY` when it declares none)."""
+    declared = getattr(be, "capabilities", INTERCHANGE_ONLY)
+    if not isinstance(declared, Capabilities):
+        raise BackendError(
+            f"backend {_name(be)}: capabilities must be a causalabs.backends.Capabilities, "
+            f"got {type(declared).__name__}"
+        )
+    return declared
+
+
+def _unhonoured(be: object, flag: str) -> BackendError:
+    return BackendError(f"backend {_name(be)} declares the {flag!r} capability but has no {flag}() method")
+
+
+def collector(be: object) -> Collects | None:
+    """The backend as a :class:`Collects` if it declares ``collect``, else None."""
+    if not capabilities(be).collect:
+        return None
+    if isinstance(be, Collects):
+        return be
+    raise _unhonoured(be, "collect")
+
+
+def patcher(be: object) -> Patches | None:
+    """The backend as a :class:`Patches` if it declares ``patch``, else None."""
+    if not capabilities(be).patch:
+        return None
+    if isinstance(be, Patches):
+        return be
+    raise _unhonoured(be, "patch")
+
+
+__all__ = [
+    "INTERCHANGE_ONLY",
+    "Capabilities",
+    "Collects",
+    "Interchanges",
+    "Patches",
+    "capabilities",
+    "collector",
+    "patcher",
+]
