@@ -20,7 +20,7 @@ from causalabs.errors import (
     ValueOutOfDomainError,
 )
 from causalabs.loading import load_module
-from causalabs.scm import smt
+from causalabs.scm import _input_search, smt
 
 HE = load_module(Path(__file__).resolve().parents[1] / "hypotheses" / "hierarchical_equality.py")
 Hier, Swapped, Crossed, LeftOnly = (
@@ -565,6 +565,7 @@ def test_a_witness_numpy_does_not_confirm_is_unknown(monkeypatch):
         raise ValueError("numpy says: non-integer value")
 
     monkeypatch.setattr(smt, "run", broken)
+    monkeypatch.setattr(_input_search, "run", broken)  # find_inputs replays in its own module
     assert smt.mediates(Hier, ["left"]).status == "unknown"
     s = smt.find_inputs(Hier, {"left": 1}, n=3)
     assert s.status == "unknown" and s.inputs == ()

@@ -1,7 +1,9 @@
 """z3 reasoning over hypotheses: exact answers for every input of the finite domains.
 
 Mechanisms (sympy) are translated into z3 integer terms (the translation lives
-in :mod:`causalabs.scm._z3translate` and is re-exported here): every causalabs
+in :mod:`causalabs.scm._z3translate`, the input search :func:`find_inputs` in
+:mod:`causalabs.scm._input_search`, the answer value :class:`SmtResult` in
+:mod:`causalabs.scm._smt_answers`; all are re-exported here): every causalabs
 value is an int64 and booleans are the ints 0/1, so boolean subterms become
 ``If(b, 1, 0)`` and an int used as a condition becomes ``v != 0``.  Each
 variable gets one z3 ``Int`` named ``prefix + name``; inputs are constrained to
@@ -17,32 +19,29 @@ See ``docs/smt.md``.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal, Union
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-import attrs
-import numpy as np
 import sympy as sp
 import z3
 
 from causalabs.errors import BatchShapeError, HypothesisMismatchError
-from causalabs.scm._z3translate import Encoding, condition, in_domain, to_z3, translate
-from causalabs.scm.answers import Status, ThreeValued, _no_bool
-from causalabs.scm.compile import compile_expression
-from causalabs.scm.model import CausalModel
-from causalabs.scm.semantics import (
-    Batch,
-    HypothesisLike,
-    VarRef,
-    as_batch,
-    do,
-    model_of,
-    run,
-    var_name,
+from causalabs.scm._input_search import ConstraintLike, InputSearch, find_inputs
+from causalabs.scm._smt_answers import (
+    _REPLAY_ERRORS,
+    SmtResult,
+    _outputs,
+    _show,
+    _solver,
+    _unconfirmed,
+    _unknown,
 )
+from causalabs.scm._z3translate import Encoding, condition, in_domain, to_z3, translate
+from causalabs.scm.model import CausalModel
+from causalabs.scm.semantics import HypothesisLike, VarRef, as_batch, do, model_of, run, var_name
 
 __all__ = [
+    "ConstraintLike",
     "Encoding",
     "HypothesisMismatchError",
     "InputSearch",
@@ -57,80 +56,8 @@ __all__ = [
     "translate",
 ]
 
-#: A constraint for :func:`find_inputs`: ``{var: value}``, a sympy condition, or a list of them.
-ConstraintLike = Union[
-    Mapping[VarRef, int], sp.Basic, bool, Sequence[Union[Mapping[VarRef, int], sp.Basic]]
-]
 
-
-@attrs.frozen
-class SmtResult(ThreeValued):
-    """z3's answer to a question: ``status`` is "proved", "refuted" or "unknown".
-
-    ``status`` answers the question the function's name asks (for
-    :func:`can_change_output`, "proved" means it can).  ``witness`` is the
-    evidence a solver model gives (an input where two hypotheses differ, a
-    value that changes the output), replayed with numpy; None otherwise.
-    """
-
-    status: Status
-    witness: dict[str, Any] | None
-    reason: str
-
-
-@attrs.frozen
-class InputSearch:
-    """Inputs found by :func:`find_inputs`.
-
-    ``status`` is "found" (as many as asked; more may exist), "exhausted" (z3
-    proved there are no others: ``inputs`` are all solutions, maybe none) or
-    "unknown" (a check timed out; ``inputs`` holds those found before).
-    """
-
-    inputs: tuple[dict[str, int], ...]
-    status: Literal["found", "exhausted", "unknown"]
-    reason: str
-    input_names: tuple[str, ...] = ()
-
-    @property
-    def batch(self) -> Batch:
-        """The solutions as a batch (input name -> int64 array)."""
-        return {
-            n: np.asarray([r[n] for r in self.inputs], dtype=np.int64) for n in self.input_names
-        }
-
-    def __len__(self) -> int:
-        return len(self.inputs)
-
-    __bool__ = _no_bool
-
-
-# --- solving ---------------------------------------------------------------------
-
-
-def _solver(timeout_ms: int | None) -> z3.Solver:
-    s = z3.Solver()
-    if timeout_ms is not None:
-        if int(timeout_ms) < 1:
-            raise ValueError(
-                f"timeout_ms must be a positive number of milliseconds, got {timeout_ms}"
-            )
-        s.set("timeout", int(timeout_ms))
-    return s
-
-
-def _unknown(s: z3.Solver, what: str, timeout_ms: int | None) -> SmtResult:
-    why = s.reason_unknown()
-    limit = "" if timeout_ms is None else f" (timeout_ms={timeout_ms})"
-    return SmtResult("unknown", None, f"z3 returned unknown on {what}{limit}: {why}; not proved")
-
-
-def _outputs(model: CausalModel, values: Mapping[str, np.ndarray], i: int = 0) -> dict[str, int]:
-    return {o: int(values[o][i]) for o in model.outputs}
-
-
-def _show(d: Mapping[str, int]) -> str:
-    return "{" + ", ".join(f"{k!r}: {v}" for k, v in d.items()) + "}"
+# --- the questions ----------------------------------------------------------------
 
 
 def _output_pairs(m1: CausalModel, m2: CausalModel) -> list[tuple[str, str]]:
@@ -190,19 +117,6 @@ def equivalent(
     )
 
 
-#: What numpy raises where its semantics is undefined (a non-integer or out-of-domain value).
-_REPLAY_ERRORS = (ValueError, ArithmeticError)
-
-
-def _unconfirmed(what: str, inp: Any) -> SmtResult:
-    return SmtResult(
-        "unknown",
-        None,
-        f"{what}: z3's witness {inp} is not confirmed by the numpy semantics (an undefined case "
-        "such as division by zero or a Piecewise with no true branch); not proved",
-    )
-
-
 def _names(model: CausalModel, refs: Iterable[VarRef] | VarRef) -> list[str]:
     if isinstance(refs, (str, sp.Symbol)):
         refs = [refs]
@@ -259,101 +173,6 @@ def _read_inputs(solution: z3.ModelRef, *encodings: Encoding) -> dict[str, int]:
         enc = next((e for e in encodings if n in e.values), None)
         out[n] = model.variables[n].domain[0] if enc is None else enc.read(solution, [n])[n]
     return out
-
-
-def _constraint_parts(model: CausalModel, constraint: ConstraintLike | None) -> list[sp.Basic]:
-    if constraint is None:
-        return []
-    items = [constraint] if isinstance(constraint, (Mapping, sp.Basic, bool)) else list(constraint)
-    parts: list[sp.Basic] = []
-    for item in items:
-        if isinstance(item, Mapping):
-            for ref, value in item.items():
-                name = var_name(model, ref)
-                parts.append(sp.Eq(model.variables[name].symbol, sp.Integer(int(value))))
-        else:
-            expr = sp.sympify(item)
-            for sym in expr.free_symbols:
-                var_name(model, sym.name)
-            parts.append(expr)
-    return parts
-
-
-def find_inputs(
-    hypothesis: HypothesisLike,
-    constraint: ConstraintLike | None = None,
-    n: int = 1,
-    *,
-    timeout_ms: int | None = None,
-) -> InputSearch:
-    """Up to ``n`` distinct input assignments whose run satisfies ``constraint``.
-
-    ``constraint`` is ``{var: value}``, a sympy condition over the class's
-    symbols (``sp.Ne(H.left, H.right)``), or a list of both (all must hold).
-    ``timeout_ms`` bounds the whole search.
-    """
-    model = model_of(hypothesis)
-    parts = _constraint_parts(model, constraint)
-    names = sorted({s.name for p in parts for s in p.free_symbols})
-    enc = to_z3(model, needed=[*model.inputs, *names])
-    s = _solver(timeout_ms)
-    s.add(*enc.constraints)
-    conds = [condition(p, enc.values, where=f"{model.name} constraint") for p in parts]
-    s.add(*conds)
-    deadline = None if timeout_ms is None else time.monotonic() + timeout_ms / 1000
-    found: list[dict[str, int]] = []
-    status: Literal["found", "exhausted", "unknown"] = "found"
-    reason = f"{model.name}: found {n} inputs (more may exist)"
-    while len(found) < n:
-        if deadline is not None:
-            left = int((deadline - time.monotonic()) * 1000)
-            if left < 1:
-                status, reason = (
-                    "unknown",
-                    f"find_inputs: timeout_ms={timeout_ms} spent after {len(found)} inputs",
-                )
-                break
-            s.set("timeout", left)
-        answer = s.check()
-        if answer == z3.unsat:
-            status = "exhausted"
-            reason = f"{model.name}: exactly {len(found)} inputs satisfy the constraint"
-            break
-        if answer == z3.unknown:
-            status, reason = (
-                "unknown",
-                _unknown(s, f"find_inputs after {len(found)} inputs", timeout_ms).reason,
-            )
-            break
-        inp = enc.read(s.model())
-        found.append(inp)
-        s.add(z3.Or([enc.values[k] != v for k, v in inp.items()]))
-    ok = _satisfies(model, found, parts)
-    if not ok.all():
-        bad = found[int(np.flatnonzero(~ok)[0])]
-        found = [f for f, good in zip(found, ok) if good]
-        status, reason = "unknown", _unconfirmed("find_inputs", bad).reason
-    return InputSearch(tuple(found), status, reason, model.inputs)
-
-
-def _satisfies(
-    model: CausalModel, found: list[dict[str, int]], parts: list[sp.Basic]
-) -> np.ndarray:
-    """Which solutions really satisfy every constraint under the numpy semantics."""
-    ok = np.ones(len(found), dtype=bool)
-    if not found:
-        return ok
-    try:
-        values = run(model, {k: [f[k] for f in found] for k in model.inputs})
-        for p in parts:
-            syms = sorted(p.free_symbols, key=lambda x: x.name)
-            got = compile_expression(p, syms)(*(values[x.name] for x in syms))
-            ok &= np.broadcast_to(np.asarray(got) != 0, ok.shape)
-    except _REPLAY_ERRORS:
-        if len(found) == 1:
-            return np.zeros(1, dtype=bool)
-        return np.concatenate([_satisfies(model, [f], parts) for f in found])
-    return ok
 
 
 def can_change_output(
