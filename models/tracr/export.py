@@ -11,7 +11,9 @@ Versions that worked (recorded in every JSON too): tracr-pypi 1.0.0,
 jax 0.10.2, jaxlib 0.10.2, dm-haiku 0.0.17, chex 0.1.92, numpy 2.4.6,
 torch 2.13.0+cpu, Python 3.11.
 
-For each program (:data:`PROGRAMS`) the script
+For each program (:data:`PROGRAMS`, defined in ``_rasp_programs.py``; the
+comparison of tracr's forward with torch's is in ``_tracr_compare.py``) the
+script
 
 1. compiles it with ``compile_rasp_to_model`` (BOS token ``BOS``, pad ``PAD``);
 2. writes ``weights/tracr_<name>.safetensors`` (the state dict of
@@ -39,12 +41,12 @@ import importlib.metadata
 import itertools
 import json
 import sys
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _rasp_programs import PROGRAMS, Program, domain
+from _tracr_compare import max_diffs, torch_tensors, tracr_forward, tracr_tensors
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -54,87 +56,6 @@ TOLERANCE = 1e-5
 #: Inputs kept in the reference file per program (seeded choice from the domain).
 REFERENCE_SIZE = 24
 REFERENCE_SEED = 0
-
-
-@dataclass(frozen=True)
-class Program:
-    """A RASP program to compile: builder, vocabulary, length and whether shorter inputs occur."""
-
-    name: str
-    build: Callable[[], Any]  # () -> rasp.SOp
-    vocab: tuple[Any, ...]
-    max_seq_len: int
-    variable_length: bool
-    source: str  # how the program is built, for the JSON
-
-
-def _reverse() -> Any:
-    from tracr.compiler import lib
-    from tracr.rasp import rasp
-
-    return lib.make_reverse(rasp.tokens)
-
-
-def _hist() -> Any:
-    from tracr.compiler import lib
-
-    return lib.make_hist()
-
-
-def _sort() -> Any:
-    from tracr.compiler import lib
-    from tracr.rasp import rasp
-
-    # lib.make_sort(tokens, tokens, max_seq_len=4, min_key=1), with its keys named.
-    keys = rasp.SequenceMap(lambda x, i: x + 1 * i / 4, rasp.tokens, rasp.indices).named("keys")
-    return lib.make_sort_unique(rasp.tokens, keys)
-
-
-def _frac_prevs() -> Any:
-    from tracr.compiler import lib
-    from tracr.rasp import rasp
-
-    return lib.make_frac_prevs(rasp.numerical(rasp.tokens == "x").named("is_x"))
-
-
-PROGRAMS: dict[str, Program] = {
-    p.name: p
-    for p in (
-        Program(
-            "reverse",
-            _reverse,
-            ("a", "b", "c"),
-            4,
-            True,
-            "lib.make_reverse(rasp.tokens)",
-        ),
-        Program("hist", _hist, ("a", "b", "c"), 4, True, "lib.make_hist()"),
-        Program(
-            "sort",
-            _sort,
-            (1, 2, 3),
-            4,
-            False,
-            "lib.make_sort_unique(rasp.tokens, keys), keys = SequenceMap(x + i/4, tokens, indices) "
-            "(= lib.make_sort(tokens, tokens, max_seq_len=4, min_key=1))",
-        ),
-        Program(
-            "frac_prevs",
-            _frac_prevs,
-            ("x", "y", "z"),
-            4,
-            False,
-            'lib.make_frac_prevs(rasp.numerical(rasp.tokens == "x").named("is_x"))',
-        ),
-    )
-}
-
-
-def domain(program: Program) -> Iterator[tuple[Any, ...]]:
-    """Every input sequence (without BOS): all lengths 1..L if variable, else exactly L."""
-    lengths = range(1, program.max_seq_len + 1) if program.variable_length else (program.max_seq_len,)
-    for n in lengths:
-        yield from itertools.product(program.vocab, repeat=n)
 
 
 def versions() -> dict[str, str]:
@@ -179,63 +100,6 @@ def features(program: Any, residual_labels: list[str]) -> dict[str, str]:
             if sw in residual_labels:
                 out[f"{expr.name}_selector_width_attn_output"] = sw
     return dict(sorted(out.items()))
-
-
-def tracr_forward(assembled: Any, pad_id: int) -> Callable[[np.ndarray], Any]:
-    """tracr's own compiled model with its pad masking switched on (keys equal to ``pad_id`` ignored)."""
-    import haiku as hk
-
-    @hk.without_apply_rng
-    @hk.transform
-    def forward(tokens: Any) -> Any:
-        model = assembled.get_compiled_model()
-        model.pad_token = pad_id
-        return model(tokens, use_dropout=False)
-
-    return lambda tokens: forward.apply(assembled.params, tokens)
-
-
-def tracr_tensors(out: Any, output_dims: list[int]) -> dict[str, np.ndarray]:
-    """tracr's tensors of one batch: (B, T, D) arrays, residuals and layer outputs stacked on axis 0."""
-    t = out.transformer_output
-    final = np.asarray(t.output, dtype=np.float32)
-    return {
-        "input_embeddings": np.asarray(t.input_embeddings, dtype=np.float32),
-        "residuals": np.stack([np.asarray(r, dtype=np.float32) for r in t.residuals]),
-        "layer_outputs": np.stack([np.asarray(r, dtype=np.float32) for r in t.layer_outputs]),
-        "readout": final[..., output_dims],
-        "unembedded": np.asarray(out.unembedded_output),
-    }
-
-
-def torch_tensors(module: Any, tokens: np.ndarray) -> dict[str, np.ndarray]:
-    import torch
-
-    with torch.no_grad():
-        out = module(torch.as_tensor(tokens, dtype=torch.long))
-    return {
-        "input_embeddings": out.input_embeddings.numpy(),
-        "residuals": torch.stack(out.residuals).numpy(),
-        "layer_outputs": torch.stack(out.layer_outputs).numpy(),
-        "readout": out.readout.numpy(),
-    }
-
-
-def max_diffs(ref: dict[str, np.ndarray], got: dict[str, np.ndarray]) -> dict[str, Any]:
-    """Max |tracr - torch| per tensor (per block for residuals and layer outputs)."""
-    out: dict[str, Any] = {}
-    for key in ("input_embeddings", "readout"):
-        out[key] = float(np.max(np.abs(ref[key] - got[key])))
-    for key in ("residuals", "layer_outputs"):
-        out[key] = [float(np.max(np.abs(a - b))) for a, b in zip(ref[key], got[key])]
-    out["max"] = max(
-        out["input_embeddings"],
-        out["readout"],
-        *out["residuals"],
-        *out["layer_outputs"],
-    )
-    return out
-
 
 def export(program: Program, out_dir: Path) -> dict[str, Any]:
     """Compile, check and write one program; returns its JSON record."""
