@@ -58,6 +58,8 @@ and ``step_ratio_causalabs <= 5``.  One thread; timings are medians.
 batch-1 training step spends its time (cProfile, per step).
 
 A script, not a test: timings belong in benchmarks, never in assertions.
+The case (site, dims, hyper-parameters, targets) is in ``_das_case.py``, the
+pyvene loop in ``_das_pyvene.py``, the batch-1 step cost in ``_das_steps.py``.
 """
 
 from __future__ import annotations
@@ -73,10 +75,8 @@ for _var in (
     os.environ[_var] = "1"  # one core: set before numpy / torch are imported
 
 import argparse
-import cProfile
 import json
 import platform
-import pstats
 import statistics
 import sys
 import time
@@ -91,136 +91,13 @@ sys.path.insert(0, str(ROOT / "models"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import heq_trained
+from _das_case import BATCH, CASE, DIMS, LR, SEED, SITE, STEP_ROWS, TARGETS
+from _das_pyvene import pyvene_alignment, pyvene_das
+from _das_steps import causalabs_step_seconds, forward_seconds, gpt2_step_case, profile_step, pyvene_step_seconds
 
-from causalabs.align.das import fit_das, schedule
-from causalabs.align.rotation import LearnedRotation
-from causalabs.backends import pyvene_interop as pvi
+from causalabs.align.das import fit_das
 from causalabs.engine import evaluate_pairs
-from causalabs.network import Alignment, Network, Rotation
-from causalabs.network.sites import Site, Subspace
-
-CASE = "heq_trained layer 1, left 8 + right 8"
-SITE = heq_trained.DAS_SITE
-DIMS = dict(heq_trained.DAS_DIMS)
-BATCH = 64
-LR = 1e-2
-SEED = 0
-STEP_ROWS = 40  # pairs per dataset in the batch-1 step measurement
-STEP_EPOCHS = 3
-TARGETS = {"iia_diff_max": 0.02, "speedup_min": 3.0, "step_ratio_causalabs_max": 5.0}
-
-
-# --- data -----------------------------------------------------------------------------------
-
-
-def spans() -> dict[str, tuple[int, int]]:
-    out, start = {}, 0
-    for v, k in DIMS.items():
-        out[v] = (start, start + k)
-        start += k
-    return out
-
-
-def schedule_batches(
-    datasets: list[Any], batch_size: int, epochs: int, seed: int
-) -> list[list[tuple[int, np.ndarray]]]:
-    """The batches of ``fit_das``, epoch by epoch: (dataset index, row indices)."""
-    return list(schedule([len(ds.expected) for ds in datasets], epochs, batch_size, seed))
-
-
-# --- pyvene ---------------------------------------------------------------------------------
-
-
-def pyvene_das(
-    network: Network,
-    datasets: list[Any],
-    *,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    seed: int,
-    stamps: list[float] | None = None,
-) -> tuple[Any, list[float]]:
-    """The pyvene DAS loop; returns (the trained RotatedSpaceIntervention, mean loss per epoch)."""
-    torch.manual_seed(seed)
-    sp = spans()
-    variables = list(DIMS)
-    init = LearnedRotation(
-        heq_trained.WIDTH, seed=seed
-    ).frozen()  # fit_das's initial rotation
-    placeholder = Rotation(init, check=False)
-    sites = [
-        Site(SITE, "output", None, Subspace(featurizer=placeholder, dims=sp[v]))
-        for v in variables
-    ]
-    model = pvi.build_intervenable(
-        network, sites
-    )  # net.1.output, one RotatedSpaceIntervention per variable
-    ivs = list(model.interventions.values())
-    for iv in ivs[1:]:
-        iv.rotate_layer = ivs[0].rotate_layer  # one shared rotation
-    params = list(ivs[0].rotate_layer.parameters())
-    for p in network.module.parameters():
-        p.requires_grad_(False)
-    opt = torch.optim.Adam(params, lr=lr)
-    # tensors once, as pyvene's tutorials build their datasets
-    enc = []
-    for ds in datasets:
-        base = pvi.pyvene_inputs(network, ds.base, direct=False)["__tensor__"]
-        srcs = {
-            v: pvi.pyvene_inputs(network, ds.sources[v], direct=False)["__tensor__"]
-            for v in ds.intervened
-        }
-        enc.append(
-            (base, srcs, torch.tensor(np.asarray(ds.expected)), tuple(ds.intervened))
-        )
-    subspace_of = {v: list(range(*sp[v])) for v in variables}
-    losses = []
-    for batches in schedule_batches(datasets, batch_size, epochs, seed):
-        total, count = 0.0, 0
-        for d, idx in batches:
-            base, srcs, expected, intervened = enc[d]
-            tidx = torch.as_tensor(idx)
-            n = len(idx)
-            sources = [
-                {"__tensor__": srcs[v][tidx]} if v in intervened else None
-                for v in variables
-            ]
-            subspaces = [
-                [subspace_of[v]] * n if v in intervened else None for v in variables
-            ]
-            _, out = model(
-                {"__tensor__": base[tidx]},
-                sources,
-                unit_locations={
-                    "sources->base": ([None] * len(variables), [None] * len(variables))
-                },
-                subspaces=subspaces,
-            )
-            loss = torch.nn.functional.cross_entropy(
-                out, expected[tidx]
-            )  # classes (0, 1) are logit columns
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * n
-            count += n
-        losses.append(total / max(count, 1))
-        if stamps is not None:
-            stamps.append(time.perf_counter())
-    return ivs[0], losses
-
-
-def pyvene_alignment(iv: Any) -> Alignment:
-    sp = spans()
-    first = pvi.from_pyvene_rotation(iv, SITE, sp["left"])
-    f = first.subspace.featurizer
-    return Alignment(
-        {
-            v: Site(SITE, "output", None, Subspace(featurizer=f, dims=sp[v]))
-            for v in DIMS
-        }
-    )
+from causalabs.network import Alignment, Network, Site
 
 
 def iia(
@@ -234,176 +111,6 @@ def iia(
         total += len(r.correct)
     out["all"] = correct / total
     return out
-
-
-# --- step cost at batch 1 -------------------------------------------------------------------
-
-
-def forward_seconds(network: Network, x: torch.Tensor, calls: int = 300) -> float:
-    f, m = network.call, network.module
-    times = []
-    with torch.no_grad():
-        for _ in range(20):
-            f(m, x)
-        for _ in range(calls):
-            t0 = time.perf_counter()
-            f(m, x)
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def causalabs_step_seconds(network: Network, datasets: list[Any], fast_mlp: bool | None = None) -> float:
-    stamps: list[float] = []
-    fit_das(
-        network,
-        Site(SITE),
-        DIMS,
-        datasets,
-        epochs=STEP_EPOCHS,
-        batch_size=1,
-        lr=LR,
-        seed=SEED,
-        progress=lambda *_: stamps.append(time.perf_counter()),
-        fast_mlp=fast_mlp,
-    )
-    steps = sum(len(ds.expected) for ds in datasets) * (STEP_EPOCHS - 1)
-    return (stamps[-1] - stamps[0]) / steps
-
-
-def pyvene_step_seconds(network: Network, datasets: list[Any]) -> float:
-    stamps: list[float] = []
-    pyvene_das(
-        network,
-        datasets,
-        epochs=STEP_EPOCHS,
-        batch_size=1,
-        lr=LR,
-        seed=SEED,
-        stamps=stamps,
-    )
-    steps = sum(len(ds.expected) for ds in datasets) * (STEP_EPOCHS - 1)
-    return (stamps[-1] - stamps[0]) / steps
-
-
-def gpt2_step_case(repeat: int, rows: int = 20) -> dict[str, Any]:
-    """Step cost at batch 1 on bench_engine's GPT-2 (4 x 256, 16 tokens), layer-1 output at the last token.
-
-    One variable on 16 rotated coordinates of the 256-wide residual stream
-    (``fit_das`` learns the 256 x 16 basis an interchange on them reads);
-    pyvene: a ``RotatedSpaceIntervention`` at ``transformer.h.1.output``
-    trained by the same loop.  Only step costs: the data is random.
-    """
-    from bench_engine import SEQ, VOCAB, draw_pairs, gpt2_network
-
-    net = gpt2_network()
-    pairs = draw_pairs(rows, VOCAB, None, seed=7)
-    rng = np.random.default_rng(7)
-    expected = rng.integers(0, 2, rows)
-    ds = type(pairs)(pairs.base, pairs.sources, expected, 1 - expected)
-    loc = Site("transformer.h.1", "output", (SEQ - 1,))
-    dims = {"v": 16}
-    answers = [3, 5]
-    x1 = net.encode({k: v[:1] for k, v in pairs.base.items()})
-
-    def c_step() -> float:
-        stamps: list[float] = []
-        fit_das(
-            net,
-            loc,
-            dims,
-            [ds],
-            epochs=STEP_EPOCHS,
-            batch_size=1,
-            lr=LR,
-            seed=SEED,
-            progress=lambda *_: stamps.append(time.perf_counter()),
-        )
-        return (stamps[-1] - stamps[0]) / (rows * (STEP_EPOCHS - 1))
-
-    def p_step() -> float:
-        torch.manual_seed(SEED)
-        init = LearnedRotation(256, seed=SEED).frozen()
-        s = Site(
-            loc.module,
-            loc.io,
-            loc.positions,
-            Subspace(featurizer=Rotation(init, check=False), dims=(0, 16)),
-        )
-        model = pvi.build_intervenable(net, [s])
-        iv = next(iter(model.interventions.values()))
-        for p in net.module.parameters():
-            p.requires_grad_(False)
-        opt = torch.optim.Adam(iv.rotate_layer.parameters(), lr=LR)
-        target = torch.as_tensor(expected)
-        stamps = []
-        for batches in schedule_batches([ds], 1, STEP_EPOCHS, SEED):
-            for _, idx in batches:
-                base = {k: v[idx] for k, v in ds.base.items()}
-                src = {k: v[idx] for k, v in ds.sources["v"].items()}
-                kwargs = pvi.prepare_call(net, [s], base, [src], direct=True)[0]
-                _, out = model(**kwargs)
-                loss = torch.nn.functional.cross_entropy(
-                    out.logits[:, -1, answers], target[torch.as_tensor(idx)]
-                )
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-            stamps.append(time.perf_counter())
-        return (stamps[-1] - stamps[0]) / (rows * (STEP_EPOCHS - 1))
-
-    c_step(), p_step()  # warm-up
-    rounds = []
-    for _ in range(repeat):
-        fa = forward_seconds(net, x1, calls=50)
-        c, p = c_step(), p_step()
-        fb = forward_seconds(net, x1, calls=50)
-        f = (fa + fb) / 2
-        rounds.append((f, c, p, c / f, p / f))
-    med = [statistics.median(r[i] for r in rounds) for i in range(5)]
-    return {
-        "bench": "das-step",
-        "case": "gpt2-4x256 layer 1 (last token), v on 16 of 256 dims, batch 1",
-        "forward_us": round(med[0] * 1e6, 1),
-        "step_us_causalabs": round(med[1] * 1e6, 1),
-        "step_us_pyvene": round(med[2] * 1e6, 1),
-        "step_ratio_causalabs": round(med[3], 2),
-        "step_ratio_pyvene": round(med[4], 2),
-        "target": {"step_ratio_causalabs_max": TARGETS["step_ratio_causalabs_max"]},
-        "met": med[3] <= TARGETS["step_ratio_causalabs_max"],
-        "repeat": repeat,
-    }
-
-
-def profile_step(
-    network: Network, datasets: list[Any], top: int = 30
-) -> list[dict[str, Any]]:
-    prof = cProfile.Profile()
-    steps = sum(len(ds.expected) for ds in datasets) * STEP_EPOCHS
-    prof.enable()
-    fit_das(
-        network,
-        Site(SITE),
-        DIMS,
-        datasets,
-        epochs=STEP_EPOCHS,
-        batch_size=1,
-        lr=LR,
-        seed=SEED,
-    )
-    prof.disable()
-    raw: dict[Any, Any] = pstats.Stats(prof).stats  # type: ignore[attr-defined]
-    rows = []
-    for (file, line, fn), (_cc, nc, own, cum, _callers) in raw.items():
-        rows.append(
-            {
-                "bench": "das-profile",
-                "function": f"{os.path.basename(file)}:{line}:{fn}",
-                "calls_per_step": round(nc / steps, 2),
-                "cum_us_per_step": round(cum / steps * 1e6, 2),
-                "own_us_per_step": round(own / steps * 1e6, 2),
-            }
-        )
-    return sorted(rows, key=lambda r: -r["cum_us_per_step"])[:top]
 
 
 # --- main -----------------------------------------------------------------------------------
