@@ -36,6 +36,7 @@ import causalabs as ca
 from causalabs.errors import UnknownVariableError
 from causalabs.scm import _input_search, smt
 
+
 # --- (a) equivalence -------------------------------------------------------------
 
 

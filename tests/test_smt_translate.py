@@ -30,6 +30,7 @@ from causalabs.errors import (
 )
 from causalabs.scm import smt
 
+
 # --- translation -----------------------------------------------------------------
 
 
