@@ -10,12 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import causalabs as ca
-from causalabs.data import (
-    balanced,
-    check_dataset,
-    exhaustive_pairs,
-    input_pool,
-)
+from causalabs.data import balanced, check_dataset, exhaustive_pairs, input_pool
 from causalabs.errors import DatasetError
 
 

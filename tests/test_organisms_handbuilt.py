@@ -9,174 +9,39 @@ Claims checked on every organism, over the whole finite domain:
 * a rotated twin scores 1.0 through its known rotation and fails (changed
   pairs <= 0.6) at the unit alignment that is right for the unrotated twin.
 
-Exhaustive pairs for two-digit addition number 10^8 per variable, so
-:func:`exact_iia` evaluates one representative per class of interchangeable
-pairs and weights it by the class size (see its docstring); the tests also
-check this against plain :func:`exhaustive_pairs` where that is cheap, and
-pair by pair on random pairs where it is not.
+Exact IIA over 10^8 pairs comes from :func:`_organisms_exact.exact_iia`, itself checked in
+test_organisms_exact_iia.py.
 """
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
-from typing import Any
 
-import attrs
 import numpy as np
 import pytest
 import torch
-from torch import nn
-
-from causalabs import do, enumerate_inputs, interchange, model_of, run
-from causalabs.backends.native import NativeBackend
-from causalabs.data import CounterfactualDataset, exhaustive_pairs, random_pairs
-from causalabs.engine import evaluate_pairs
-from causalabs.errors import NetworkFileError, OrganismError
-from causalabs.loading import load_hypothesis, load_module, sha256_file
-from causalabs.metrics import IIA, iia, proportion
-from causalabs.network import Alignment, Network, load_network, predict, site
-from causalabs.network.sites import Subspace
-from causalabs.organisms import (
-    Organism,
-    OrganismInfo,
-    load_organism,
-    resolve_ref,
-    task_accuracy,
+from _organisms_exact import (
+    GAP,
+    HANDBUILT,
+    MODELS,
+    NEURON_CHANGED_MAX,
+    ORGANISMS,
+    ROTATED,
+    WRONG,
+    correct_cases,
+    exact_iia,
+    family,
+    measured,
+    neuron_cases,
+    organism,
+    wrong_cases,
 )
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
-HANDBUILT = ("heq_handbuilt", "boolean_circuit", "addition_handbuilt")
-ROTATED = {"heq_handbuilt": "heq_rotated", "boolean_circuit": "boolean_circuit_rotated", "addition_handbuilt": "addition_rotated"}
-ORGANISMS = HANDBUILT + tuple(ROTATED.values())
-#: (wrong hypothesis, variable) pairs where the wrong mechanism differs from the correct one.
-WRONG = {
-    "heq": [("SwappedEquality", "left"), ("SwappedEquality", "right"), ("CrossedEquality", "left"),
-            ("CrossedEquality", "right"), ("LeftOnlySwapped", "left")],
-    "boolean": [("SwappedGates", "g1"), ("SwappedGates", "g2")],
-    "addition": [("TensCarryAddition", "carry")],
-}
-GAP = 0.9  # a wrong hypothesis must score at most this
-NEURON_CHANGED_MAX = 0.6  # the unrotated twin's unit alignment, on the rotated twin, changed pairs
-
-
-def family(name: str) -> str:
-    return name.split("_")[0]
-
-
-@functools.cache
-def organism(name: str) -> Organism:
-    return load_organism(MODELS / f"{name}.py")
-
-
-@functools.cache
-def hypothesis_named(name: str, cls: str) -> type:
-    o = organism(name)
-    for h in (o.hypothesis(), *o.wrong_hypotheses(), *o.also_correct()):
-        if h.__name__ == cls:
-            return h
-    raise KeyError(cls)
-
-
-# --- exact IIA over every pair, one representative per class --------------------
-
-
-def _bits(x: torch.Tensor) -> np.ndarray:
-    return np.ascontiguousarray(x.detach().float().cpu().numpy()).view(np.int32).astype(np.int64)
-
-
-def _projection(acts: torch.Tensor, sub: Subspace) -> torch.Tensor:
-    if sub.units is not None:
-        return acts[:, list(sub.units)]
-    if sub.featurizer is not None:
-        assert sub.dims is not None
-        with torch.no_grad():
-            return sub.featurizer(acts)[:, sub.dims[0] : sub.dims[1]]
-    return acts
-
-
-@attrs.frozen(eq=False)
-class Exact:
-    """Exact IIA over all N x N (base, source) pairs, and the per-class predictions behind it."""
-
-    iia: IIA
-    groups: tuple[int, int]
-    predicted: np.ndarray  # (base classes, source classes)
-    base_class: np.ndarray  # (N,) class of each input as a base
-    source_class: np.ndarray  # (N,) class of each input as a source
-
-
-def exact_iia(network: Network, hypothesis: Any, alignment: Alignment, variable: str) -> Exact:
-    """IIA of ``variable`` at its site over every (base, source) pair of the whole domain.
-
-    Exact without running N^2 pairs: a source enters an interchange only
-    through the bits of its projection on the site's subspace and its value
-    of ``variable``, so sources with the same (bits, value) give the same
-    result for every base.  In these networks (``nn.Sequential``, site on a
-    top-level layer's output) everything after the site sees only that
-    layer's vector, so bases with the same vector bits, the same output for
-    each value of ``variable`` and the same plain output are interchangeable
-    too.  One representative pair per (base class, source class) runs through
-    :func:`evaluate_pairs`, weighted by the product of the class sizes.
-    """
-    model = model_of(hypothesis)
-    s = alignment[variable]
-    top = dict(network.module.named_children())
-    assert isinstance(network.module, nn.Sequential) and s.module in top and s.io == "output" and s.positions is None
-    inputs = enumerate_inputs(model)
-    n = len(next(iter(inputs.values())))
-    acts = NativeBackend().collect(network, inputs, [s])[s.location_key()]
-    answers = np.stack(
-        [do(model, inputs, {variable: np.full(n, v)})[model.output] for v in model.variables[variable].domain], axis=1
-    )
-    base_key = np.concatenate([_bits(acts), answers, run(model, inputs)[model.output][:, None]], axis=1)
-    source_key = np.concatenate([_bits(_projection(acts, s.subspace)), run(model, inputs)[variable][:, None]], axis=1)
-    _, bfirst, binv, bcount = np.unique(base_key, axis=0, return_index=True, return_inverse=True, return_counts=True)
-    _, sfirst, sinv, scount = np.unique(source_key, axis=0, return_index=True, return_inverse=True, return_counts=True)
-    gb, gs = len(bfirst), len(sfirst)
-    base = {k: np.repeat(v[bfirst], gs) for k, v in inputs.items()}
-    source = {k: np.tile(v[sfirst], gb) for k, v in inputs.items()}
-    expected = interchange(model, base, {variable: source})[model.output]
-    dataset = CounterfactualDataset(
-        model.name, base, {variable: source}, (variable,), expected, run(model, base)[model.output], mode="classes"
-    )
-    r = evaluate_pairs(network, alignment, dataset, batch_size=16384)
-    weight = np.outer(bcount, scount).reshape(-1)
-    correct, changed = r.correct, r.changed
-
-    def share(mask: np.ndarray) -> Any:
-        return proportion(int(weight[correct & mask].sum()), int(weight[mask].sum()), exact=True)
-
-    result = IIA(share(np.ones_like(correct)), share(changed), share(~changed), None)
-    assert result.overall.n == n * n
-    return Exact(result, (gb, gs), r.predicted.reshape(gb, gs), binv.reshape(-1), sinv.reshape(-1))
-
-
-def measured(name: str, cls: str, variable: str, which: str = "known") -> Exact:
-    """``exact_iia`` of one case, computed once per test session."""
-    return _measured(name, cls, variable, which)
-
-
-@functools.cache
-def _measured(name: str, cls: str, variable: str, which: str) -> Exact:
-    o = organism(name)
-    al = o.alignment() if which == "known" else o.neuron_alignment()
-    assert al is not None
-    return exact_iia(o.network, hypothesis_named(name, cls), al, variable)
-
-
-def correct_cases() -> list[tuple[str, str]]:
-    return [(name, v) for name in ORGANISMS for v in organism(name).alignment().sites]
-
-
-def wrong_cases() -> list[Any]:
-    return [
-        pytest.param(name, cls, v, id=f"{name}-{cls}-{v}") for name in ORGANISMS for cls, v in WRONG[family(name)]
-    ]
-
-
-def neuron_cases() -> list[Any]:
-    return [pytest.param(name, v, id=f"{name}-{v}") for name in ROTATED.values() for v in organism(name).alignment().sites]
+from causalabs import enumerate_inputs, interchange, model_of, run
+from causalabs.errors import NetworkFileError, OrganismError
+from causalabs.loading import load_hypothesis, load_module, sha256_file
+from causalabs.network import Alignment, load_network, predict, site
+from causalabs.organisms import OrganismInfo, resolve_ref, task_accuracy
 
 
 # --- loading and metadata -------------------------------------------------------
@@ -333,77 +198,3 @@ def test_ones_sum_is_right_on_carry_and_digit_together(name: str) -> None:
         joint = site("2", units=[0, 1])
     assert exact_iia(o.network, h, Alignment({"ones": joint}), "ones").iia.overall.value == 1.0
     assert exact_iia(o.network, h, Alignment({"ones": carry_site}), "ones").iia.changed.value <= GAP
-
-
-# --- the class-based exact IIA agrees with plain evaluation ----------------------
-
-
-@pytest.mark.parametrize(
-    ("name", "cls", "variable", "which"),
-    [
-        ("heq_rotated", "HierarchicalEquality", "left", "known"),
-        ("heq_rotated", "SwappedEquality", "right", "neuron"),
-        ("heq_handbuilt", "CrossedEquality", "left", "known"),
-        ("boolean_circuit_rotated", "BooleanCircuit", "g2", "known"),
-        ("boolean_circuit_rotated", "SwappedGates", "g1", "neuron"),
-    ],
-)
-def test_class_based_iia_equals_plain_exhaustive_iia(name: str, cls: str, variable: str, which: str) -> None:
-    o = organism(name)
-    h = hypothesis_named(name, cls)
-    al = o.alignment() if which == "known" else o.neuron_alignment()
-    assert al is not None
-    results = evaluate_pairs(o.network, al, exhaustive_pairs(h, variable), batch_size=16384)
-    plain = iia(results).overall  # type: ignore[arg-type]  # PairOutcomes declares settable members
-    grouped = measured(name, cls, variable, which).iia
-    for field in ("overall", "changed", "unchanged"):
-        a, b = getattr(plain, field), getattr(grouped, field)
-        assert (a.successes, a.n) == (b.successes, b.n), field
-
-
-@pytest.mark.parametrize(
-    ("name", "cls", "variable", "which"),
-    [
-        ("addition_rotated", "TwoDigitAddition", "carry", "known"),
-        ("addition_handbuilt", "TensCarryAddition", "carry", "known"),
-    ],
-)
-def test_class_based_iia_predicts_every_random_pair(name: str, cls: str, variable: str, which: str) -> None:
-    o = organism(name)
-    h = hypothesis_named(name, cls)
-    model = model_of(h)
-    al = o.alignment() if which == "known" else o.neuron_alignment()
-    assert al is not None
-    m = measured(name, cls, variable, which)
-    ds = random_pairs(h, variable, 4096, seed=0)
-    got = evaluate_pairs(o.network, al, ds).predicted
-    sizes = [len(model.variables[k].domain) for k in model.inputs]
-
-    def index(batch: dict[str, np.ndarray]) -> np.ndarray:
-        return np.ravel_multi_index([model.domain_index(k, batch[k]) for k in model.inputs], sizes)
-
-    table = m.predicted[m.base_class[index(ds.base)], m.source_class[index(ds.sources[variable])]]
-    assert np.array_equal(got, table)
-
-
-@pytest.mark.parametrize(("name", "variable"), neuron_cases())
-def test_unit_alignment_fails_on_a_balanced_counterfactual_set(name: str, variable: str) -> None:
-    """On a balanced set (half the pairs change the output) the unit alignment of the
-    unrotated twin scores at most 0.6 overall on the rotated twin, the issue's bound.
-
-    The exhaustive set is dominated by pairs whose output does not change, which any
-    alignment that does nothing gets right; the balanced set weighs both kinds equally.
-    """
-    from causalabs.data import balanced
-    from causalabs.engine import evaluate_pairs
-    from causalabs.metrics import iia
-
-    o = organism(name)
-    neuron = o.neuron_alignment()
-    assert neuron is not None
-    ds = balanced(o.hypothesis(), [variable], 2000, seed=0, changed_fraction=0.5)
-    report = iia(evaluate_pairs(o.network, neuron, ds))
-    assert report.overall.changed.n == 1000
-    assert report.overall.overall.value <= 0.6, f"{name}.{variable}: {report.overall.overall}"
-    known = iia(evaluate_pairs(o.network, o.alignment(), ds))
-    assert known.overall.overall.value == 1.0

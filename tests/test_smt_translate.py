@@ -23,11 +23,7 @@ from _smt_cases import (
 from hypothesis import given
 
 import causalabs as ca
-from causalabs.errors import (
-    UnknownVariableError,
-    UnsupportedMechanismError,
-    ValueOutOfDomainError,
-)
+from causalabs.errors import UnknownVariableError, UnsupportedMechanismError, ValueOutOfDomainError
 from causalabs.scm import smt
 
 
