@@ -2,8 +2,8 @@
 
 Networks: a seeded wide MLP (``tests/_nets.py: wide_mlp``) and a seeded tiny
 transformer with a ``(batch, seq, d)`` residual stream whose blocks return
-tuples.  References are computed by walking the modules by hand, never
-through causalabs' hooks.
+tuples (``tests/_engine_cases.py``).  References are computed by walking the modules by hand, never
+through causalabs' hooks.  Gradients through featurizers: test_engine_gradients.py.
 
 On bitwise equality: a row's activations are a deterministic function of the
 input *and of the batch it is computed in*: BLAS picks kernels by batch size
@@ -21,89 +21,29 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from _nets import SEQ, VOCAB, heq_encode, tiny_transformer, token_batch, token_encode, wide_mlp
-from hypothesis import given, settings, strategies as st
-from torch import nn
+from _engine_cases import (
+    ATOL,
+    BE,
+    CASES,
+    HALF,
+    IDS,
+    MLP,
+    QUARTER,
+    ROT32,
+    ROT64,
+    TT,
+    batches,
+    decisions,
+    first_token_pos,
+    plain,
+    two_pos,
+)
+from _nets import SEQ, heq_encode, token_encode
+from hypothesis import given
+from hypothesis import strategies as st
 
 from causalabs.backends.hooks import hook_count
-from causalabs.backends.native import NativeBackend
-from causalabs.network import Featurizer, Network, Rotation, Site, random_rotation, site
-
-BE = NativeBackend()
-MLP = wide_mlp(0)
-TT = tiny_transformer(0)
-ROT64 = Rotation(random_rotation(64, seed=1))
-ROT32 = Rotation(random_rotation(32, seed=2))
-ATOL = 1e-6
-
-#: Example budgets as fractions of the active profile (``--hypothesis-profile thorough`` scales them up).
-HALF = settings(max_examples=max(5, settings.default.max_examples // 2))
-QUARTER = settings(max_examples=max(4, settings.default.max_examples // 4))
-
-
-
-
-# --- strategies -------------------------------------------------------------------
-
-
-def _batch(net: Network, rows: list[tuple[int, ...]]) -> dict[str, np.ndarray]:
-    if net is TT:
-        return token_batch(rows)
-    arr = np.asarray(rows, dtype=np.int64).reshape(-1, 4)
-    return {k: np.ascontiguousarray(arr[:, j]) for j, k in enumerate("wxyz")}
-
-
-def _row(net: Network) -> st.SearchStrategy[tuple[int, ...]]:
-    if net is TT:
-        return st.tuples(*[st.integers(0, VOCAB - 1)] * SEQ)
-    return st.tuples(*[st.integers(0, 3)] * 4)
-
-
-@st.composite
-def batches(draw: Any, net: Network, k: int = 1, max_n: int = 6) -> list[dict[str, np.ndarray]]:
-    """``k + 1`` batches of one length (a base and k sources), drawn from a small pool so rows repeat."""
-    pool = draw(st.lists(_row(net), min_size=1, max_size=4))
-    n = draw(st.integers(1, max_n))
-    out = []
-    for _ in range(k + 1):
-        idx = draw(st.lists(st.integers(0, len(pool) - 1), min_size=n, max_size=n))
-        out.append(_batch(net, [pool[i] for i in idx]))
-    return out
-
-
-def plain(net: Network, batch: dict[str, np.ndarray]) -> torch.Tensor:
-    with torch.no_grad():
-        return net.module(net.encode(batch))
-
-
-def decisions(net: Network, out: torch.Tensor) -> torch.Tensor:
-    return net.decode(out).values
-
-
-def first_token_pos(batch: dict[str, np.ndarray]) -> np.ndarray:
-    """Per-example position: the first token's id modulo the length."""
-    return np.asarray(batch["t0"]) % SEQ
-
-
-def two_pos(batch: dict[str, np.ndarray]) -> np.ndarray:
-    """Two distinct per-example positions, the second given as a negative index."""
-    return np.stack([np.asarray(batch["t0"]) % 3, 3 + np.asarray(batch["t1"]) % 3 - SEQ], axis=1)
-
-
-CASES: list[tuple[Network, Site]] = [
-    (MLP, site("0")),
-    (MLP, site("2", units=[1, 5, 63])),
-    (MLP, site("2", units=[-1, 0])),
-    (MLP, site("2", featurizer=ROT64, dims=(3, 9))),
-    (MLP, site("2", io="input")),
-    (MLP, site("4", io="input", units=range(0, 64, 2))),
-    (TT, site("blocks.0")),
-    (TT, site("blocks.1", io="input", positions=(2,))),
-    (TT, site("blocks.0", positions=(-1, 1), units=[0, 3])),
-    (TT, site("blocks.1.mlp", featurizer=ROT32, dims=(0, 8), positions=first_token_pos)),
-    (TT, site("ln_f", positions=two_pos)),
-]
-IDS = [f"{net.name}:{s.name}" for net, s in CASES]
+from causalabs.network import Network, Site, site
 
 
 # --- self-interchange -------------------------------------------------------------
@@ -316,93 +256,3 @@ def test_per_example_negative_positions(data: Any) -> None:
     neg = BE.interchange(TT, base, [(site("blocks.1", positions=two_pos), src)])
     pos = BE.interchange(TT, base, [(site("blocks.1", positions=positive), src)])
     assert torch.equal(neg, pos)
-
-
-# --- gradients through featurizers ------------------------------------------------------
-
-
-class LinearFeaturizer(Featurizer):
-    """``z = h @ W`` with a learnable invertible ``W`` (no orthonormal basis: the generic path)."""
-
-    def __init__(self, width: int, seed: int) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(random_rotation(width, seed) + 0.1 * torch.eye(width))
-        self.width = width
-
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return h @ self.weight
-
-    def inverse(self, z: torch.Tensor) -> torch.Tensor:
-        return z @ torch.linalg.inv(self.weight)
-
-
-class BasisFeaturizer(Featurizer):
-    """A learnable ``width x k`` block used through the low-rank path ``h + (s - h) U U^T``."""
-
-    def __init__(self, width: int, k: int, seed: int) -> None:
-        super().__init__()
-        self.u = nn.Parameter(random_rotation(width, seed)[:, :k].clone())
-        self.width = width
-        self.coords = k
-
-    def basis(self, start: int, stop: int) -> torch.Tensor:
-        return self.u[:, start:stop]
-
-
-def _featurizer_reference(f: Featurizer, base: dict, src: dict, dims: tuple[int, int]) -> torch.Tensor:
-    m = MLP.module
-    with torch.no_grad():
-        hs = m[2](m[1](m[0](heq_encode(src))))
-    h = m[2](m[1](m[0](heq_encode(base))))
-    return m[4](m[3](f.interchange(h, hs, *dims)))
-
-
-@pytest.mark.parametrize(
-    "make", [lambda: LinearFeaturizer(64, 3), lambda: BasisFeaturizer(64, 6, 4)], ids=["inverse", "basis"]
-)
-@given(data=st.data())
-@QUARTER
-def test_gradients_flow_through_a_featurizer_only_with_grad(make: Any, data: Any) -> None:
-    base, src = data.draw(batches(MLP, k=1))
-    f = make()
-    where = site("2", featurizer=f, dims=(1, 4))
-    out = BE.interchange(MLP, base, [(where, src)], grad=True)
-    assert out.requires_grad
-    (g,) = torch.autograd.grad(out.square().sum(), [next(f.parameters())])
-    ref = _featurizer_reference(f, base, src, (1, 4))
-    (g_ref,) = torch.autograd.grad(ref.square().sum(), [next(f.parameters())])
-    assert torch.allclose(g, g_ref, atol=1e-5, rtol=1e-4)
-    assert hook_count(MLP.module) == 0
-    off = BE.interchange(MLP, base, [(where, src)])
-    assert not off.requires_grad
-    assert torch.equal(off, out.detach())
-
-
-@given(data=st.data())
-@HALF
-def test_gradients_do_not_reach_the_source_pass(data: Any) -> None:
-    """Source vectors are recorded without a graph: a wholly patched layer cuts the prefix off."""
-    base, src = data.draw(batches(MLP, k=1))
-    MLP.module.zero_grad(set_to_none=True)
-    try:
-        out = BE.interchange(MLP, base, [(site("2"), src)], grad=True)
-        out.sum().backward()
-        first = MLP.module[0].weight.grad
-        assert first is None or not first.any()
-        assert MLP.module[4].weight.grad is not None and MLP.module[4].weight.grad.any()
-    finally:
-        MLP.module.zero_grad(set_to_none=True)
-
-
-def test_a_rotation_computes_the_same_whatever_the_layout_of_its_matrix() -> None:
-    """A column-major matrix (QR's output) and its row-major copy hold equal values; the
-    featurizer stores one canonical layout, so both give the same kernels and the same bits."""
-    q = random_rotation(32, seed=4)
-    assert not q.is_contiguous()  # what LAPACK's QR gives: the hazard this guards against
-    a, b = Rotation(q), Rotation(q.contiguous())
-    assert a.matrix.is_contiguous() and torch.equal(a.matrix, b.matrix)
-    rng = np.random.default_rng(0)
-    base, src = (token_batch(rng.integers(0, VOCAB, (8, SEQ))) for _ in range(2))
-    out_a = BE.interchange(TT, base, [(site("blocks.0", featurizer=a, dims=(5, 12)), src)])
-    out_b = BE.interchange(TT, base, [(site("blocks.0", featurizer=b, dims=(5, 12)), src)])
-    assert torch.equal(out_a, out_b)
