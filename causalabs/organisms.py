@@ -242,7 +242,8 @@ def find_organisms(folder: str | Path) -> Catalogue:
     """Every organism file in ``folder`` and its subfolders, by path.
 
     A file counts when it is ``*.py`` (names starting with ``_`` are helpers
-    and skipped silently), defines ``load()`` and assigns a module-level
+    and skipped silently), binds a module-level ``load`` (a ``def``, or a
+    plain assignment such as ``load = twin.load``) and assigns a module-level
     ``TASK``, and its network's ``info`` is valid organism metadata.  The
     first two are read from the file's syntax tree before anything is
     imported, so network files that are not organisms (a language model,

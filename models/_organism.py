@@ -176,11 +176,19 @@ def rotated_alignment(neuron: Alignment, rotation: torch.Tensor) -> Alignment:
 class RotatedTwin:
     """A hand-built organism with its variable layer rotated by a seeded random orthogonal matrix.
 
-    The rotation is folded into Linear ``layer`` and undone in Linear
-    ``reader`` (:func:`fold_rotation`), so the function is unchanged but no
-    single unit of ``layer`` holds a variable any more.  Task, hypotheses,
-    encoder and decoder are those of the unrotated twin; the known alignment
-    is its unit alignment carried through ``Rotation(R^T)``.
+    ``R`` is Haar-random (``random_rotation(width, seed)``, computed in
+    float64).  It is folded into Linear ``layer`` and undone in Linear
+    ``reader`` (:func:`fold_rotation`): ``layer`` outputs ``h_rot = h @ R``
+    and ``reader`` reads ``h_rot @ R^T``, so the function is unchanged on
+    every input but no single unit of ``layer`` holds a variable any more.
+    ``R`` is stored in the weights file under ``rotation``.  Task,
+    hypotheses, encoder and decoder are those of the unrotated twin; the
+    known alignment is its unit alignment carried through ``Rotation(R^T)``.
+
+    A rotated organism file binds its functions from one instance
+    (``load = twin.load``, ``alignment = twin.alignment``, ...); the
+    catalogue reads a module-level ``load`` bound by ``def`` or by a plain
+    assignment alike.
     """
 
     def __init__(self, organism_file: str | Path, twin_file: str, *, seed: int = 0, layer: str = "2", reader: str = "3") -> None:

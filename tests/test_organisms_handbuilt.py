@@ -15,6 +15,7 @@ test_organisms_exact_iia.py.
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ from causalabs import enumerate_inputs, interchange, model_of, run
 from causalabs.errors import NetworkFileError, OrganismError
 from causalabs.loading import load_hypothesis, load_module, sha256_file
 from causalabs.network import Alignment, load_network, predict, site
-from causalabs.organisms import OrganismInfo, resolve_ref, task_accuracy
+from causalabs.organisms import OrganismInfo, find_organisms, not_an_organism, resolve_ref, task_accuracy
 
 
 # --- loading and metadata -------------------------------------------------------
@@ -125,6 +126,29 @@ def test_hypothesis_refs_resolve_from_another_directory(tmp_path: Path, monkeypa
     monkeypatch.chdir(tmp_path)
     ref = resolve_ref("hypotheses/hierarchical_equality.py:HierarchicalEquality", MODELS / "heq_handbuilt.py")
     assert Path(ref.rpartition(":")[0]).is_file()
+
+
+@pytest.mark.parametrize("name", list(ROTATED.values()))
+def test_a_rotated_twin_binds_load_by_assignment_and_the_catalogue_reads_it(name: str) -> None:
+    path = MODELS / f"{name}.py"
+    tree = ast.parse(path.read_text())
+    assert not [n for n in tree.body if isinstance(n, ast.FunctionDef)], "the twin's functions come from RotatedTwin"
+    assert not_an_organism(path) is None
+    o = organism(name)
+    assert o.network.name == name and o.info.twin_of == {v: k for k, v in ROTATED.items()}[name] + ".py"
+    assert o.source.load.__self__ is o.source.alignment.__self__  # one RotatedTwin defines both
+
+
+def test_the_catalogue_reads_a_plain_assignment_to_load_only(tmp_path: Path) -> None:
+    (tmp_path / "assigned.py").write_text("TASK = 't'\nload = dict\n")
+    (tmp_path / "unpacked.py").write_text("TASK = 't'\nload, other = dict, dict\n")
+    assert not_an_organism(tmp_path / "assigned.py") is None
+    assert not_an_organism(tmp_path / "unpacked.py") == "no load() function"
+    catalogue = find_organisms(tmp_path)
+    assert catalogue.organisms == ()
+    reasons = dict((p.name, why) for p, why in catalogue.skipped)
+    # the assigned load() was imported and called (it returns a dict, not a Network); the unpacked one never was
+    assert "load() returned dict" in reasons["assigned.py"] and reasons["unpacked.py"] == "no load() function"
 
 
 # --- IIA: correct, wrong, neuron alignment on the rotated twin -------------------
