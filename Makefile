@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check
 INSTALLED := $(VENV)/.causalabs-installed
 
-.PHONY: setup verify test lock
+.PHONY: setup verify test lock tree
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,3 +43,7 @@ test: setup
 # Refresh requirements/lock.txt from pyproject.toml's ranges (see docs/development.md).
 lock: $(BIN)/python
 	$(BIN)/python scripts/lock.py
+
+# Redraw the import contract and the package tree in docs/architecture.md (tests/test_architecture.py checks them).
+tree:
+	python3 scripts/tree.py --write

@@ -1,8 +1,9 @@
-"""Backends run interventions on a network.  The engine sees only the :class:`Backend` protocol and
-the capabilities a backend declares (:mod:`causalabs.backends.capabilities`).
+"""Backends run interventions on a network; each declares what it can do beyond ``interchange``.
 
-``native`` (forward hooks; fast, differentiable; declares ``collect`` and
-``patch``) is the default; ``pyvene`` expresses the same sites as a pyvene
+The engine sees only the :class:`Backend` protocol and the capabilities a
+backend declares (:mod:`causalabs.backends.capabilities`).  ``native``
+(forward hooks; fast, differentiable; declares ``collect`` and ``patch``) is
+the default; ``pyvene`` expresses the same sites as a pyvene
 ``IntervenableModel`` (parity and interoperability; interchange only).
 """
 
