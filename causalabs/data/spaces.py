@@ -16,6 +16,7 @@ import attrs
 import numpy as np
 
 from causalabs.errors import DatasetError
+from causalabs.scm.domains import values_at
 from causalabs.scm.model import CausalModel
 from causalabs.scm.semantics import Batch, as_batch, batch_size, enumerate_inputs
 
@@ -66,7 +67,7 @@ class InputSpace:
             if var.contiguous:  # same stream as domain[rng.integers(0, len)], without the gather
                 out[name] = rng.integers(var.domain[0], var.domain[-1] + 1, n, dtype=np.int64)
             else:
-                out[name] = np.asarray(var.domain, dtype=np.int64)[rng.integers(0, len(var.domain), n)]
+                out[name] = values_at(var.domain, rng.integers(0, len(var.domain), n))
         return out
 
     def rows(self, *, limit: int) -> Batch:
@@ -89,11 +90,11 @@ def distinct_inputs(model: CausalModel, rng: np.random.Generator, size: int) -> 
             f"{model.name}: a pool of {size:,} distinct inputs was asked for, but the input space "
             f"has only {total:,}"
         )
-    domains = [np.asarray(model.variables[n].domain, dtype=np.int64) for n in model.inputs]
+    domains = [model.variables[n].domain for n in model.inputs]
     if total <= _INT64_SAFE:
         flat = rng.choice(total, size=size, replace=False)
         idx = np.unravel_index(flat, tuple(len(d) for d in domains))
-        return {n: d[i] for n, d, i in zip(model.inputs, domains, idx)}
+        return {n: values_at(d, i) for n, d, i in zip(model.inputs, domains, idx)}
     # Too many inputs to index by one int64: draw rows in bulk, keep the distinct ones.
     space = InputSpace(model)
     rows: Batch = {n: np.zeros(0, dtype=np.int64) for n in model.inputs}

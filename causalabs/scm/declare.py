@@ -16,10 +16,11 @@ import attrs
 import sympy as sp
 
 from causalabs.errors import DomainDefinitionError, HypothesisDefinitionError
+from causalabs.scm.domains import MAX_LISTED_DOMAIN, Domain, freeze_domain
 
 _counter = itertools.count()
 
-#: A domain as a user writes it: ``range(4)``, ``(0, 1)``, ``[2, 3, 5]``.
+#: A domain as a user writes it: ``range(4)``, ``(0, 1)``, ``[2, 3, 5]`` (a ``range`` is never enumerated).
 DomainLike = Iterable[int]
 
 #: A parent reference in an escape-hatch (callable) mechanism.
@@ -33,7 +34,7 @@ class Declaration:
     placeholder: sp.Symbol
     kind: str  # "input" | "internal" | "output"
     given_name: str | None
-    domain: tuple[int, ...] | None
+    domain: Domain | None
     mechanism: Any  # sympy expression, callable, or None for inputs
     parents: tuple[ParentLike, ...] | None  # only for callables
     vectorized: bool = True
@@ -47,14 +48,29 @@ class Declaration:
 _REGISTRY: dict[sp.Symbol, Declaration] = {}
 
 
-def _domain_or_problem(domain: DomainLike) -> tuple[tuple[int, ...] | None, str | None]:
-    """A user domain as a sorted tuple of distinct ints, or ``(None, what is wrong)``."""
+def _domain_or_problem(domain: DomainLike) -> tuple[Domain | None, str | None]:
+    """A user domain as a :data:`~causalabs.scm.domains.Domain`, or ``(None, what is wrong)``.
+
+    A ``range`` of more than :data:`~causalabs.scm.domains.MAX_LISTED_DOMAIN`
+    values is kept as a range (ascending): nothing is enumerated.  Any other
+    iterable is read value by value, at most that many values, into a sorted
+    tuple of distinct ints.
+    """
+    if isinstance(domain, range):
+        if not len(domain):
+            return None, "the domain is empty"
+        return freeze_domain(domain), None
     if isinstance(domain, (str, bytes)):
         return None, f"a domain must be integers, got the string {domain!r}"
     try:
-        values = list(domain)
+        values = list(itertools.islice(iter(domain), MAX_LISTED_DOMAIN + 1))
     except TypeError:
         return None, f"a domain must be a finite iterable of integers, got {type(domain).__name__}"
+    if len(values) > MAX_LISTED_DOMAIN:
+        return None, (
+            f"a domain listed value by value may hold at most {MAX_LISTED_DOMAIN:,} values; "
+            "write a larger run of integers as range(start, stop[, step])"
+        )
     out: set[int] = set()
     for v in values:
         if isinstance(v, bool):
@@ -68,8 +84,8 @@ def _domain_or_problem(domain: DomainLike) -> tuple[tuple[int, ...] | None, str 
     return tuple(sorted(out)), None
 
 
-def normalize_domain(domain: DomainLike, what: str) -> tuple[int, ...]:
-    """Turn a user domain into a sorted tuple of distinct ints, or raise naming ``what``."""
+def normalize_domain(domain: DomainLike, what: str) -> Domain:
+    """Turn a user domain into a range or a sorted tuple of distinct ints, or raise naming ``what``."""
     dom, problem = _domain_or_problem(domain)
     if dom is None:
         raise DomainDefinitionError(f"{what}: {problem}")

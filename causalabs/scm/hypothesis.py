@@ -11,6 +11,7 @@ variable.
 from __future__ import annotations
 
 import graphlib
+import hashlib
 import inspect
 import math
 from typing import Any, ClassVar
@@ -28,6 +29,7 @@ from causalabs.errors import (
 )
 from causalabs.scm.compile import NonIntegerValueError, compile_callable, compile_expression
 from causalabs.scm.declare import Declaration, lookup
+from causalabs.scm.domains import Domain, contains, format_values, values_at
 from causalabs.scm.model import CausalModel, Variable
 
 #: Above this many parent-value combinations, a domain is not inferred by enumeration.
@@ -171,14 +173,19 @@ def _topological(cls: type, parents: dict[str, tuple[str, ...]], order_hint: lis
     return out
 
 
-def _parent_product(domains: list[tuple[int, ...]], seed_name: str) -> tuple[list[np.ndarray], bool]:
-    """All combinations of the parents' domains (or a seeded sample when too many)."""
+def _parent_product(domains: list[Domain], seed_name: str) -> tuple[list[np.ndarray], bool]:
+    """All combinations of the parents' domains (or a seeded sample when too many).
+
+    The number of combinations is counted first; a sample draws indices and
+    maps them to values, so a large ``range`` domain is never built.
+    """
     total = math.prod(len(d) for d in domains)
     if total <= MAX_IMAGE_ENUMERATION:
         grids = np.meshgrid(*[np.asarray(d, dtype=np.int64) for d in domains], indexing="ij")
         return [g.reshape(-1) for g in grids], True
-    rng = np.random.default_rng(abs(hash(seed_name)) % (2**32))
-    return [rng.choice(np.asarray(d, dtype=np.int64), _IMAGE_SAMPLE) for d in domains], False
+    seed = int.from_bytes(hashlib.sha256(seed_name.encode()).digest()[:4], "little")
+    rng = np.random.default_rng(seed)
+    return [values_at(d, rng.integers(0, len(d), _IMAGE_SAMPLE)) for d in domains], False
 
 
 def build_model(
@@ -274,7 +281,7 @@ def _check_image(
     parents: tuple[str, ...],
     variables: dict[str, Variable],
     fn: Any,
-) -> tuple[int, ...]:
+) -> Domain:
     """The variable's domain: declared (and checked) or inferred from the mechanism's image."""
     where = f"{cls.__name__}.{name}"
     if not parents:
@@ -306,7 +313,7 @@ def _check_image(
                 "give domain=... explicitly"
             )
         return tuple(int(v) for v in image)
-    outside = sorted(set(int(v) for v in image) - set(decl.domain))
+    outside = sorted(int(v) for v in image[~contains(decl.domain, image)])
     if outside:
         raise MechanismRangeError(
             f"{where}: the mechanism produces {outside[:5]} outside the declared domain "
@@ -315,8 +322,8 @@ def _check_image(
     return decl.domain
 
 
-def _show_domain(domain: tuple[int, ...]) -> str:
+def _show_domain(domain: Domain) -> str:
     if len(domain) > 6 and domain[-1] - domain[0] + 1 == len(domain):
         return f"{{{domain[0]}..{domain[-1]}}}"
-    return "{" + ", ".join(map(str, domain)) + "}"
+    return format_values(domain)
 

@@ -10,9 +10,7 @@ import attrs
 import numpy as np
 import sympy as sp
 
-
-def _freeze_domain(domain: Any) -> tuple[int, ...]:
-    return tuple(int(v) for v in domain)
+from causalabs.scm.domains import Domain, domain_key, freeze_domain, index_of, is_contiguous
 
 
 @attrs.frozen
@@ -25,7 +23,8 @@ class Variable:
 
     name: str
     kind: str  # "input" | "internal" | "output"
-    domain: tuple[int, ...] = attrs.field(converter=_freeze_domain)
+    #: a range (kept lazy, any size) or a sorted tuple of ints; see :mod:`causalabs.scm.domains`
+    domain: Domain = attrs.field(converter=freeze_domain, eq=domain_key)
     parents: tuple[str, ...]
     mechanism: Any = attrs.field(eq=False, repr=False)
     symbol: sp.Symbol = attrs.field(repr=False)
@@ -46,8 +45,7 @@ class Variable:
     @property
     def contiguous(self) -> bool:
         """True when the domain is a run of consecutive integers."""
-        d = self.domain
-        return d[-1] - d[0] + 1 == len(d)
+        return is_contiguous(self.domain)
 
 
 #: A compiled mechanism: parents' int64 arrays -> int64 array (or scalar).
@@ -108,4 +106,4 @@ class CausalModel:
 
     def domain_index(self, name: str, values: np.ndarray) -> np.ndarray:
         """Position of each value in the variable's sorted domain."""
-        return np.searchsorted(np.asarray(self.variables[name].domain), values)
+        return index_of(self.variables[name].domain, values)

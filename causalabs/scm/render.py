@@ -6,15 +6,14 @@ import sympy as sp
 from sympy.logic.boolalg import BooleanFunction
 from sympy.printing.latex import LatexPrinter
 
+from causalabs.scm.domains import Domain, format_values, is_contiguous
 from causalabs.scm.model import CausalModel, Variable
 from causalabs.scm.semantics import HypothesisLike, model_of
 
 
-def format_domain(domain: tuple[int, ...]) -> str:
-    """``{0..9}`` for a run of integers, ``{0, 2, 5}`` otherwise."""
-    if len(domain) > 4 and domain[-1] - domain[0] + 1 == len(domain):
-        return f"{{{domain[0]}..{domain[-1]}}}"
-    return "{" + ", ".join(map(str, domain)) + "}"
+def format_domain(domain: Domain) -> str:
+    """``{0..9}`` for a run of integers, ``{0, 2, 5}`` otherwise (a large domain is never enumerated)."""
+    return format_values(domain)
 
 
 def _mechanism_text(v: Variable) -> str:
@@ -70,10 +69,12 @@ def _latex(expr: sp.Basic) -> str:
     return _LatexPrinter().doprint(expr)
 
 
-def latex_domain(domain: tuple[int, ...]) -> str:
-    """``\\{0, \\ldots, 9\\}`` for a run of integers, ``\\{0, 2, 5\\}`` otherwise."""
-    if len(domain) > 4 and domain[-1] - domain[0] + 1 == len(domain):
+def latex_domain(domain: Domain) -> str:
+    """``\\{0, \\ldots, 9\\}`` for a run of integers, ``\\{0, 2, 5\\}`` otherwise (never enumerating a large one)."""
+    if len(domain) > 4 and is_contiguous(domain):
         return rf"\{{{domain[0]}, \ldots, {domain[-1]}\}}"
+    if len(domain) > 20 or (isinstance(domain, range) and len(domain) > 4):
+        return rf"\{{{domain[0]}, {domain[1]}, \ldots, {domain[-1]}\}}"
     return r"\{" + ", ".join(map(str, domain)) + r"\}"
 
 

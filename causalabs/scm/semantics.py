@@ -20,6 +20,7 @@ from causalabs.errors import (
     UnknownVariableError,
     ValueOutOfDomainError,
 )
+from causalabs.scm.domains import contains, format_values, values_at
 from causalabs.scm.model import CausalModel
 
 #: A batch of assignments: variable name -> int64 array of shape (n,).
@@ -66,11 +67,11 @@ def _check_domain(model: CausalModel, name: str, values: np.ndarray) -> None:
         else:
             return
     else:
-        mask = ~np.isin(values, np.asarray(var.domain))
+        mask = ~contains(var.domain, values)
         if not mask.any():
             return
         value = int(values[mask][0])
-    shown = var.domain if len(var.domain) <= 8 else f"{var.domain[0]}..{var.domain[-1]}"
+    shown = tuple(var.domain) if len(var.domain) <= 8 else format_values(var.domain)
     raise ValueOutOfDomainError(f"{model.name}.{name}: value {value} is outside its domain {shown}")
 
 
@@ -209,16 +210,42 @@ def interchange(
 
 
 def enumerate_inputs(hypothesis: HypothesisLike, *, limit: int = MAX_ENUMERATION) -> Batch:
-    """Every input assignment, in lexicographic order of the input domains."""
+    """Every input assignment, in lexicographic order of the input domains.
+
+    The size is counted (a product of domain sizes) before anything is built:
+    above ``limit`` a :class:`~causalabs.errors.DomainTooLargeError` is raised
+    at once.
+    """
     model = model_of(hypothesis)
     size = model.input_space_size
     if size > limit:
         raise DomainTooLargeError(
             f"{model.name}: the input space has {size:,} assignments, more than the limit {limit:,}"
         )
-    domains = [np.asarray(model.variables[n].domain, dtype=np.int64) for n in model.inputs]
-    grids = np.meshgrid(*domains, indexing="ij")
-    return {n: g.reshape(-1) for n, g in zip(model.inputs, grids)}
+    return enumerate_rows(model, 0, size)
+
+
+def enumerate_rows(hypothesis: HypothesisLike, start: int, stop: int) -> Batch:
+    """Rows ``start..stop-1`` of :func:`enumerate_inputs`' order, computed from their indices.
+
+    Memory is proportional to ``stop - start`` only, whatever the size of
+    the input space, so a large space can be streamed chunk by chunk.
+    """
+    model = model_of(hypothesis)
+    size = model.input_space_size
+    if not 0 <= start <= stop <= size:
+        raise BatchShapeError(f"{model.name}: rows {start}..{stop} are outside the input space of {size:,} rows")
+    domains = [model.variables[n].domain for n in model.inputs]
+    if size < 2**63:
+        digits = np.unravel_index(np.arange(start, stop, dtype=np.int64), tuple(len(d) for d in domains))
+    else:  # mixed radix by hand, in Python integers
+        index = list(range(start, stop))
+        cols: list[list[int]] = []
+        for d in reversed(domains):
+            cols.append([i % len(d) for i in index])
+            index = [i // len(d) for i in index]
+        digits = tuple(np.asarray(c, dtype=np.int64) for c in reversed(cols))
+    return {n: values_at(d, i) for n, d, i in zip(model.inputs, domains, digits)}
 
 
 def rows(batch: Mapping[str, np.ndarray]) -> list[dict[str, int]]:

@@ -37,6 +37,7 @@ from causalabs.scm._smt_answers import (
     _unknown,
 )
 from causalabs.scm._z3translate import Encoding, condition, in_domain, to_z3, translate
+from causalabs.scm.domains import domain_key
 from causalabs.scm.model import CausalModel
 from causalabs.scm.semantics import HypothesisLike, VarRef, as_batch, do, model_of, run, var_name
 
@@ -78,8 +79,8 @@ def equivalent(
     Refuted witness: ``{"input": {...}, "outputs": (outputs of h1, outputs of h2)}``.
     """
     m1, m2 = model_of(h1), model_of(h2)
-    d1 = {n: m1.variables[n].domain for n in m1.inputs}
-    d2 = {n: m2.variables[n].domain for n in m2.inputs}
+    d1 = {n: domain_key(m1.variables[n].domain) for n in m1.inputs}
+    d2 = {n: domain_key(m2.variables[n].domain) for n in m2.inputs}
     if d1 != d2:
         raise HypothesisMismatchError(
             f"{m1.name} and {m2.name} have different inputs or domains; equivalence compares "

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import attrs
 import numpy as np
@@ -31,12 +31,14 @@ from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network, encode
 from causalabs.network.sites import Site, Subspace, check_disjoint
 from causalabs.scm.model import CausalModel
-from causalabs.scm.semantics import Batch, enumerate_inputs, interchange, run
+from causalabs.scm.semantics import MAX_ENUMERATION, Batch, enumerate_inputs, enumerate_rows, interchange, run
 
 #: Refuse exhaustive checks that would run more weighted pairs than this.
 MAX_RUNS = 100_000_000
 #: Encode every input once (and index the codes) up to this many inputs.
 ENCODE_ONCE_LIMIT = 1_000_000
+#: Inputs per chunk while source classes are counted (a multiple of the recording batch).
+STREAM_CHUNK = 1 << 18
 
 
 @attrs.frozen(eq=False)
@@ -74,30 +76,142 @@ def project(vectors: torch.Tensor, sub: Subspace) -> torch.Tensor:
     return vectors
 
 
-def source_classes(
-    network: Network, model: CausalModel, site: Site, variable: str, inputs: Batch, *, batch_size: int = 4096
-) -> SourceClasses:
-    """Group ``inputs`` by (site coordinates, hypothesis value of ``variable``)."""
+def _class_keys(
+    network: Network, model: CausalModel, site: Site, variable: str, inputs: Batch, batch_size: int
+) -> np.ndarray:
+    """Each input's class key: (hypothesis value of ``variable``, the site coordinates a source passes on)."""
     n = len(next(iter(inputs.values())))
     vectors = collect_batch(NativeBackend(), network, inputs, [site], batch_size)[site.location_key()]
     # projected pass by pass, as the vectors were recorded (a matmul's last bits depend on its row count)
     parts = [project(vectors[i : i + batch_size], site.subspace) for i in range(0, n, batch_size)]
     coords = torch.cat(parts).reshape(n, -1).detach().to("cpu", torch.float64).numpy()
     values = run(model, inputs)[variable].astype(np.float64)[:, None]
-    keys = np.concatenate([values, coords], axis=1)
+    return np.concatenate([values, coords], axis=1)
+
+
+def source_classes(
+    network: Network, model: CausalModel, site: Site, variable: str, inputs: Batch, *, batch_size: int = 4096
+) -> SourceClasses:
+    """Group ``inputs`` by (site coordinates, hypothesis value of ``variable``)."""
+    keys = _class_keys(network, model, site, variable, inputs, batch_size)
     _, first, counts = np.unique(keys, axis=0, return_index=True, return_counts=True)
     order = np.argsort(first)
     return SourceClasses(variable, first[order], counts[order])
+
+
+class _ClassTable:
+    """Source classes met so far while streaming over the inputs in order: first index and size of each."""
+
+    def __init__(self, variable: str) -> None:
+        self.variable = variable
+        self.ids: dict[bytes, int] = {}
+        self.first: list[int] = []
+        self.size: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def add(self, chunk: tuple[np.ndarray, np.ndarray, np.ndarray], offset: int) -> None:
+        """Merge one chunk's classes (``np.unique`` of its keys: rows, first index, counts)."""
+        unique, first, counts = chunk
+        unique = np.ascontiguousarray(unique + 0.0)  # -0.0 and 0.0 are one key, as np.unique has it
+        for row, f, c in zip(unique, first.tolist(), counts.tolist()):
+            key = row.tobytes()
+            j = self.ids.get(key)
+            if j is None:
+                self.ids[key] = len(self.first)
+                self.first.append(offset + f)
+                self.size.append(c)
+            else:
+                self.size[j] += c
+
+    def classes(self) -> SourceClasses:
+        first, size = np.asarray(self.first, dtype=np.int64), np.asarray(self.size, dtype=np.int64)
+        order = np.argsort(first)
+        return SourceClasses(self.variable, first[order], size[order])
+
+
+def _chunks(n: int, batch_size: int, largest: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` spans covering ``0..n``: one pass, then doubling up to ``largest``, all on pass boundaries."""
+    spans, start, size = [], 0, batch_size
+    while start < n:
+        spans.append((start, min(n, start + size)))
+        start += size
+        size = min(2 * size, largest)
+    return spans
+
+
+def _too_many(model: CausalModel, variables: Sequence[str], runs: int, *, at_least: bool) -> DomainTooLargeError:
+    return DomainTooLargeError(
+        f"{model.name}: an exhaustive check of {'+'.join(variables)} needs {'at least ' if at_least else ''}{runs:,} runs "
+        f"(more than the limit MAX_RUNS = {MAX_RUNS:,}); use mode='sample' (--mode sample), "
+        "or check fewer variables together (sets=...)"
+    )
+
+
+def check_space(model: CausalModel, sets: Sequence[Sequence[str]]) -> int:
+    """The input space's size, counted arithmetically; refuse at once what no class count could make fit.
+
+    Every set needs at least one run per base (each variable has at least one
+    source class), so a space of more than :data:`MAX_RUNS` inputs is refused
+    before any input is built or any network runs.
+    """
+    n = model.input_space_size
+    if n > MAX_RUNS and sets:
+        raise _too_many(model, sets[0], n, at_least=True)
+    if n > MAX_ENUMERATION:
+        raise DomainTooLargeError(
+            f"{model.name}: the input space has {n:,} assignments, more than the enumeration limit "
+            f"{MAX_ENUMERATION:,}; use mode='sample' (--mode sample)"
+        )
+    return n
+
+
+def count_source_classes(
+    network: Network,
+    model: CausalModel,
+    sites: Mapping[str, Site],
+    sets: Sequence[Sequence[str]],
+    *,
+    batch_size: int = 4096,
+    chunk: int = STREAM_CHUNK,
+) -> dict[str, SourceClasses]:
+    """The source classes of every variable in ``sets``, streaming over the inputs ``chunk`` at a time.
+
+    The same classes as :func:`source_classes` over every input (the same
+    passes run: chunks start on pass boundaries), but the inputs are built
+    chunk by chunk from their indices and never all at once: one pass first,
+    then chunks doubling up to ``chunk`` inputs.  Classes only grow as inputs
+    stream by, so after each chunk ``n x`` the product of the class counts met
+    so far bounds each set's runs from below: as soon as one set's bound
+    passes :data:`MAX_RUNS` the check is refused
+    (:class:`~causalabs.errors.DomainTooLargeError` naming the set and the
+    limit), after a chunk rather than after the whole space.
+    """
+    n = check_space(model, sets)
+    chunk = max(batch_size, chunk - chunk % batch_size)
+    used = list(dict.fromkeys(v for vs in sets for v in vs))
+    tables = {v: _ClassTable(v) for v in used}
+    for start, stop in _chunks(n, batch_size, chunk):
+        rows = enumerate_rows(model, start, stop)
+        found = {}
+        for v in used:
+            keys = _class_keys(network, model, sites[v], v, rows, batch_size)
+            found[v] = np.unique(keys, axis=0, return_index=True, return_counts=True)
+        for vs in sets:  # a variable has at least as many classes as it had, or as this chunk alone holds
+            bound = n * math.prod(max(len(tables[v]), len(found[v][0])) for v in vs)
+            if bound > MAX_RUNS:
+                raise _too_many(model, vs, bound, at_least=(start, stop) != (0, n))
+        for v in used:
+            tables[v].add(found[v], start)
+    return {v: t.classes() for v, t in tables.items()}
 
 
 def check_runs(model: CausalModel, n: int, classes: dict[str, SourceClasses], variables: Sequence[str]) -> int:
     """The runs an exhaustive check of ``variables`` needs (bases x source-class combinations); raise above MAX_RUNS."""
     runs = n * math.prod(len(classes[v].size) for v in variables)
     if runs > MAX_RUNS:
-        raise DomainTooLargeError(
-            f"{model.name}: an exhaustive check of {'+'.join(variables)} needs {runs:,} runs "
-            f"(more than {MAX_RUNS:,}); use mode='sample', or check fewer variables together (sets=...)"
-        )
+        raise _too_many(model, variables, runs, at_least=False)
     return runs
 
 

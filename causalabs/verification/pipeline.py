@@ -28,13 +28,13 @@ from causalabs.metrics.estimate import Estimate, proportion
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network
 from causalabs.scm.model import CausalModel
-from causalabs.scm.semantics import HypothesisLike, model_of, rows
+from causalabs.scm.semantics import HypothesisLike, model_of
 from causalabs.verification.report.counterexample import Counterexample
 from causalabs.verification.exhaustive import (
     all_inputs,
     check_runs,
     check_set,
-    source_classes,
+    count_source_classes,
     variable_sets,
 )
 from causalabs.verification.report.provenance import provenance
@@ -77,14 +77,16 @@ def _sets(names: list[str], sets: Sequence[Sequence[Any]] | None) -> list[tuple[
 def _exhaustive(
     model: CausalModel, network: Network, alignment: Alignment, names: list[str], sets: list[tuple[str, ...]]
 ) -> tuple[list[VariableEvidence], Counterexample | None, list[str]]:
+    # every set's run count is bounded while the classes stream by, before any input is enumerated
+    classes = count_source_classes(network, model, alignment.sites, sets)
     inputs = all_inputs(model)
-    used = sorted({v for vs in sets for v in vs}, key=names.index)
-    classes = {v: source_classes(network, model, alignment.sites[v], v, inputs) for v in used}
     n = len(next(iter(inputs.values())))
     for vs in sets:  # every set's size is checked before any runs
         check_runs(model, n, classes, vs)
     evidence, counterexample = [], None
-    table = rows(inputs)
+
+    def row(i: int) -> dict[str, int]:
+        return {k: int(col[i]) for k, col in inputs.items()}
     for vs in sets:
         r = check_set(network, model, alignment, inputs, classes, vs)
         evidence.append(
@@ -98,7 +100,7 @@ def _exhaustive(
         if counterexample is None and r.first_failure is not None:
             b, srcs, expected, observed = r.first_failure
             counterexample = Counterexample(
-                table[b], {v: table[s] for v, s in zip(vs, srcs)}, expected, observed, found_by="exhaustive"
+                row(b), {v: row(s) for v, s in zip(vs, srcs)}, expected, observed, found_by="exhaustive"
             )
     return evidence, counterexample, []
 
