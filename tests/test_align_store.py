@@ -131,7 +131,7 @@ def test_a_failed_save_keeps_the_old_files(tmp_path, fitted, monkeypatch):
 
     new = Alignment({"left": site("2", featurizer=rot, dims=(0, 1))})
     with monkeypatch.context() as m:
-        m.setattr("causalabs.align.store.os.replace", refuse)
+        m.setattr("causalabs.atomic.os.replace", refuse)
         with pytest.raises(OSError, match="disk full"):
             save_alignment(new, path)
     assert (path.read_bytes(), weights_path(path).read_bytes()) == old
@@ -145,7 +145,7 @@ def test_a_failed_save_keeps_the_old_files(tmp_path, fitted, monkeypatch):
         real(src, dst)
 
     with monkeypatch.context() as m:
-        m.setattr("causalabs.align.store.os.replace", only_weights)
+        m.setattr("causalabs.atomic.os.replace", only_weights)
         with pytest.raises(OSError, match="power cut"):
             save_alignment(new, path)
     assert path.read_bytes() == old[0]
@@ -155,7 +155,7 @@ def test_a_failed_save_keeps_the_old_files(tmp_path, fitted, monkeypatch):
     save_alignment(new, path)
     assert old_weights is not None and not old_weights.exists()
     assert torch.equal(load_alignment(path)["left"].subspace.featurizer.matrix, rot.matrix)
-    assert all(not n.startswith(".tmp-") for n in _files(tmp_path))
+    assert all(not n.endswith(".tmp") for n in _files(tmp_path))
 
 
 def test_bad_files_raise_errors_naming_the_file(tmp_path, fitted):

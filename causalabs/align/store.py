@@ -3,12 +3,35 @@
 ``save_alignment(alignment, "runs/heq.json", info=...)`` writes
 ``runs/heq.json`` (schema, sites, info) and, when a site has a featurizer,
 ``runs/heq.<sha256[:16]>.safetensors`` (one tensor per distinct featurizer,
-stored in its own dtype, so a round trip is exact to the bit).  Both are
-written to a temporary file in the same folder and moved into place with
-:func:`os.replace`, weights first: the JSON's replace is the commit point,
-so a failed or interrupted save leaves the previous pair intact and nothing
-half-written.  The weights file named by the previous JSON is removed after
-the commit.  The JSON records the weights' SHA-256; altered weights are refused.
+stored in its own dtype, so a round trip is exact to the bit).  The weights
+file is named from the JSON file's own name and its content's SHA-256, so a
+save only ever writes names it derives for this JSON.
+
+Guarantees:
+
+* **Atomic.** Each file goes to a temporary file in the same folder and is
+  moved into place with :func:`os.replace`, weights first: the JSON's
+  replace is the commit point, so a failed or interrupted save leaves the
+  previous pair readable and no temporary file (a process killed mid-write
+  leaves at most a ``.NAME.XXXXXXXX.tmp``, which a resumed sweep removes).
+* **Never a file it did not write.** An existing ``heq.json`` that is not an
+  alignment file, or an existing weights name holding other bytes that are
+  not a causalabs alignment's weights, is refused
+  (:class:`~causalabs.errors.AlignmentFileError`) unless ``overwrite=True``.
+  After the commit, the weights file the previous ``heq.json`` named is
+  removed only if everything says this save's predecessor wrote it: its name
+  is ``heq.<16 hex>.safetensors``, its metadata marks it as causalabs
+  alignment weights, its bytes match the SHA-256 that JSON recorded, and no
+  other alignment file in the folder names it (a copied ``backup.json``
+  keeps its weights).  Anything else stays.
+* **Same alignment, same bytes.** The JSON is written in a fixed key order
+  and the weights with a single metadata entry, so saving the same alignment
+  twice gives identical files (and the same weights name).
+* **Checked on load.** Every field is type-checked; the weights' SHA-256,
+  shapes and dtypes must match the JSON, rotations must be finite and
+  orthonormal within the :class:`~causalabs.network.Rotation` constructor's
+  tolerance; with ``network=`` and ``hypothesis=`` every site is resolved
+  and its width checked.  Errors name the file and the field.
 
 Layout of the JSON (``version`` 1)::
 
@@ -31,46 +54,41 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from causalabs.align._store_read import (
+    SCHEMA,
+    VERSION,
+    fail,
+    is_alignment_weights,
+    parse_json,
+    read_alignment,
+    weights_name,
+)
 from causalabs.align.rotation import LearnedRotation
-from causalabs.errors import AlignmentFileError, SiteError, UnsavableAlignmentError
+from causalabs.atomic import write_bytes_atomic
+from causalabs.errors import AlignmentFileError, CausalabsError, SiteError, UnsavableAlignmentError
 from causalabs.network.alignment import Alignment
 from causalabs.network.featurizers import Featurizer, Rotation
 from causalabs.network.network import Network
-from causalabs.network.sites import ALL, Site, Subspace
+from causalabs.network.sites import check_featurizer_width, resolve_module
 
-SCHEMA = "causalabs.alignment"
-VERSION = 1
+#: Alignment JSON files larger than this are not read when deciding whether a file is one.
+_MAX_JSON = 64 << 20
 
 
 def weights_path(path: str | Path) -> Path | None:
     """The weights file the alignment JSON at ``path`` refers to (None: it has no featurizer)."""
     p = Path(path)
-    try:
-        doc = json.loads(p.read_text())
-        w = doc.get("weights")
-        return None if w is None else p.with_name(str(w["file"]))
-    except FileNotFoundError:
-        raise _fail(p, "no such alignment file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError, KeyError, TypeError) as exc:
-        raise _fail(p, f"not an alignment file ({type(exc).__name__}: {exc})") from None
-
-
-def _previous_weights(p: Path) -> Path | None:
-    try:
-        return weights_path(p)
-    except AlignmentFileError:
-        return None
+    name = weights_name(p, parse_json(p))
+    return None if name is None else p.with_name(name)
 
 
 def network_fingerprint(network: Network) -> dict[str, str]:
@@ -139,34 +157,84 @@ def _encode(alignment: Alignment) -> tuple[dict[str, Any], list[dict[str, Any]],
     return sites, featurizers, tensors
 
 
-def _write_temp(folder: Path, data: bytes, suffix: str) -> Path:
-    fd, name = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)
+def _weights_bytes(tensors: dict[str, torch.Tensor]) -> bytes:
+    """Safetensors bytes with a single metadata entry: the same tensors always give the same bytes."""
+    return st_save(tensors, metadata={"schema": SCHEMA})
+
+
+def _sha256(path: Path) -> str | None:
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
-    return Path(name)
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
-def save_alignment(alignment: Alignment, path: str | Path, *, info: Mapping[str, Any] | None = None) -> Path:
-    """Write ``alignment`` to ``path`` (JSON) and its featurizer weights beside it; returns ``path``.
+def _alignment_doc(p: Path) -> dict[str, Any] | None:
+    """The document of the causalabs alignment file at ``p``; None when ``p`` is anything else."""
+    try:
+        if not p.is_file() or p.stat().st_size > _MAX_JSON:
+            return None
+        return parse_json(p)
+    except (AlignmentFileError, OSError):
+        return None
+
+
+def _named_elsewhere(p: Path, name: str) -> bool:
+    """True when another alignment file in ``p``'s folder names ``name`` as its weights."""
+    for q in p.parent.glob("*.json"):
+        if q.name == p.name:
+            continue
+        doc = _alignment_doc(q)
+        w = doc.get("weights") if doc is not None else None
+        if isinstance(w, dict) and w.get("file") == name:
+            return True
+    return False
+
+
+def _remove_replaced_weights(p: Path, previous: Mapping[str, Any] | None, keep: str | None) -> None:
+    """Remove the weights the replaced JSON named, if and only if its predecessor save surely wrote them."""
+    w = None if previous is None else previous.get("weights")
+    if not isinstance(w, dict):
+        return
+    name, sha = w.get("file"), w.get("sha256")
+    if not isinstance(name, str) or name == keep:
+        return
+    if not re.fullmatch(re.escape(p.stem) + r"\.[0-9a-f]{16}\.safetensors", name):
+        return  # not a name this JSON's saves derive
+    old = p.with_name(name)
+    if old.is_symlink() or not old.is_file() or not is_alignment_weights(old) or _sha256(old) != sha:
+        return
+    if _named_elsewhere(p, name):
+        return
+    old.unlink(missing_ok=True)
+
+
+def save_alignment(
+    alignment: Alignment,
+    path: str | Path,
+    *,
+    info: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``alignment`` to ``path`` (JSON, ``NAME.json``) and its featurizer weights beside it; returns ``path``.
 
     ``info`` (JSON-able: method, k, seed, losses, dataset digests, hypothesis
-    ref, network fingerprint, ...) is merged over ``alignment.info``.
+    ref, network fingerprint, ...) is merged over ``alignment.info``.  An
+    existing file at ``path`` must be an alignment file, and an existing
+    file at the weights name must be causalabs alignment weights, unless
+    ``overwrite=True``; see the module docstring for every guarantee.
     """
     p = Path(path)
-    if p.suffix == ".safetensors":
-        raise AlignmentFileError(f"{p}: the alignment file is the JSON part; its weights go beside it as .safetensors")
+    if p.suffix != ".json":
+        raise AlignmentFileError(
+            f"{p}: an alignment file is named NAME.json (its weights go beside it as NAME.<sha256>.safetensors)"
+        )
     sites, featurizers, tensors = _encode(alignment)
     merged = _jsonable({**dict(alignment.info), **dict(info or {})}, "info")
     doc: dict[str, Any] = {"schema": SCHEMA, "version": VERSION, "weights": None}
     blob = b""
     if tensors:
-        blob = st_save(tensors, metadata={"schema": SCHEMA, "version": str(VERSION)})
+        blob = _weights_bytes(tensors)
         digest = hashlib.sha256(blob).hexdigest()
         doc["weights"] = {"file": f"{p.stem}.{digest[:16]}.safetensors", "sha256": digest}
     doc.update(featurizers=featurizers, sites=sites, info=merged)
@@ -174,92 +242,70 @@ def save_alignment(alignment: Alignment, path: str | Path, *, info: Mapping[str,
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
         raise AlignmentFileError(f"{p}: folder {folder} does not exist")
-    previous = _previous_weights(p)
-    temps: list[Path] = []
-    try:
-        if tensors:
-            temps.append(_write_temp(folder, blob, ".safetensors"))
-        temps.append(_write_temp(folder, text.encode(), ".json"))
-        if tensors:
-            os.replace(temps[0], p.with_name(doc["weights"]["file"]))
-        os.replace(temps[-1], p)  # the commit point
-    finally:
-        for t in temps:
-            t.unlink(missing_ok=True)
-    if previous is not None and previous.name != (doc["weights"] or {}).get("file"):
-        previous.unlink(missing_ok=True)
+    if p.is_dir():
+        raise AlignmentFileError(f"{p}: is a directory")
+    previous = _alignment_doc(p)
+    if p.exists() and previous is None and not overwrite:
+        raise AlignmentFileError(
+            f"{p}: exists and is not an alignment file written by causalabs; not overwritten "
+            "(choose another path, or pass overwrite=True)"
+        )
+    keep = None
+    if tensors:
+        weights = p.with_name(doc["weights"]["file"])
+        keep = weights.name
+        if weights.is_dir():
+            raise AlignmentFileError(f"{p}: its weights path {weights} is a directory")
+        same = weights.is_file() and _sha256(weights) == doc["weights"]["sha256"]
+        if weights.exists() and not same and not overwrite and not is_alignment_weights(weights):
+            raise AlignmentFileError(
+                f"{p}: its weights path {weights} exists and is not an alignment weights file written by "
+                "causalabs; not overwritten (choose another path, or pass overwrite=True)"
+            )
+        if not same:
+            write_bytes_atomic(weights, blob)
+    write_bytes_atomic(p, text.encode())  # the commit point
+    _remove_replaced_weights(p, previous, keep)
     return p
 
 
-def _fail(p: Path, why: str) -> AlignmentFileError:
-    return AlignmentFileError(f"{p}: {why}")
+def load_alignment(
+    path: str | Path, *, network: Network | None = None, hypothesis: Any = None
+) -> Alignment:
+    """Read an alignment written by :func:`save_alignment`; its ``info`` comes back in ``Alignment.info``.
 
-
-def _read_weights(p: Path, doc: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-    w = doc.get("weights")
-    if w is None:
-        return {}
-    wp = p.with_name(str(w["file"]))
-    try:
-        blob = wp.read_bytes()
-    except FileNotFoundError:
-        raise _fail(p, f"its weights file {wp} is missing") from None
-    if hashlib.sha256(blob).hexdigest() != w.get("sha256"):
-        raise _fail(p, f"its weights file {wp} does not match the SHA-256 recorded in the alignment file")
-    return st_load(blob)
-
-
-def _decode_site(p: Path, v: str, d: Mapping[str, Any], featurizers: list[Rotation]) -> Site:
-    sub = d["subspace"]
-    kind = sub["kind"]
-    if kind == "all":
-        subspace = ALL
-    elif kind == "units":
-        subspace = Subspace(units=sub["units"])
-    elif kind == "featurizer":
-        i = int(sub["featurizer"])
-        if not 0 <= i < len(featurizers):
-            raise _fail(p, f"variable {v!r} refers to featurizer {i}, which the file does not define")
-        a, b = sub["dims"]
-        subspace = Subspace(featurizer=featurizers[i], dims=(int(a), int(b)))
-    else:
-        raise _fail(p, f"variable {v!r} has an unknown subspace kind {kind!r}")
-    pos = d.get("positions")
-    return Site(str(d["module"]), d.get("io", "output"), None if pos is None else tuple(pos), subspace)
-
-
-def load_alignment(path: str | Path) -> Alignment:
-    """Read an alignment written by :func:`save_alignment`; its ``info`` comes back in ``Alignment.info``."""
+    Every field is checked (:class:`~causalabs.errors.AlignmentFileError`
+    naming the file and the field).  With ``network`` every site's module
+    must exist in it; with ``network`` and ``hypothesis`` too, one input row
+    is run to check each site's featurizer width and unit indices against
+    the network's activation.
+    """
     p = Path(path)
-    try:
-        doc = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise _fail(p, "no such alignment file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _fail(p, f"not an alignment file (invalid JSON: {exc})") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise _fail(p, f"not an alignment file (schema {doc.get('schema') if isinstance(doc, dict) else None!r}, expected {SCHEMA!r})")
-    if doc.get("version") != VERSION:
-        raise _fail(p, f"alignment file version {doc.get('version')!r} is not supported (this causalabs reads version {VERSION})")
-    try:
-        tensors = _read_weights(p, doc)
-        featurizers = []
-        for j, f in enumerate(doc["featurizers"]):
-            if f["type"] != "Rotation":
-                raise _fail(p, f"featurizer {j} has unknown type {f['type']!r}")
-            if f["tensor"] not in tensors:
-                raise _fail(p, f"featurizer {j}'s tensor {f['tensor']!r} is missing from {doc['weights']['file']}")
-            m = tensors[f["tensor"]]
-            if list(m.shape) != list(f["shape"]):
-                raise _fail(p, f"featurizer {j} has shape {list(m.shape)} in the weights, {f['shape']} in the file")
-            featurizers.append(Rotation(m, check=False))
-        sites = {str(v): _decode_site(p, str(v), d, featurizers) for v, d in doc["sites"].items()}
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, AlignmentFileError):
-            raise
-        what = "a malformed site" if isinstance(exc, SiteError) else f"a malformed entry ({type(exc).__name__}: {exc})"
-        raise _fail(p, f"{what}: {exc}") from exc
-    return Alignment(sites, info=dict(doc.get("info") or {}))
+    alignment = read_alignment(p)
+    if network is not None:
+        check_file_against_network(p, alignment, network, hypothesis)
+    return alignment
+
+
+def check_file_against_network(p: Path, alignment: Alignment, network: Network, hypothesis: Any = None) -> None:
+    """Raise :class:`~causalabs.errors.AlignmentFileError` naming ``p`` and the site if the network lacks it or its width differs."""
+    for v, s in alignment.sites.items():
+        try:
+            resolve_module(network.module, s.module, network=network.name)
+        except CausalabsError as exc:
+            fail(p, f"sites.{v}.module", str(exc))
+    if hypothesis is None:
+        return
+    from causalabs.backends.native import NativeBackend
+    from causalabs.scm.semantics import enumerate_rows, model_of
+
+    row = enumerate_rows(model_of(hypothesis), 0, 1)
+    for v, s in alignment.sites.items():
+        try:  # the backend checks the width as it records; the unit indices are checked here
+            vectors = NativeBackend().collect(network, row, [s])[s.location_key()]
+            check_featurizer_width(s, int(vectors.shape[-1]))
+        except SiteError as exc:
+            fail(p, f"sites.{v}.subspace", str(exc))
 
 
 def save_das(

@@ -195,7 +195,7 @@ def run_scrub(hypothesis: str, network: str, alignment: str | None, json_out: Pa
     hyp = load_hypothesis(hypothesis)
     model = model_of(hyp)
     net = load_network(network)
-    al = resolve_alignment(alignment, network)
+    al = resolve_alignment(alignment, network, net, hyp)
     size = model.input_space_size
     if size <= SCRUB_ENUMERATE_LIMIT:
         inputs, how = enumerate_inputs(model), f"all {size:,} inputs"

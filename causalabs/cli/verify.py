@@ -23,8 +23,11 @@ EXIT = {"verified": 0, "refuted": 1, "inconclusive": 3}
 MODES = ("exhaustive", "sample", "falsify", "prove")
 
 
-def resolve_alignment(ref: str | None, network_file: str) -> Alignment:
-    """An alignment from a saved file, a ``file.py:function`` reference, or the network file's ``alignment()``."""
+def resolve_alignment(ref: str | None, network_file: str, net: Network | None = None, hyp: Any = None) -> Alignment:
+    """An alignment from a saved file, a ``file.py:function`` reference, or the network file's ``alignment()``.
+
+    A saved file is checked against ``net`` (and ``hyp``) when given: its sites must exist and fit.
+    """
     if ref is None:
         fn = getattr(load_module(network_file), "alignment", None)
         if not callable(fn):
@@ -36,7 +39,7 @@ def resolve_alignment(ref: str | None, network_file: str) -> Alignment:
     else:
         from causalabs.align.store import load_alignment
 
-        obj = load_alignment(ref)
+        obj = load_alignment(ref, network=net, hypothesis=hyp)
     if not isinstance(obj, Alignment):
         raise AlignmentError(f"{ref or network_file}: gives {type(obj).__name__}, not a causalabs Alignment")
     return obj
@@ -147,7 +150,7 @@ def run_verify(
     if not Path(network).is_file():
         raise LoadError(f"{network}: no such network file")
     net: Network = load_network(network)
-    al = resolve_alignment(alignment, network) if search is None else searched_alignment(hyp, net, search, seed)
+    al = resolve_alignment(alignment, network, net, hyp) if search is None else searched_alignment(hyp, net, search, seed)
     if mode == "falsify":
         from causalabs.verification.falsify import falsify
 

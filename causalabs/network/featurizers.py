@@ -64,8 +64,10 @@ class Rotation(Featurizer):
         if check:
             gram = m.T.double() @ m.double()
             err = (gram - torch.eye(m.shape[1], dtype=torch.float64, device=m.device)).abs().max().item()
-            if err > atol:
-                raise SiteError(f"Rotation: columns are not orthonormal (max |U^T U - I| = {err:.2e})")
+            if not err <= atol:  # NaN fails too
+                raise SiteError(
+                    f"Rotation: columns are not orthonormal (max |U^T U - I| = {err:.2e}, tolerance {atol:g})"
+                )
         # canonical layout: a column-major matrix (LAPACK's QR output) would take other matmul
         # kernels than the same values stored row-major, and so give other bits
         self.register_buffer("matrix", m.detach().clone(memory_format=torch.contiguous_format))
