@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+#: A temporary file of :func:`write_bytes_atomic`: ``.<target name>.<8 random characters>.tmp``.
+TEMP_NAME = re.compile(r"\.(?P<target>.+)\.[a-z0-9_]{8}\.tmp")
 
 
 def _umask() -> int:
@@ -46,3 +51,30 @@ def write_json_atomic(path: Path, payload: Any) -> None:
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`write_bytes_atomic`)."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def temp_target(name: str) -> str | None:
+    """The file name a temporary file of :func:`write_bytes_atomic` was to become, or None if ``name`` is not one."""
+    m = TEMP_NAME.fullmatch(name)
+    return None if m is None else m.group("target")
+
+
+def remove_stale_temps(folder: Path, owns: Callable[[str], bool]) -> list[Path]:
+    """Remove the temporary files a killed writer left in ``folder`` for targets ``owns(name)`` accepts.
+
+    A writer that is killed outright (SIGKILL, power loss) cannot remove its
+    temporary file; a later run that writes the same targets calls this
+    first.  Only files named like :func:`write_bytes_atomic`'s temporaries
+    (``.<target>.XXXXXXXX.tmp``) whose target the caller owns are removed;
+    the removed paths are returned.  Two runs writing into one folder at
+    once are not supported (one would remove the other's temporaries).
+    """
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for p in sorted(folder.iterdir()):
+        target = temp_target(p.name)
+        if target is not None and owns(target) and p.is_file() and not p.is_symlink():
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed

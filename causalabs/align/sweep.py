@@ -19,16 +19,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, Protocol, Union
+from typing import Any, Literal, Union
 
 import attrs
 
-from causalabs.align.das import fit_das
-from causalabs.align.store import network_fingerprint
+from causalabs.align.store import network_fingerprint, save_alignment
+from causalabs.align.sweep_files import (
+    FORMAT,
+    alignment_path,
+    complete_alignment,
+    fingerprint,
+    read_existing,
+    remove_leftovers,
+    slug,
+)
+from causalabs.align.sweep_methods import DAS, FullSite, SiteMethod
 from causalabs.atomic import write_json_atomic
 from causalabs.engine.evaluate import evaluate_pairs
 from causalabs.errors import SweepError
@@ -39,86 +47,12 @@ from causalabs.network.network import Network
 from causalabs.network.sites import Site
 from causalabs.scm.semantics import model_of
 
-#: Version tag of the per-site result files; bump when their layout changes.
-FORMAT = "causalabs.sweep/1"
+__all__ = [
+    "DAS", "FORMAT", "FullSite", "SiteMethod", "SweepRecord", "SweepResult", "VariableSets", "alignment_path", "grid",
+    "sweep", "variable_sets",
+]
 
 VariableSets = Union[str, Sequence[Union[str, Sequence[str]]]]  # noqa: UP007 (a runtime alias)
-
-
-class SiteMethod(Protocol):
-    """Fits an alignment of ``variables`` at one location.
-
-    ``name`` and ``config`` (JSON-able settings) identify the method in result
-    files; ``k`` is the subspace size it gives each variable set (None: every
-    unit of the site).
-    """
-
-    name: str
-
-    def __call__(
-        self, network: Network, location: Site, variables: tuple[str, ...], train: Sequence[Any], seed: int
-    ) -> Alignment: ...
-
-
-@attrs.frozen
-class FullSite:
-    """Full-site patching: one variable owns every unit of the location; nothing is trained."""
-
-    name: str = "full"
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return {}
-
-    def k(self, variables: tuple[str, ...]) -> int | None:
-        return None
-
-    def __call__(
-        self, network: Network, location: Site, variables: tuple[str, ...], train: Sequence[Any], seed: int
-    ) -> Alignment:
-        if len(variables) != 1:
-            raise SweepError(
-                f"full-site patching at {location.name} aligns one variable, got {'+'.join(variables)}; "
-                "give each variable its own set or use DAS"
-            )
-        return Alignment({variables[0]: location}, info={"method": self.name})
-
-
-@attrs.frozen
-class DAS:
-    """Distributed alignment search (:func:`~causalabs.align.das.fit_das`) with ``dims`` per variable."""
-
-    dims: int | Mapping[str, int] = 1
-    epochs: int = 5
-    batch_size: int = 64
-    lr: float = 1e-2
-    name: str = "das"
-
-    def _dims(self, variables: tuple[str, ...]) -> dict[str, int]:
-        if isinstance(self.dims, int):
-            return {v: self.dims for v in variables}
-        missing = [v for v in variables if v not in self.dims]
-        if missing:
-            raise SweepError(f"DAS sweep: variable {missing[0]!r} has no dims (dims: {dict(self.dims)})")
-        return {v: int(self.dims[v]) for v in variables}
-
-    @property
-    def config(self) -> dict[str, Any]:
-        dims = self.dims if isinstance(self.dims, int) else dict(sorted(self.dims.items()))
-        return {"dims": dims, "epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
-
-    def k(self, variables: tuple[str, ...]) -> int | None:
-        return sum(self._dims(variables).values())
-
-    def __call__(
-        self, network: Network, location: Site, variables: tuple[str, ...], train: Sequence[Any], seed: int
-    ) -> Alignment:
-        if not train:
-            raise SweepError(f"DAS sweep at {location.name}: no training dataset intervenes within {'+'.join(variables)}")
-        return fit_das(
-            network, location, self._dims(variables), train,
-            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=seed,
-        ).alignment
 
 
 def _estimate(d: Mapping[str, Any]) -> Estimate:
@@ -226,10 +160,6 @@ def _position_digest(location: Site) -> str | None:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "site"
-
-
 def _method_info(method: Callable[..., Alignment]) -> tuple[str, dict[str, Any]]:
     name = getattr(method, "name", None) or getattr(method, "__qualname__", type(method).__name__)
     return str(name), dict(getattr(method, "config", {}) or {})
@@ -240,20 +170,13 @@ def _k(method: Any, variables: tuple[str, ...]) -> int | None:
     return k(variables) if callable(k) else k
 
 
-def _fingerprint(meta: Mapping[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(meta, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _read_existing(path: Path, fingerprint: str) -> list[SweepRecord] | None:
+def _read_existing(path: Path, fp: str) -> list[SweepRecord] | None:
     """The records of a matching result file; None when it is absent, stale or unreadable."""
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT or payload.get("fingerprint") != fingerprint:
+    records = read_existing(path, fp)
+    if records is None:
         return None
     try:
-        return [SweepRecord.from_dict(r) for r in payload["records"]]
+        return [SweepRecord.from_dict(r) for r in records]
     except (KeyError, TypeError, ValueError) as exc:
         raise SweepError(f"sweep result file {path} matches this run but its records are malformed: {exc}") from exc
 
@@ -265,19 +188,38 @@ def _within(ds: Any, variables: tuple[str, ...]) -> bool:
 def _fit_and_score(
     network: Network, location: Site, variables: tuple[str, ...], train: Sequence[Any],
     test: Sequence[Any], method: Any, name: str, seed: int, backend: str,
-) -> SweepRecord:
+) -> tuple[SweepRecord, Alignment]:
     start = time.perf_counter()
     tr = [ds for ds in train if _within(ds, variables)]
     te = [ds for ds in test if _within(ds, variables)]
     alignment = method(network, location, variables, tr, seed)
     results: list[Any] = [evaluate_pairs(network, alignment, ds, backend=backend) for ds in te]
     report = iia(results)
-    return SweepRecord(
+    record = SweepRecord(
         site=location.name, module=location.module, position=_position_label(location), variables=variables,
         method=name, k=_k(method, variables), overall=report.overall.overall, changed=report.overall.changed,
         seed=seed, train_digests=tuple(str(ds.digest) for ds in tr), test_digests=tuple(str(ds.digest) for ds in te),
         elapsed_s=time.perf_counter() - start,
     )
+    return record, alignment
+
+
+def _alignment_info(extra: Mapping[str, Any], config: Mapping[str, Any], record: SweepRecord) -> dict[str, Any]:
+    """What an alignment file of a sweep records: ``extra``, the method and its settings, the site, and the held-out IIA."""
+    return {
+        **extra,
+        "method": record.method,
+        "config": dict(config),
+        "site": record.site,
+        "variables": list(record.variables),
+        "k": record.k,
+        "seed": record.seed,
+        "train_digests": list(record.train_digests),
+    }
+
+
+def _heldout(record: SweepRecord) -> dict[str, Any]:
+    return {"heldout_iia": record.overall.to_dict(), "heldout_iia_changed": record.changed.to_dict()}
 
 
 def _progress(enabled: bool, total: int) -> Any:
@@ -312,11 +254,11 @@ def _locations(sites: Any) -> list[Site]:
         raise SweepError("sweep: no sites given")
     seen: dict[str, str] = {}
     for loc in locations:
-        slug = _slug(loc.name)
-        if slug in seen:
-            what = "appears twice in the grid" if seen[slug] == loc.name else f"has the file name of {seen[slug]}"
+        name = slug(loc.name)
+        if name in seen:
+            what = "appears twice in the grid" if seen[name] == loc.name else f"has the file name of {seen[name]}"
             raise SweepError(f"sweep: site {loc.name} {what}")
-        seen[slug] = loc.name
+        seen[name] = loc.name
     return locations
 
 
@@ -333,6 +275,7 @@ def sweep(
     seed: int = 0,
     progress: bool = True,
     backend: str = "native",
+    alignments: bool | Mapping[str, Any] = False,
 ) -> SweepResult:
     """Fit ``method`` at every location and score it on ``test``; one record per (location, variable set).
 
@@ -344,7 +287,13 @@ def sweep(
     (1 dim per variable); ``FullSite()`` patches the whole location.  With
     ``out_dir`` each location's records are written to
     ``out_dir/<site>.json`` as soon as it is done, and matching files are
-    read back instead of recomputed.  ``progress`` shows a rich bar on a
+    read back instead of recomputed.  ``alignments`` (with ``out_dir``; a
+    mapping adds its entries to each file's info) also saves every fitted
+    alignment to ``out_dir/alignments/<site>__<var+var>.json`` with its
+    method, settings, seed, training digests and held-out IIA, before the
+    site's result file: a resumed site's alignment files are complete.  A
+    sweep into ``out_dir`` first removes the temporary files a killed run
+    left for the files it writes.  ``progress`` shows a rich bar on a
     terminal.
     """
     model = model_of(hypothesis)
@@ -362,8 +311,15 @@ def sweep(
         if not any(_within(ds, vs) for ds in test):
             raise SweepError(f"sweep: no test dataset intervenes within {'+'.join(vs)}")
     out = None if out_dir is None else Path(out_dir)
+    if alignments is not False and out is None:
+        raise SweepError("sweep: alignments=... saves alignment files into out_dir; give out_dir")
+    extra: dict[str, Any] = dict(alignments) if isinstance(alignments, Mapping) else {}
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
+        if alignments:
+            (out / "alignments").mkdir(exist_ok=True)
+        stems = [alignment_path(out, loc.name, vs).stem for loc in locations for vs in sets] if alignments else []
+        remove_leftovers(out, [slug(loc.name) for loc in locations], stems)
     common = {
         "format": FORMAT, "hypothesis": model.name, **network_fingerprint(network), "method": name, "config": config,
         "seed": seed, "variables": [list(v) for v in sets], "backend": backend,
@@ -377,15 +333,24 @@ def sweep(
         for loc in locations:
             bar.update(task, description=loc.name)
             meta = {**common, "site": loc.name, "positions_digest": _position_digest(loc)}
-            fp = _fingerprint(meta)
-            path = None if out is None else out / f"{_slug(loc.name)}.json"
+            fp = fingerprint(meta)
+            path = None if out is None else out / f"{slug(loc.name)}.json"
             old = None if path is None else _read_existing(path, fp)
             if old is not None:
+                if alignments and out is not None:  # files written before the held-out IIA was saved with them
+                    for r in old:
+                        complete_alignment(alignment_path(out, r.site, r.variables),
+                                           _alignment_info(extra, config, r), _heldout(r))
                 records.extend(old)
                 resumed.append(loc.name)
             else:
-                new = [_fit_and_score(network, loc, vs, train, test, method_, name, seed, backend) for vs in sets]
-                if path is not None:
+                fitted = [_fit_and_score(network, loc, vs, train, test, method_, name, seed, backend) for vs in sets]
+                new = [r for r, _ in fitted]
+                if alignments and out is not None:
+                    for r, al in fitted:
+                        save_alignment(al, alignment_path(out, r.site, r.variables),
+                                       info={**_alignment_info(extra, config, r), **_heldout(r)})
+                if path is not None:  # the site's commit point: after its alignment files
                     write_json_atomic(path, {**meta, "fingerprint": fp, "records": [r.to_dict() for r in new]})
                 records.extend(new)
                 computed.append(loc.name)

@@ -14,6 +14,7 @@ from typing import Any
 import typer
 
 from causalabs.align.find import DATA, METHODS, search_method, training_sets
+from causalabs.align.sweep_files import alignment_path
 from causalabs.cli.verify import (
     parse_dims,
     resolve_alignment,
@@ -22,9 +23,8 @@ from causalabs.cli.verify import (
 )
 from causalabs.errors import LoadError
 from causalabs.loading import load_hypothesis
-from causalabs.network.alignment import Alignment
-from causalabs.network.network import Network, load_network
-from causalabs.network.sites import Site, resolve_module
+from causalabs.network.network import load_network
+from causalabs.network.sites import resolve_module
 
 #: Test datasets use seeds ``seed + TEST_OFFSET + j``, training ones ``seed + j``: never the same seed.
 TEST_OFFSET = 100_000
@@ -33,48 +33,6 @@ SCRUB_ENUMERATE_LIMIT = 100_000
 
 
 # --- search ----------------------------------------------------------------------------
-
-
-def alignment_path(out: Path, site: str, variables: tuple[str, ...]) -> Path:
-    """Where ``causalabs search`` saves the alignment of ``variables`` at ``site``."""
-    from causalabs.align.sweep import _slug
-
-    return out / "alignments" / f"{_slug(site)}__{'+'.join(variables)}.json"
-
-
-class _Saving:
-    """Wraps a sweep method: saves every fitted alignment (atomically) as soon as it is fitted."""
-
-    def __init__(self, inner: Any, out: Path, info: Mapping[str, Any]) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.config = inner.config
-        self.out = out
-        self.info = dict(info)
-        self.fitted: dict[tuple[str, tuple[str, ...]], tuple[Alignment, dict[str, Any]]] = {}
-
-    def k(self, variables: tuple[str, ...]) -> int | None:
-        return self.inner.k(variables)
-
-    def __call__(
-        self, network: Network, location: Site, variables: tuple[str, ...], train: Sequence[Any], seed: int
-    ) -> Alignment:
-        from causalabs.align.store import save_alignment
-
-        alignment = self.inner(network, location, variables, train, seed)
-        info = {
-            **self.info,
-            "method": self.name,
-            "config": self.config,
-            "site": location.name,
-            "variables": list(variables),
-            "k": self.k(variables),
-            "seed": seed,
-            "train_digests": [str(ds.digest) for ds in train],
-        }
-        save_alignment(alignment, alignment_path(self.out, location.name, variables), info=info)
-        self.fitted[(location.name, variables)] = (alignment, info)
-        return alignment
 
 
 def _datasets(hyp: Any, sets: Sequence[tuple[str, ...]], n: int, seed: int, data: str) -> tuple[list[Any], list[Any]]:
@@ -106,8 +64,9 @@ def run_search(
     from rich.table import Table
 
     from causalabs.align.heatmap import plot_heatmap
-    from causalabs.align.store import network_fingerprint, save_alignment
+    from causalabs.align.store import network_fingerprint
     from causalabs.align.sweep import grid, sweep
+    from causalabs.atomic import remove_stale_temps
     from causalabs.scm.semantics import model_of
 
     if method not in METHODS:
@@ -138,15 +97,11 @@ def run_search(
     inner: Any = search_method(method, dims_, epochs=epochs, lr=lr)
     folder = Path(out) if out is not None else Path("runs") / f"search-{net.name}-{model.name}"
     (folder / "alignments").mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(folder, {"records.jsonl", "heatmap.png"}.__contains__)  # left by a killed run
     info = {"hypothesis": hypothesis, **network_fingerprint(net), "data": data, "samples": samples}
-    saving = _Saving(inner, folder, info)
-    result = sweep(net, hyp, locations, sets, train, test, method=saving, out_dir=folder, seed=seed)
-    for rec in result.records:  # add the held-out IIA to the alignments fitted in this run
-        fitted = saving.fitted.get((rec.site, rec.variables))
-        if fitted is not None:
-            al, meta = fitted
-            save_alignment(al, alignment_path(folder, rec.site, rec.variables),
-                           info={**meta, "heldout_iia": rec.overall.to_dict(), "heldout_iia_changed": rec.changed.to_dict()})
+    # each site's alignment files (held-out IIA included) are written before its result file: a resumed
+    # site's files are complete
+    result = sweep(net, hyp, locations, sets, train, test, method=inner, out_dir=folder, seed=seed, alignments=info)
     heatmap = plot_heatmap(result, folder / "heatmap.png")
     write_atomic(folder / "records.jsonl", result.to_json_lines())
 
