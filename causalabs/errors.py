@@ -161,3 +161,7 @@ class UnsavableAlignmentError(AlignmentError, TypeError):
 
 class UnsupportedNetworkError(NetworkError, TypeError):
     """The network (or its decoder, encoder, featurizer) is outside what ``prove`` can encode."""
+
+
+class ReportIntegrityError(LoadError):
+    """A saved report's content does not match the digest it was written with (it was edited), or it has none."""

@@ -5,7 +5,6 @@ Exit status: 0 verified, 1 refuted, 3 inconclusive, 2 usage or input error.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -177,18 +176,12 @@ def run_verify(
 
 def run_report(result: Path, fmt: str) -> str:
     """Render a JSON report written by ``causalabs verify --json`` in another format."""
+    from causalabs.verification.report.io import load_report
     from causalabs.verification.report.render import RENDERERS
-    from causalabs.verification.report.io import report_from_dict
 
     if fmt not in RENDERERS:
         raise LoadError(f"--format {fmt!r}: choose one of {', '.join(RENDERERS)}")
-    try:
-        doc = json.loads(result.read_text())
-    except FileNotFoundError:
-        raise LoadError(f"{result}: no such report file") from None
-    except json.JSONDecodeError as exc:
-        raise LoadError(f"{result}: not a JSON report ({exc})") from None
-    return RENDERERS[fmt](report_from_dict(doc, where=str(result)))
+    return RENDERERS[fmt](load_report(result))  # schema and digest checked: an edited report is refused
 
 
 __all__ = [

@@ -1,13 +1,15 @@
-"""Read a report back from its JSON form (``Report.to_json``), checking the schema."""
+"""Read a report back from its JSON form (``Report.to_json``), checking the schema and the digest."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-from causalabs.errors import LoadError
+from causalabs.errors import LoadError, ReportIntegrityError
 from causalabs.metrics.estimate import Estimate
 from causalabs.verification.report.counterexample import Counterexample
-from causalabs.verification.report.report import SCHEMA, Report, VariableEvidence
+from causalabs.verification.report.report import SCHEMA, Report, VariableEvidence, report_digest
 
 _ESTIMATE_FIELDS = ("value", "lo", "hi", "n", "exact", "confidence", "method", "successes")
 
@@ -46,3 +48,55 @@ def report_from_dict(doc: dict[str, Any], *, where: str = "report") -> Report:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise LoadError(f"{where}: malformed causalabs report ({type(exc).__name__}: {exc})") from None
+
+
+def check_digest(doc: dict[str, Any], *, where: str = "report") -> None:
+    """Raise :class:`~causalabs.errors.ReportIntegrityError` naming ``where`` unless ``doc`` matches its digest.
+
+    The digest covers every field but ``timing`` (see
+    :func:`~causalabs.verification.report.report.report_digest`): an edited
+    verdict, estimate, counterexample or provenance is detected, and so is a
+    removed digest.
+    """
+    recorded = doc.get("digest")
+    if not isinstance(recorded, str):
+        raise ReportIntegrityError(
+            f"{where}: the report has no digest (edited, or not written by `causalabs verify --json`); "
+            "rerun the verification to get a report that can be checked"
+        )
+    actual = report_digest(doc)
+    if recorded != actual:
+        raise ReportIntegrityError(
+            f"{where}: the report was changed after it was written (its content has digest {actual[:12]}..., "
+            f"the file records {recorded[:12]}...); rerun the verification to get a trustworthy report"
+        )
+
+
+def load_report(path: str | Path) -> Report:
+    """The report in a JSON file written by ``causalabs verify --json``, its schema and digest checked.
+
+    Every problem is a :class:`~causalabs.errors.LoadError` naming the file:
+    missing, a directory, not UTF-8, not JSON (or nested too deeply), another
+    schema, malformed fields, or content that does not match its digest
+    (:class:`~causalabs.errors.ReportIntegrityError`).
+    """
+    p = Path(path)
+    try:
+        text = p.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise LoadError(f"{p}: no such report file") from None
+    except IsADirectoryError:
+        raise LoadError(f"{p}: is a directory, not a report file") from None
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"{p}: not a JSON report (not UTF-8 text: {exc.reason} at byte {exc.start})") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LoadError(f"{p}: not a JSON report ({exc})") from None
+    except RecursionError:
+        raise LoadError(f"{p}: not a JSON report (nested too deeply)") from None
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        got = doc.get("schema") if isinstance(doc, dict) else None
+        raise LoadError(f"{p}: not a causalabs report (schema {got!r}, expected {SCHEMA!r})")
+    check_digest(doc, where=str(p))
+    return report_from_dict(doc, where=str(p))

@@ -3,12 +3,17 @@
 The JSON form follows a versioned schema (``SCHEMA``): ``verdict``, ``mode``,
 ``iia`` {value, lo, hi, n, exact}, ``per_variable``, ``counterexample`` (or
 null), ``provenance``, and ``timing`` (the only fields that differ between
-two runs of the same command).
+two runs of the same command); ``to_json`` adds ``digest``: the SHA-256 of
+the canonical JSON of every other field except ``timing``
+(:func:`report_digest`), so an edited verdict or number is detected when
+the file is read back (:func:`causalabs.verification.report.io.load_report`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import attrs
@@ -17,6 +22,8 @@ from causalabs.metrics.estimate import Estimate
 from causalabs.verification.report.counterexample import Counterexample
 
 SCHEMA = "causalabs.report/1"
+#: Fields outside the digest: the digest itself, and the timing (which differs between two runs).
+UNDIGESTED = ("digest", "timing")
 Verdict = Literal["verified", "refuted", "inconclusive"]
 VERDICTS = ("verified", "refuted", "inconclusive")
 
@@ -77,5 +84,20 @@ class Report:
         }
 
     def to_json(self) -> str:
-        """Canonical JSON (sorted keys, fixed separators): byte-identical for identical reports."""
-        return json.dumps(self.to_dict(), sort_keys=True, indent=2, allow_nan=True) + "\n"
+        """Canonical JSON (sorted keys, fixed separators) with its ``digest``: byte-identical for identical reports."""
+        doc = self.to_dict()
+        doc["digest"] = report_digest(doc)
+        return json.dumps(doc, sort_keys=True, indent=2, allow_nan=True) + "\n"
+
+
+def report_digest(doc: Mapping[str, Any]) -> str:
+    """SHA-256 of a report's canonical JSON without ``digest`` and ``timing``.
+
+    Canonical: the fields after a JSON round trip (so a report and the same
+    report read back from its file give the same digest), keys sorted, no
+    whitespace, NaN written as ``NaN``.
+    """
+    body = {k: v for k, v in doc.items() if k not in UNDIGESTED}
+    plain = json.loads(json.dumps(body, allow_nan=True))
+    text = json.dumps(plain, sort_keys=True, separators=(",", ":"), allow_nan=True, ensure_ascii=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
