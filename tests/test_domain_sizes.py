@@ -242,3 +242,18 @@ def test_cli_exhaustive_refusal_exits_2_with_one_line_and_writes_nothing(tmp_pat
     lines = [line for line in r.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "Heq71: an exhaustive check of left needs at least" in lines[0], r.output
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "__pycache__") == before
+
+
+def test_cli_show_renders_a_thirty_million_value_domain_without_building_it(tmp_path: Path) -> None:
+    (tmp_path / "big.py").write_text(textwrap.dedent('''
+        import sympy as sp
+        import causalabs as ca
+
+        class Big(ca.Hypothesis):
+            a = ca.input("a", domain=range(3 * 10**7))
+            out = ca.output(sp.Mod(a, 2), domain=(0, 1))
+    '''))
+    r, peak = _peak(lambda: CliRunner().invoke(app, ["show", f"{tmp_path}/big.py:Big"], env={"COLUMNS": "200"}))
+    assert r.exit_code == 0, r.output
+    assert "in  a   in {0..29999999}" in r.output
+    assert peak < 40 * MB, f"show traced {peak / MB:.0f} MB"  # the domain as a list: over 1 GB
