@@ -47,6 +47,7 @@ def causalabs_step_seconds(network: Network, datasets: list[Any], fast_mlp: bool
         epochs=STEP_EPOCHS,
         batch_size=1,
         lr=LR,
+        patience=None,
         seed=SEED,
         progress=lambda *_: stamps.append(time.perf_counter()),
         fast_mlp=fast_mlp,
@@ -100,6 +101,7 @@ def gpt2_step_case(repeat: int, rows: int = 20) -> dict[str, Any]:
             epochs=STEP_EPOCHS,
             batch_size=1,
             lr=LR,
+            patience=None,
             seed=SEED,
             progress=lambda *_: stamps.append(time.perf_counter()),
         )
@@ -173,6 +175,7 @@ def profile_step(
         epochs=STEP_EPOCHS,
         batch_size=1,
         lr=LR,
+        patience=None,
         seed=SEED,
     )
     prof.disable()

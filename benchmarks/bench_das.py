@@ -156,14 +156,15 @@ def main(argv: list[str] | None = None) -> None:
 
     # warm-up (imports, first-call costs) on the small data, both sides
     fit_das(
-        network, Site(SITE), DIMS, small, epochs=1, batch_size=BATCH, lr=LR, seed=SEED
+        network, Site(SITE), DIMS, small, epochs=1, batch_size=BATCH, lr=LR, patience=None, seed=SEED
     )
     pyvene_das(network, small, epochs=1, batch_size=BATCH, lr=LR, seed=SEED)
-    fit_das(network, Site(SITE), DIMS, small, epochs=1, batch_size=BATCH, lr=LR, seed=SEED, fast_mlp=False)
+    fit_das(network, Site(SITE), DIMS, small, epochs=1, batch_size=BATCH, lr=LR, patience=None, seed=SEED, fast_mlp=False)
 
     t0 = time.perf_counter()
     slow = fit_das(
-        network, Site(SITE), DIMS, train, epochs=args.epochs, batch_size=BATCH, lr=LR, seed=SEED, fast_mlp=False
+        network, Site(SITE), DIMS, train, epochs=args.epochs, batch_size=BATCH, lr=LR, patience=None, seed=SEED,
+        fast_mlp=False,
     )
     slow_s = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -175,6 +176,7 @@ def main(argv: list[str] | None = None) -> None:
         epochs=args.epochs,
         batch_size=BATCH,
         lr=LR,
+        patience=None,
         seed=SEED,
     )
     causalabs_s = time.perf_counter() - t0

@@ -61,7 +61,9 @@ MAX_EPOCHS = 20
 DAS_SITE = "1"
 DAS_DIMS = {"left": 8, "right": 8}
 DAS_ROWS = 4_000  # counterfactual training pairs per intervened-variable set
-DAS_EPOCHS = 5
+DAS_EPOCHS = 5  # a fixed number of epochs on every pair (patience=None): the recipe the committed basis records
+DAS_BATCH = 64
+DAS_LR = 3e-2
 Batch = dict[str, np.ndarray]
 
 
@@ -210,7 +212,10 @@ def fit_alignment(network: Network, *, seed: int = SEED) -> tuple[torch.Tensor, 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        result = fit_das(network, Site(DAS_SITE), DAS_DIMS, das_datasets(seed + 10, seed + 20), epochs=DAS_EPOCHS, seed=seed)
+        result = fit_das(
+            network, Site(DAS_SITE), DAS_DIMS, das_datasets(seed + 10, seed + 20),
+            epochs=DAS_EPOCHS, batch_size=DAS_BATCH, lr=DAS_LR, patience=None, seed=seed,
+        )
         found = Alignment(result.alignment.sites)
         scores = {}
         for ds in das_datasets(seed + 30, seed + 40, n=2_000):

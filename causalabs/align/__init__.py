@@ -1,51 +1,81 @@
-"""Alignment search: DAS, Boundless DAS, baselines, site sweeps, and alignment files."""
+"""Alignment search: DAS, Boundless DAS, baselines, site sweeps, and alignment files.
 
-from causalabs.align.baselines import (
-    BaselineResult,
-    all_alignments,
-    evaluate_alignment,
-    full_site,
-    neuron_closest,
-    neuron_contiguous,
-    neuron_greedy,
-    pca_alignment,
-    random_init_control,
-    reinitialised,
-)
-from causalabs.align.boundless import BoundlessResult, fit_boundless
-from causalabs.align.das import DASResult, fit_das
-from causalabs.align.find import find_alignment
-from causalabs.align.rotation import LearnedRotation
-from causalabs.align.store import load_alignment, network_fingerprint, save_alignment, save_das
-from causalabs.align.sweep import DAS, FullSite, SweepRecord, SweepResult, grid
+The names below load on first use, so ``causalabs.align.settings`` (the
+training defaults, read by the command line) imports without torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: Public names: name -> submodule that defines it.
+_LAZY = {
+    "BaselineResult": "baselines",
+    "all_alignments": "baselines",
+    "evaluate_alignment": "baselines",
+    "full_site": "baselines",
+    "neuron_closest": "baselines",
+    "neuron_contiguous": "baselines",
+    "neuron_greedy": "baselines",
+    "pca_alignment": "baselines",
+    "random_init_control": "baselines",
+    "reinitialised": "baselines",
+    "BoundlessResult": "boundless",
+    "fit_boundless": "boundless",
+    "DASResult": "das",
+    "fit_das": "das",
+    "find_alignment": "find",
+    "LearnedRotation": "rotation",
+    "DAS_SETTINGS": "settings",
+    "TrainingSettings": "settings",
+    "load_alignment": "store",
+    "network_fingerprint": "store",
+    "save_alignment": "store",
+    "save_das": "store",
+    "DAS": "sweep",
+    "FullSite": "sweep",
+    "SweepRecord": "sweep",
+    "SweepResult": "sweep",
+    "grid": "sweep",
+}
 
 # The sweep function stays in causalabs.align.sweep (`from causalabs.align.sweep import sweep`):
 # re-exporting it here would shadow the submodule of the same name.
 
-__all__ = [
-    "DAS",
-    "BaselineResult",
-    "BoundlessResult",
-    "DASResult",
-    "FullSite",
-    "LearnedRotation",
-    "SweepRecord",
-    "SweepResult",
-    "all_alignments",
-    "evaluate_alignment",
-    "fit_boundless",
-    "find_alignment",
-    "fit_das",
-    "full_site",
-    "grid",
-    "load_alignment",
-    "network_fingerprint",
-    "neuron_closest",
-    "neuron_contiguous",
-    "neuron_greedy",
-    "pca_alignment",
-    "random_init_control",
-    "reinitialised",
-    "save_alignment",
-    "save_das",
-]
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from causalabs.align.baselines import (
+        BaselineResult,
+        all_alignments,
+        evaluate_alignment,
+        full_site,
+        neuron_closest,
+        neuron_contiguous,
+        neuron_greedy,
+        pca_alignment,
+        random_init_control,
+        reinitialised,
+    )
+    from causalabs.align.boundless import BoundlessResult, fit_boundless
+    from causalabs.align.das import DASResult, fit_das
+    from causalabs.align.find import find_alignment
+    from causalabs.align.rotation import LearnedRotation
+    from causalabs.align.settings import DAS_SETTINGS, TrainingSettings
+    from causalabs.align.store import load_alignment, network_fingerprint, save_alignment, save_das
+    from causalabs.align.sweep import DAS, FullSite, SweepRecord, SweepResult, grid
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'causalabs.align' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"causalabs.align.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = sorted(_LAZY)

@@ -36,8 +36,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from causalabs.align.das import _location, _prepare, train_interchange
+from causalabs.align.das import _check_settings, _location, _prepare, heldout_score, train_interchange
 from causalabs.align.rotation import LearnedRotation
+from causalabs.align.settings import BOUNDARY_LR, DAS_SETTINGS
+from causalabs.align.stopping import Stopper, Training, holdout_split
 from causalabs.backends.native import NativeBackend
 from causalabs.errors import AlignmentError, DatasetError
 from causalabs.network.alignment import Alignment
@@ -56,7 +58,9 @@ class BoundlessResult:
     soft interval ``(start, end)`` per variable, in coordinate units;
     ``basis`` the learned ``width x coords`` orthonormal basis; ``losses``
     the mean training loss (interchange cross-entropy plus penalty) per
-    epoch; ``temperatures`` the temperature at the end of each epoch.
+    epoch; ``temperatures`` the temperature at the end of each epoch;
+    ``training`` every epoch's loss and held-out score (of the hard
+    alignment), the epoch kept and why training stopped.
     """
 
     alignment: Alignment
@@ -70,6 +74,7 @@ class BoundlessResult:
     seed: int
     data_digests: tuple[str, ...]
     collapsed: tuple[str, ...] = ()
+    training: Training | None = None
 
 
 class _SoftBoundaries(Featurizer):
@@ -146,10 +151,13 @@ def fit_boundless(
     variables: Sequence[Any],
     train: Sequence[Any],
     *,
-    epochs: int = 5,
-    batch_size: int = 64,
-    lr: float = 3e-2,
-    boundary_lr: float = 5e-2,
+    epochs: int = DAS_SETTINGS.epochs,
+    batch_size: int = DAS_SETTINGS.batch_size,
+    lr: float = DAS_SETTINGS.lr,
+    boundary_lr: float = BOUNDARY_LR,
+    patience: int | None = DAS_SETTINGS.patience,
+    holdout: float = DAS_SETTINGS.holdout,
+    min_delta: float = DAS_SETTINGS.min_delta,
     seed: int = 0,
     temperature: tuple[float, float] = (2.0, 0.05),
     penalty: float = 0.3,
@@ -166,7 +174,13 @@ def fit_boundless(
     interval widths (as a fraction of ``coords``).  ``init_width`` is the
     starting width of each interval (default ``coords / (2 * len(variables))``).
     ``coords`` is how many rotated directions are learned (default: the
-    site's width; pass less for wide sites).  Deterministic for a seed on CPU.
+    site's width; pass less for wide sites).  ``epochs`` is a cap: as for
+    :func:`~causalabs.align.das.fit_das`, training stops once the held-out
+    pairs (``holdout`` of each dataset) have not improved for ``patience``
+    epochs, judged on the hard alignment each epoch would give, and the best
+    epoch is kept; the temperature is annealed over the cap.  Defaults:
+    :data:`causalabs.align.settings.DAS_SETTINGS`, :data:`~causalabs.align.settings.BOUNDARY_LR`.  Deterministic for a
+    seed on CPU.
     """
     if not train:
         raise DatasetError("Boundless DAS: no training datasets given")
@@ -184,10 +198,16 @@ def fit_boundless(
         raise AlignmentError(f"Boundless DAS: temperature must be (start, end) with start >= end > 0, got {temperature}")
     if penalty < 0:
         raise AlignmentError(f"Boundless DAS: penalty must be >= 0, got {penalty}")
+    _check_settings("Boundless DAS", epochs, batch_size, lr)
+    for ds in train:
+        if len(ds.expected) == 0:
+            raise DatasetError("Boundless DAS: a training dataset is empty")
     torch.manual_seed(seed)
     backend = NativeBackend()
     loc = _location(location)
-    prepared = [_prepare(backend, network, loc, ds, 256) for ds in train]
+    fit_sets, held_sets = (list(train), []) if patience is None else holdout_split("Boundless DAS", train, holdout, seed)
+    prepared = [_prepare(backend, network, loc, ds, 256) for ds in fit_sets]
+    held = [_prepare(backend, network, loc, ds, 256) for ds in held_sets]
     width = int(prepared[0].vectors.shape[-1])
     n_coords = width if coords is None else int(coords)
     if not len(names) <= n_coords <= width:
@@ -212,12 +232,23 @@ def fit_boundless(
     def anneal(step: int) -> None:
         soft.temperature = t0 * (t1 / t0) ** (min(step, steps) / steps)
 
-    def epoch_done(epoch: int, loss: float) -> None:
+    stopper = Stopper([*rot.parameters(), soft.raw_widths], epochs, patience, min_delta)
+
+    def hard_sites() -> dict[str, Site]:
+        with torch.no_grad():
+            dims, _ = _hard_dims(soft.masks(t1).cpu(), names)
+        fixed = Rotation(rot.frozen(), check=False)
+        return {v: Site(loc.module, loc.io, loc.positions, Subspace(featurizer=fixed, dims=dims[v])) for v in names}
+
+    def epoch_done(epoch: int, loss: float) -> bool:
         temps.append(soft.temperature)
+        score = heldout_score(backend, network, held, hard_sites(), "Boundless DAS") if held else None
+        stop = stopper.step(epoch, loss, score)
         if progress is not None:
             progress(epoch, epochs, loss)
+        return stop
 
-    losses = train_interchange(
+    train_interchange(
         network,
         prepared,
         sites,
@@ -230,6 +261,7 @@ def fit_boundless(
         before_step=anneal,
         after_epoch=epoch_done,
     )
+    training = stopper.finish()
     with torch.no_grad():
         masks = soft.masks(t1).cpu()
         starts, ends = soft.bounds()
@@ -238,7 +270,10 @@ def fit_boundless(
     fixed = Rotation(basis, check=False)
     final = {v: Site(loc.module, loc.io, loc.positions, Subspace(featurizer=fixed, dims=dims[v])) for v in names}
     k = {v: b - a for v, (a, b) in dims.items()}
-    info = {"method": "boundless_das", "seed": seed, "k": dict(k), "dims": {v: list(d) for v, d in dims.items()}}
+    info = {
+        "method": "boundless_das", "seed": seed, "k": dict(k), "dims": {v: list(d) for v, d in dims.items()},
+        "training": training.to_dict(),
+    }
     return BoundlessResult(
         alignment=Alignment(final, info=info),
         k=k,
@@ -246,9 +281,10 @@ def fit_boundless(
         boundaries={v: (float(starts[j]), float(ends[j])) for j, v in enumerate(names)},
         basis=basis.cpu(),
         location=loc,
-        losses=losses,
+        losses=training.losses,
         temperatures=temps,
         seed=seed,
         data_digests=tuple(str(getattr(ds, "digest", "")) for ds in train),
         collapsed=collapsed,
+        training=training,
     )

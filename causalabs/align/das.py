@@ -23,6 +23,8 @@ import torch
 from torch.nn.utils import parametrize
 
 from causalabs.align.rotation import LearnedRotation
+from causalabs.align.settings import DAS_SETTINGS
+from causalabs.align.stopping import HeldOut, Stopper, Training, holdout_split
 from causalabs.backends.native import NativeBackend
 from causalabs.data.ops import stack_rows
 from causalabs.engine.collect import collect_distinct
@@ -55,6 +57,7 @@ class DASResult:
     losses: list[float]
     seed: int
     data_digests: tuple[str, ...]
+    training: Training | None = None  # every epoch's loss and held-out score, the epoch kept, why it stopped
 
 
 def _location(site: Site) -> Site:
@@ -98,9 +101,12 @@ def fit_das(
     dims: Mapping[Any, int],
     train: Sequence[Any],
     *,
-    epochs: int = 5,
-    batch_size: int = 64,
-    lr: float = 3e-2,
+    epochs: int = DAS_SETTINGS.epochs,
+    batch_size: int = DAS_SETTINGS.batch_size,
+    lr: float = DAS_SETTINGS.lr,
+    patience: int | None = DAS_SETTINGS.patience,
+    holdout: float = DAS_SETTINGS.holdout,
+    min_delta: float = DAS_SETTINGS.min_delta,
     seed: int = 0,
     low_rank: bool = True,
     progress: Callable[[int, int, float], None] | None = None,
@@ -111,7 +117,13 @@ def fit_das(
     ``train`` is a list of counterfactual datasets (for example one
     intervening on ``left``, one on ``right``, one on both); every batch is
     drawn from one of them.  Coordinates are assigned in the order of
-    ``dims``.  ``low_rank`` (default) learns only the ``sum(dims)``
+    ``dims``.  Training stops when the held-out pairs (``holdout`` of each
+    dataset, split off by a seeded permutation) have not improved for
+    ``patience`` epochs, or at ``epochs`` (a cap), and keeps the best
+    epoch's rotation (:mod:`causalabs.align.stopping`; ``result.training``
+    says how it went).  ``patience=None`` runs exactly ``epochs`` epochs on
+    every pair and keeps the last.  Defaults: :data:`causalabs.align.settings.DAS_SETTINGS`.
+    ``low_rank`` (default) learns only the ``sum(dims)``
     directions an interchange reads (a ``width x k`` orthonormal basis);
     ``low_rank=False`` learns the full ``width x width`` rotation, whose
     extra columns no interchange uses.  ``fast_mlp``: train with the
@@ -133,10 +145,16 @@ def fit_das(
         for v in ds.intervened:
             if v not in dims_:
                 raise AlignmentError(f"DAS: a training dataset intervenes on {v!r}, which has no dims")
+    _check_settings("DAS", epochs, batch_size, lr)
     torch.manual_seed(seed)
     backend = NativeBackend()
     loc = _location(location)
-    prepared = [_prepare(backend, network, loc, ds, 256) for ds in train]
+    for ds in train:
+        if len(ds.expected) == 0:
+            raise DatasetError("DAS: a training dataset is empty")
+    fit_sets, held_sets = (list(train), []) if patience is None else holdout_split("DAS", train, holdout, seed)
+    prepared = [_prepare(backend, network, loc, ds, 256) for ds in fit_sets]
+    held = [_prepare(backend, network, loc, ds, 256) for ds in held_sets]
     width = int(prepared[0].vectors.shape[-1])
     total = sum(dims_.values())
     if total > width:
@@ -155,15 +173,22 @@ def fit_das(
         spans[v] = (start, start + k)
         start += k
     sites = {v: Site(loc.module, loc.io, loc.positions, Subspace(featurizer=rot, dims=spans[v])) for v in dims_}
+    stopper = Stopper(list(rot.parameters()), epochs, patience, min_delta)
 
-    after_epoch = None if progress is None else (lambda e, loss: progress(e, epochs, loss))
+    def after_epoch(epoch: int, loss: float) -> bool:
+        score = heldout_score(backend, network, held, sites, "DAS") if held else None
+        stop = stopper.step(epoch, loss, score)
+        if progress is not None:
+            progress(epoch, epochs, loss)
+        return stop
+
     from causalabs.align.mlp_tail import fast_path_fits, tail_layers, train_mlp_tail
 
     tail = None if fast_mlp is False else tail_layers(network, loc)
     if tail is not None and not fast_path_fits(prepared, rot):
         tail = None
     if tail is not None:
-        losses = train_mlp_tail(
+        train_mlp_tail(
             network, tail, prepared, loc, rot, spans, schedule(_sizes(prepared), epochs, batch_size, seed),
             lr=lr, class_index=_class_index, after_epoch=after_epoch,
         )
@@ -175,22 +200,66 @@ def fit_das(
         )
     else:
         opt = torch.optim.Adam(rot.parameters(), lr=lr)
-        losses = train_interchange(
+        train_interchange(
             network, prepared, sites, opt, epochs=epochs, batch_size=batch_size, seed=seed, label="DAS",
             after_epoch=after_epoch,
         )
+    training = stopper.finish()
     basis = rot.frozen()
     fixed = Rotation(basis, check=False)
     final = {v: Site(loc.module, loc.io, loc.positions, Subspace(featurizer=fixed, dims=spans[v])) for v in dims_}
+    info = {"method": "das", "seed": seed, "dims": dict(dims_), "training": training.to_dict()}
     return DASResult(
-        alignment=Alignment(final, info={"method": "das", "seed": seed, "dims": dict(dims_)}),
+        alignment=Alignment(final, info=info),
         basis=basis.cpu(),
         dims=spans,
         location=loc,
-        losses=losses,
+        losses=training.losses,
         seed=seed,
         data_digests=tuple(str(getattr(ds, "digest", "")) for ds in train),
+        training=training,
     )
+
+
+def _check_settings(label: str, epochs: int, batch_size: int, lr: float) -> None:
+    if epochs < 1:
+        raise AlignmentError(f"{label}: epochs must be at least 1, got {epochs}")
+    if batch_size < 1:
+        raise AlignmentError(f"{label}: batch_size must be at least 1, got {batch_size}")
+    if not lr > 0:
+        raise AlignmentError(f"{label}: the learning rate must be positive, got {lr}")
+
+
+@torch.no_grad()
+def heldout_score(
+    backend: NativeBackend, network: Network, prepared: Sequence[_Prepared], sites: Mapping[str, Site], label: str,
+    chunk: int = 1024,
+) -> HeldOut:
+    """IIA and summed cross-entropy of the expected output on the held-out pairs, under ``sites``' featurizers."""
+    correct, pairs = [], []
+    loss = 0.0
+    with parametrize.cached():
+        for p in prepared:
+            n, right = len(p.expected), 0
+            for start in range(0, n, chunk):
+                rows = torch.arange(start, min(n, start + chunk), device=p.vectors.device)
+                idx = rows.cpu().numpy()
+                patches = [
+                    (sites[v], p.vectors.index_select(0, p.index[i].index_select(0, rows)))
+                    for i, v in enumerate(p.intervened)
+                ]
+                base = {k: np.asarray(v)[idx] for k, v in p.dataset.base.items()}
+                out = backend.patch(network, base, patches, inputs=take_rows(p.inputs, rows))
+                dec = network.decode(out)
+                if dec.scores is None or dec.classes is None:
+                    raise AlignmentError(f"{label}: {network.name}'s decode gives no scores to train on")
+                expected = p.expected.index_select(0, rows)
+                right += int((dec.values.to(expected.device) == expected).sum())
+                target = _class_index(dec.classes, expected)
+                loss += float(torch.nn.functional.cross_entropy(dec.scores.float(), target, reduction="sum"))
+            correct.append(right)
+            pairs.append(n)
+    return HeldOut(tuple(correct), tuple(pairs), loss, tuple("+".join(p.intervened) for p in prepared))
 
 
 def _sizes(prepared: Sequence[_Prepared]) -> list[int]:
@@ -224,7 +293,7 @@ def train_interchange(
     label: str,
     extra_loss: Callable[[], torch.Tensor] | None = None,
     before_step: Callable[[int], None] | None = None,
-    after_epoch: Callable[[int, float], None] | None = None,
+    after_epoch: Callable[[int, float], bool | None] | None = None,
 ) -> list[float]:
     """Interchange-intervention training of the featurizers behind ``sites``; the mean loss per epoch.
 
@@ -232,6 +301,8 @@ def train_interchange(
     error); each batch comes from one prepared dataset, in a seeded order;
     the loss is the cross-entropy of the network's scores under the
     interchange against the counterfactual output, plus ``extra_loss()``.
+    ``after_epoch(epoch, loss)`` runs after each epoch; a true answer stops
+    training there.
     """
     backend = NativeBackend()
     params = list(network.module.parameters())
@@ -272,8 +343,8 @@ def train_interchange(
                 total_loss = total_loss + loss.detach() * len(idx)
                 count += len(idx)
             losses.append(float(total_loss) / max(count, 1))
-            if after_epoch is not None:
-                after_epoch(epoch + 1, losses[-1])
+            if after_epoch is not None and after_epoch(epoch + 1, losses[-1]):
+                break
     finally:
         for param, w in zip(params, was):
             param.requires_grad_(w)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from causalabs.align.settings import DAS_SETTINGS
 from causalabs.align.sweep import DAS
 from causalabs.errors import AlignmentError
 from causalabs.network.alignment import Alignment
@@ -32,17 +33,26 @@ TRAIN_SEED_OFFSET = 7_919
 class Baseline:
     """A baseline (``neurons``: greedy units, ``pca``, ``boundless``) as a sweep method."""
 
-    def __init__(self, name: str, dims: Mapping[str, int], epochs: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        dims: Mapping[str, int],
+        epochs: int = DAS_SETTINGS.epochs,
+        lr: float = DAS_SETTINGS.lr,
+        patience: int | None = DAS_SETTINGS.patience,
+    ) -> None:
         if name not in ("neurons", "pca", "boundless"):
             raise AlignmentError(f"unknown baseline {name!r}; choose neurons, pca or boundless")
         self.name = name
         self.dims = dict(dims)
         self.epochs = epochs
+        self.lr = lr
+        self.patience = patience
 
     @property
     def config(self) -> dict[str, Any]:
         if self.name == "boundless":
-            return {"epochs": self.epochs}
+            return {"epochs": self.epochs, "lr": self.lr, "patience": self.patience}
         cfg: dict[str, Any] = {"dims": dict(sorted(self.dims.items()))}
         if self.name == "pca":
             cfg["assign"] = "greedy"
@@ -63,18 +73,35 @@ class Baseline:
             return pca_alignment(network, location, dims, train, assign="greedy").alignment
         from causalabs.align.boundless import fit_boundless
 
-        return fit_boundless(network, location, list(variables), train, epochs=self.epochs, seed=seed).alignment
+        return fit_boundless(
+            network, location, list(variables), train, epochs=self.epochs, lr=self.lr, patience=self.patience, seed=seed
+        ).alignment
 
 
-def search_method(method: str, dims: Mapping[str, int], *, epochs: int = 5, lr: float = 5e-2) -> Any:
-    """The sweep method called ``method`` (das, boundless, neurons or pca) with ``dims`` per variable."""
+def search_method(
+    method: str,
+    dims: Mapping[str, int],
+    *,
+    epochs: int = DAS_SETTINGS.epochs,
+    lr: float = DAS_SETTINGS.lr,
+    patience: int | None = DAS_SETTINGS.patience,
+) -> Any:
+    """The sweep method called ``method`` (das, boundless, neurons or pca) with ``dims`` per variable.
+
+    ``epochs`` (a cap), ``lr`` and ``patience`` are DAS's and Boundless
+    DAS's training settings (defaults: :data:`~causalabs.align.settings.DAS_SETTINGS`).
+    """
     if method not in METHODS:
         raise AlignmentError(f"unknown search method {method!r}; choose one of {', '.join(METHODS)}")
     if epochs < 1:
         raise AlignmentError(f"search: epochs must be at least 1, got {epochs}")
     if not lr > 0:
         raise AlignmentError(f"search: the learning rate must be positive, got {lr}")
-    return DAS(dims=dict(dims), epochs=epochs, lr=lr) if method == "das" else Baseline(method, dims, epochs)
+    if patience is not None and patience < 1:
+        raise AlignmentError(f"search: patience must be at least 1, got {patience}")
+    if method == "das":
+        return DAS(dims=dict(dims), epochs=epochs, lr=lr, patience=patience)
+    return Baseline(method, dims, epochs, lr, patience)
 
 
 def training_sets(
@@ -116,15 +143,21 @@ def find_alignment(
     method: str = "das",
     dims: Mapping[Any, int] | None = None,
     samples: int = 512,
-    epochs: int = 5,
-    lr: float = 5e-2,
+    epochs: int = DAS_SETTINGS.epochs,
+    lr: float = DAS_SETTINGS.lr,
+    patience: int | None = DAS_SETTINGS.patience,
     seed: int = 0,
     data: str = "balanced",
 ) -> Alignment:
     """Search ``network`` for the hypothesis' variables at ``sites`` (a module path for all, or var -> module).
 
     ``dims`` gives each variable's number of coordinates (default 1; ignored
-    by Boundless DAS, which learns it).  Deterministic for a seed on CPU.
+    by Boundless DAS, which learns it).  DAS and Boundless DAS train until
+    held-out IIA stops improving (``patience`` epochs; ``epochs`` is a cap).
+    The result's ``info["training"]`` lists each fit's training record
+    (:meth:`causalabs.align.stopping.Training.to_dict`, with its site and
+    variables) and ``info["converged"]`` is False when some fit reached the
+    cap still improving.  Deterministic for a seed on CPU.
     """
     model = model_of(hypothesis)
     where = _site_map(model, sites)
@@ -136,13 +169,14 @@ def find_alignment(
         if int(n) < 1:
             raise AlignmentError(f"search: {name!r} needs a positive number of dimensions, got {n}")
         dims_[name] = int(n)
-    fit = search_method(method, dims_, epochs=epochs, lr=lr)
+    fit = search_method(method, dims_, epochs=epochs, lr=lr, patience=patience)
     groups: dict[str, list[str]] = {}
     for v, module in where.items():
         resolve_module(network.module, module, network=network.name)
         groups.setdefault(module, []).append(v)
     found: dict[str, Site] = {}
     digests: list[str] = []
+    training: list[dict[str, Any]] = []
     offset = seed + TRAIN_SEED_OFFSET
     for module, group in groups.items():
         sets: list[tuple[str, ...]] = [(v,) for v in group] + ([tuple(group)] if len(group) > 1 else [])
@@ -151,6 +185,8 @@ def find_alignment(
         digests += [str(ds.digest) for ds in train]
         fitted = fit(network, Site(module), tuple(group), train, seed)
         found.update({v: fitted.sites[v] for v in group})
+        if "training" in fitted.info:
+            training.append({"site": module, "variables": list(group), **fitted.info["training"]})
     info = {
         "method": method,
         "config": fit.config,
@@ -160,7 +196,20 @@ def find_alignment(
         "data": data,
         "train_digests": digests,
     }
+    if training:
+        info["training"] = training
+        info["converged"] = converged(training)
     return Alignment(found, info=info)
 
 
-__all__ = ["DATA", "METHODS", "TRAIN_SEED_OFFSET", "Baseline", "find_alignment", "search_method", "training_sets"]
+def converged(training: Sequence[Mapping[str, Any]]) -> bool | None:
+    """False if some fit reached its epoch cap still improving, True if every fit converged, else None."""
+    flags = [t.get("converged") for t in training]
+    if any(f is False for f in flags):
+        return False
+    return True if flags and all(f is True for f in flags) else None
+
+
+__all__ = [
+    "DATA", "METHODS", "TRAIN_SEED_OFFSET", "Baseline", "converged", "find_alignment", "search_method", "training_sets",
+]

@@ -152,9 +152,13 @@ def train_mlp_tail(
     *,
     lr: float,
     class_index: Callable[[Sequence[int], torch.Tensor], torch.Tensor],
-    after_epoch: Callable[[int, float], None] | None = None,
+    after_epoch: Callable[[int, float], bool | None] | None = None,
 ) -> list[float]:
-    """Train ``rot`` in place on ``epochs`` (per epoch, ``(dataset, rows)`` batches); the mean loss per epoch."""
+    """Train ``rot`` in place on ``epochs`` (per epoch, ``(dataset, rows)`` batches); the mean loss per epoch.
+
+    ``rot`` holds the current parameters whenever ``after_epoch(epoch,
+    loss)`` runs; a true answer stops training there.
+    """
     device = network.device
     backend = NativeBackend()
     layers = _layers(tail)
@@ -180,9 +184,9 @@ def train_mlp_tail(
                 total = total - _step(layers, data[d], w, m1, m2, t, lr, torch.as_tensor(idx, device=device), len(idx))
                 count += len(idx)
             losses.append(float(total) / max(count, 1))
-            if after_epoch is not None:
-                after_epoch(epoch + 1, losses[-1])
-        weight.copy_(w)
+            weight.copy_(w)
+            if after_epoch is not None and after_epoch(epoch + 1, losses[-1]):
+                break
     return losses
 
 

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 import attrs
 
 from causalabs.align.das import fit_das
+from causalabs.align.settings import DAS_SETTINGS
 from causalabs.errors import SweepError
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network
@@ -55,12 +56,18 @@ class FullSite:
 
 @attrs.frozen
 class DAS:
-    """Distributed alignment search (:func:`~causalabs.align.das.fit_das`) with ``dims`` per variable."""
+    """Distributed alignment search (:func:`~causalabs.align.das.fit_das`) with ``dims`` per variable.
+
+    ``epochs`` is a cap; training stops after ``patience`` epochs without
+    held-out improvement (``None``: exactly ``epochs``).  Defaults:
+    :data:`causalabs.align.settings.DAS_SETTINGS`.
+    """
 
     dims: int | Mapping[str, int] = 1
-    epochs: int = 5
-    batch_size: int = 64
-    lr: float = 1e-2
+    epochs: int = DAS_SETTINGS.epochs
+    batch_size: int = DAS_SETTINGS.batch_size
+    lr: float = DAS_SETTINGS.lr
+    patience: int | None = DAS_SETTINGS.patience
     name: str = "das"
 
     def _dims(self, variables: tuple[str, ...]) -> dict[str, int]:
@@ -74,7 +81,7 @@ class DAS:
     @property
     def config(self) -> dict[str, Any]:
         dims = self.dims if isinstance(self.dims, int) else dict(sorted(self.dims.items()))
-        return {"dims": dims, "epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
+        return {"dims": dims, "epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr, "patience": self.patience}
 
     def k(self, variables: tuple[str, ...]) -> int | None:
         return sum(self._dims(variables).values())
@@ -86,5 +93,5 @@ class DAS:
             raise SweepError(f"DAS sweep at {location.name}: no training dataset intervenes within {'+'.join(variables)}")
         return fit_das(
             network, location, self._dims(variables), train,
-            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=seed,
+            epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, patience=self.patience, seed=seed,
         ).alignment
