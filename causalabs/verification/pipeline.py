@@ -37,7 +37,7 @@ from causalabs.verification.exhaustive import (
     count_source_classes,
     variable_sets,
 )
-from causalabs.verification.report.provenance import provenance
+from causalabs.verification.report.provenance import provenance, search_converged
 from causalabs.verification.report.report import Report, VariableEvidence
 
 Mode = Literal["exhaustive", "sample"]
@@ -209,6 +209,9 @@ def verify(
         raise CausalabsError(f"unknown verification mode {mode!r}; choose exhaustive or sample")
     pooled = _pooled(evidence, exact, confidence)
     verdict, reason = _verdict(evidence, threshold, exact)
+    if verdict == "refuted" and search_converged(alignment.info) is False:
+        # the search stopped at its epoch cap still improving: the refutation is of what it reached, not of the claim
+        verdict, reason = "inconclusive", f"{UNCONVERGED}; the alignment it reached: {reason}"
     return Report(
         verdict=verdict,
         mode=mode,
@@ -230,6 +233,10 @@ def verify(
         },
         timing={"seconds": round(time.perf_counter() - start, 3)},
     )
+
+
+#: The reason given when a refutation follows a search that reached its epoch cap while still improving.
+UNCONVERGED = "the search did not converge; raise --epochs"
 
 
 def _verdict(evidence: Sequence[VariableEvidence], threshold: float, exact: bool) -> tuple[Any, str]:

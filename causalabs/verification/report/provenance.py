@@ -33,7 +33,7 @@ def hypothesis_sha256(model: CausalModel) -> str | None:
 
 
 #: Keys of an alignment's ``info`` that say how a search found it (see :mod:`causalabs.align.find`).
-SEARCH_KEYS = ("method", "config", "sites", "seed", "samples", "data", "train_digests")
+SEARCH_KEYS = ("method", "config", "sites", "seed", "samples", "data", "train_digests", "converged", "training")
 
 
 def search_provenance(info: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -41,6 +41,19 @@ def search_provenance(info: Mapping[str, Any]) -> dict[str, Any] | None:
     if "train_digests" not in info:
         return None
     return {k: info[k] for k in SEARCH_KEYS if k in info}
+
+
+def search_converged(info: Mapping[str, Any]) -> bool | None:
+    """Whether the training that found this alignment converged: False when it reached its epoch cap still improving.
+
+    Reads ``info["converged"]`` (:func:`causalabs.align.find.find_alignment`)
+    or ``info["training"]["converged"]`` (``fit_das``, ``fit_boundless``);
+    None when the alignment says nothing about a training.
+    """
+    flag = info.get("converged")
+    if flag is None and isinstance(info.get("training"), Mapping):
+        flag = info["training"].get("converged")
+    return flag if isinstance(flag, bool) else None
 
 
 def provenance(
