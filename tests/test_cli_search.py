@@ -24,7 +24,7 @@ def run(*args: str):
 def searched(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     out = tmp_path_factory.mktemp("search")
     r = run("search", f"{HEQ}:HierarchicalEquality", "--network", NET, "--site", "2", "--site", "0",
-            "--method", "das", "--samples", "256", "--epochs", "5", "--out", str(out))
+            "--method", "das", "--samples", "256", "--out", str(out))
     return out, r
 
 
@@ -54,7 +54,7 @@ def test_search_writes_heatmap_alignments_and_finds_layer_2(searched) -> None:
 def test_search_again_resumes(searched) -> None:
     out, _ = searched
     r = run("search", f"{HEQ}:HierarchicalEquality", "--network", NET, "--site", "2,0",
-            "--method", "das", "--samples", "256", "--epochs", "5", "--out", str(out))
+            "--method", "das", "--samples", "256", "--out", str(out))
     assert r.exit_code == 0, r.output
     assert "0 site(s) fitted, 2 resumed" in r.stdout
 

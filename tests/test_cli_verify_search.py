@@ -59,8 +59,17 @@ def test_neuron_search_on_the_rotated_network_is_refuted() -> None:
 
 def test_wrong_layer_is_refuted() -> None:
     r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--search", "das", "--site", "0",
-            "--epochs", "2", "--train-samples", "128")
+            "--train-samples", "128")
     assert r.exit_code == 1, r.output
+    assert "converged" in r.stdout.splitlines()[1]  # the search stopped for lack of held-out gain, not at its cap
+
+
+def test_wrong_layer_after_a_capped_search_is_inconclusive() -> None:
+    r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--search", "das", "--site", "0",
+            "--epochs", "2", "--train-samples", "128")
+    assert r.exit_code == 3, r.output
+    assert "did not converge" in r.stdout.splitlines()[1]
+    assert "INCONCLUSIVE" in r.stdout and "the search did not converge; raise --epochs" in r.stdout
 
 
 def test_one_site_per_variable_matches_the_library_call() -> None:

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from causalabs.align.settings import DAS_SETTINGS
 from causalabs.errors import CausalabsError
 from causalabs.loading import load_hypothesis
 from causalabs.scm.render import render_latex, render_text
@@ -126,7 +127,13 @@ def verify(
         None, "--site", help="with --search: a module path for every variable, or VARIABLE=MODULE (repeat)"
     ),
     dims: list[str] = typer.Option(None, "--dims", help="with --search: VARIABLE=K coordinates (default 1 each)"),
-    epochs: int = typer.Option(5, "--epochs", help="with --search: training epochs (das, boundless)"),
+    epochs: int = typer.Option(
+        DAS_SETTINGS.epochs, "--epochs", help="with --search: the cap on training epochs (das, boundless)"
+    ),
+    lr: float = typer.Option(DAS_SETTINGS.lr, "--lr", help="with --search: learning rate (das, boundless)"),
+    patience: int = typer.Option(
+        DAS_SETTINGS.patience, "--patience", help="with --search: stop after this many epochs without held-out gain"
+    ),
     train_samples: int = typer.Option(512, "--train-samples", help="with --search: training pairs per variable set"),
     save_alignment: Path = typer.Option(None, "--save-alignment", help="with --search: save the found alignment here"),
 ) -> None:
@@ -143,7 +150,7 @@ def verify(
         request = None
         if search_method is not None:
             request = SearchRequest(search_method, tuple(site or ()), tuple(dims or ()), epochs, train_samples,
-                                    save_alignment)
+                                    save_alignment, lr, patience)
         code = run_verify(hypothesis, network, alignment, mode, threshold, seed, samples, json_out, request, sampling)
     except CausalabsError as exc:
         fail(str(exc))
@@ -174,15 +181,18 @@ def search(
     out: Path = typer.Option(None, "--out", help="output folder (default runs/search-<network>-<hypothesis>)"),
     seed: int = typer.Option(0, "--seed", help="seed for the datasets and the fits"),
     samples: int = typer.Option(512, "--samples", help="pairs per variable set, in each of train and test"),
-    epochs: int = typer.Option(5, "--epochs", help="training epochs (das, boundless)"),
-    lr: float = typer.Option(5e-2, "--lr", help="DAS learning rate"),
+    epochs: int = typer.Option(DAS_SETTINGS.epochs, "--epochs", help="the cap on training epochs (das, boundless)"),
+    lr: float = typer.Option(DAS_SETTINGS.lr, "--lr", help="learning rate (das, boundless)"),
+    patience: int = typer.Option(
+        DAS_SETTINGS.patience, "--patience", help="stop training after this many epochs without held-out gain"
+    ),
     data: str = typer.Option("balanced", "--data", help="balanced | random counterfactual pairs"),
 ) -> None:
     """Search for each internal variable at each SITE: held-out IIA table, heatmap and saved alignments in --out."""
     from causalabs.cli.search import run_search
 
     try:
-        code = run_search(hypothesis, network, site, method, dims, out, seed, samples, epochs, data, lr)
+        code = run_search(hypothesis, network, site, method, dims, out, seed, samples, epochs, data, lr, patience)
     except CausalabsError as exc:
         fail(str(exc))
     raise typer.Exit(code)

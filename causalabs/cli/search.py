@@ -14,6 +14,7 @@ from typing import Any
 import typer
 
 from causalabs.align.find import DATA, METHODS, search_method, training_sets
+from causalabs.align.settings import DAS_SETTINGS
 from causalabs.align.sweep_files import alignment_path
 from causalabs.cli.verify import (
     parse_dims,
@@ -56,7 +57,8 @@ def run_search(
     samples: int,
     epochs: int,
     data: str,
-    lr: float = 5e-2,
+    lr: float = DAS_SETTINGS.lr,
+    patience: int | None = DAS_SETTINGS.patience,
 ) -> int:
     """Fit and score ``method`` at every site for every internal variable (alone and together); return 0."""
     from rich.console import Console
@@ -77,6 +79,8 @@ def run_search(
         raise LoadError(f"--samples and --epochs must be at least 1 (got {samples}, {epochs})")
     if not lr > 0:
         raise LoadError(f"--lr must be positive, got {lr}")
+    if patience is not None and patience < 1:
+        raise LoadError(f"--patience must be at least 1, got {patience}")
     hyp = load_hypothesis(hypothesis)
     model = model_of(hyp)
     internals = list(model.internals)
@@ -94,7 +98,7 @@ def run_search(
     if len(internals) > 1:
         sets.append(tuple(internals))
     train, test = _datasets(hyp, sets, samples, seed, data)
-    inner: Any = search_method(method, dims_, epochs=epochs, lr=lr)
+    inner: Any = search_method(method, dims_, epochs=epochs, lr=lr, patience=patience)
     folder = Path(out) if out is not None else Path("runs") / f"search-{net.name}-{model.name}"
     (folder / "alignments").mkdir(parents=True, exist_ok=True)
     remove_stale_temps(folder, {"records.jsonl", "heatmap.png"}.__contains__)  # left by a killed run
@@ -113,6 +117,8 @@ def run_search(
     for loc in locations:
         table.add_row(escape(loc.name), *(_cell(by[(loc.name, vs)].overall) for vs in sets))
     Console().print(table)
+    for line in _training_lines(folder, [r for r in result.records if r.site in result.computed]):
+        typer.echo(line)
     missing = [p for p in (alignment_path(folder, r.site, r.variables) for r in result.records) if not p.is_file()]
     typer.echo(
         f"{len(result.computed)} site(s) fitted, {len(result.resumed)} resumed; results in {folder}, "
@@ -121,6 +127,34 @@ def run_search(
     for p in missing:
         typer.echo(f"note: no alignment file {p} (its site was resumed from an earlier run)")
     return 0
+
+
+#: ``causalabs search`` prints one training line per fit up to this many fits, a summary beyond.
+TRAINING_LINES = 12
+
+
+def _training_lines(folder: Path, records: Sequence[Any]) -> list[str]:
+    """How this run's fits trained (read from their alignment files): a line per fit, a summary for many, then
+    the fits that did not converge."""
+    from causalabs.align.stopping import describe
+
+    fits = []
+    for r in records:
+        try:
+            info = json.loads(alignment_path(folder, r.site, r.variables).read_text()).get("info", {})
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(info.get("training"), Mapping):
+            fits.append((r.site, r.variables, info["training"]))
+    if len(fits) <= TRAINING_LINES:
+        lines = [f"  training at {site} ({'+'.join(vs)}): {describe(t)}" for site, vs, t in fits]
+    else:
+        used = [t["epochs"] for _, _, t in fits]
+        lines = [f"  training: {len(fits)} fits, {min(used)} to {max(used)} epochs of at most {fits[0][2]['cap']}"]
+    capped = [f"{site} ({'+'.join(vs)})" for site, vs, t in fits if t.get("converged") is False]
+    if capped:
+        lines.append(f"{len(capped)} of {len(fits)} fit(s) did not converge ({', '.join(capped)}); raise --epochs")
+    return lines
 
 
 # --- scrub -----------------------------------------------------------------------------

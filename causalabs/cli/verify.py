@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 import typer
 
+from causalabs.align.settings import DAS_SETTINGS
 from causalabs.atomic import write_text_atomic
 from causalabs.errors import AlignmentError, CausalabsError, LoadError
 from causalabs.loading import load_attr, load_hypothesis, load_module, split_ref
@@ -57,9 +58,11 @@ class SearchRequest:
     method: str
     sites: tuple[str, ...]
     dims: tuple[str, ...] = ()
-    epochs: int = 5
+    epochs: int = DAS_SETTINGS.epochs
     samples: int = 512
     save: Path | None = None
+    lr: float = DAS_SETTINGS.lr
+    patience: int | None = DAS_SETTINGS.patience
 
 
 def split_option(values: Sequence[str] | None) -> list[str]:
@@ -109,14 +112,17 @@ def parse_dims(
 
 
 def searched_alignment(hyp: Any, net: Network, request: SearchRequest, seed: int) -> Alignment:
-    """Run the requested search, print what it found, save it if asked."""
+    """Run the requested search, print what it found and how its training went, save it if asked."""
     from causalabs.align.find import find_alignment
+    from causalabs.align.stopping import describe
 
     found = find_alignment(
         hyp, net, parse_sites(request.sites), method=request.method, dims=parse_dims(request.dims),
-        samples=request.samples, epochs=request.epochs, seed=seed,
+        samples=request.samples, epochs=request.epochs, lr=request.lr, patience=request.patience, seed=seed,
     )
     typer.echo(f"searched ({request.method}, seed {seed}): {found.describe()}")
+    for fit in found.info.get("training", ()):
+        typer.echo(f"  training at {fit['site']} ({'+'.join(fit['variables'])}): {describe(fit)}")
     if request.save is not None:
         from causalabs.align.store import network_fingerprint, save_alignment
 
