@@ -208,12 +208,22 @@ def scrub(
     json_out: Path = typer.Option(None, "--json", help="also write the result as JSON here"),
     n: int = typer.Option(1000, "--n", help="number of reference inputs"),
     seed: int = typer.Option(0, "--seed", help="seed for references and resampling"),
+    references: str = typer.Option(
+        "auto", "--references",
+        help="auto | balanced | uniform: auto balances the references over the output when one value holds >= 90%",
+    ),
+    threshold: float = typer.Option(
+        None, "--threshold", help="give a verdict: verified iff loss recovered's lower bound >= T, refuted iff upper < T"
+    ),
 ) -> None:
-    """Causal-scrub HYPOTHESIS on NETWORK under the alignment: loss recovered and accuracy with intervals."""
+    """Causal-scrub HYPOTHESIS on NETWORK under the alignment: loss recovered and accuracy with intervals.
+
+    Without --threshold exit 0; with it, exit 0 verified, 1 refuted, 3 inconclusive.
+    """
     from causalabs.cli.search import run_scrub
 
     try:
-        code = run_scrub(hypothesis, network, alignment, json_out, n, seed)
+        code = run_scrub(hypothesis, network, alignment, json_out, n, seed, references, threshold)
     except CausalabsError as exc:
         fail(str(exc))
     raise typer.Exit(code)

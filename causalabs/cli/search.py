@@ -17,6 +17,7 @@ from causalabs.align.find import DATA, METHODS, search_method, training_sets
 from causalabs.align.settings import DAS_SETTINGS
 from causalabs.align.sweep_files import alignment_path
 from causalabs.cli.verify import (
+    EXIT,
     parse_dims,
     resolve_alignment,
     split_option,
@@ -171,16 +172,36 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def run_scrub(hypothesis: str, network: str, alignment: str | None, json_out: Path | None, n: int, seed: int) -> int:
-    """Causal-scrub HYPOTHESIS on NETWORK under the alignment; print the result, optionally write JSON; return 0."""
+def run_scrub(
+    hypothesis: str,
+    network: str,
+    alignment: str | None,
+    json_out: Path | None,
+    n: int,
+    seed: int,
+    references: str = "auto",
+    threshold: float | None = None,
+) -> int:
+    """Causal-scrub HYPOTHESIS on NETWORK under the alignment; print the result and its data, optionally write JSON.
+
+    References are drawn by :func:`causalabs.scrub.draw_references`
+    (``auto``: balanced over the output where one output value holds most
+    inputs).  Without ``threshold`` return 0; with it, the verdict's exit
+    status (:func:`causalabs.scrub.judge`: 0 verified, 1 refuted, 3 inconclusive).
+    """
     import numpy as np
 
     from causalabs.data.spaces import distinct_inputs
     from causalabs.scm.semantics import enumerate_inputs, model_of
-    from causalabs.scrub import scrub
+    from causalabs.scrub import agreement_warning, draw_references, judge, scrub
+    from causalabs.scrub.references import HOWS
 
     if n < 1:
         raise LoadError(f"--n must be at least 1, got {n}")
+    if references not in HOWS:
+        raise LoadError(f"--references {references!r}: choose one of {', '.join(HOWS)}")
+    if threshold is not None and not (math.isfinite(threshold) and 0.0 < threshold <= 1.0):
+        raise LoadError(f"--threshold must be in (0, 1], got {threshold}")
     hyp = load_hypothesis(hypothesis)
     model = model_of(hyp)
     net = load_network(network)
@@ -191,8 +212,10 @@ def run_scrub(hypothesis: str, network: str, alignment: str | None, json_out: Pa
     else:
         inputs = distinct_inputs(model, np.random.default_rng([seed, 0x5C]), SCRUB_ENUMERATE_LIMIT)
         how = f"{SCRUB_ENUMERATE_LIMIT:,} distinct inputs sampled from {size:,}"
-    r = scrub(net, hyp, al, inputs, n=n, seed=seed)
-    typer.echo(f"causal scrubbing of {model.name} on {net.name} ({how}; {r.n} references, seed {seed})")
+    refs = draw_references(hyp, inputs, n, seed, references)  # type: ignore[arg-type]
+    r = scrub(net, hyp, al, inputs, references=refs.batch, seed=seed)
+    typer.echo(f"causal scrubbing of {model.name} on {net.name}")
+    typer.echo(f"  data: resampled from {how}; {refs.describe()}")
     typer.echo(f"  correspondence {r.correspondence}")
     typer.echo(f"  loss recovered {r.loss_recovered}")
     typer.echo(f"  accuracy under scrubbing {r.accuracy}")
@@ -200,6 +223,13 @@ def run_scrub(hypothesis: str, network: str, alignment: str | None, json_out: Pa
     typer.echo(f"  L_scrubbed {r.loss_scrubbed}\n  L_original {r.loss_original}\n  L_random {r.loss_random}")
     if r.dropped:
         typer.echo(f"  {r.dropped} reference(s) dropped")
+    warning = agreement_warning(r)
+    if warning is not None:
+        typer.echo(f"  warning: {warning}")
+    verdict = reason = None
+    if threshold is not None:
+        verdict, reason = judge(r, threshold)
+        typer.echo(f"{verdict.upper()}: loss recovered of {model.name} on {net.name} at threshold {threshold:g}\n  {reason}")
     if json_out is not None:
         doc = {
             **r.to_dict(),
@@ -207,9 +237,12 @@ def run_scrub(hypothesis: str, network: str, alignment: str | None, json_out: Pa
             "hypothesis_ref": hypothesis,
             "alignment_ref": alignment,
             "inputs": how,
+            "references": refs.to_dict(),
+            "warnings": [warning] if warning is not None else [],
+            **({"threshold": threshold, "verdict": verdict, "reason": reason} if threshold is not None else {}),
         }
         write_atomic(Path(json_out), json.dumps(_finite(doc), indent=2, sort_keys=True) + "\n")
-    return 0
+    return 0 if verdict is None else EXIT[verdict]
 
 
 __all__ = ["METHODS", "alignment_path", "parse_dims", "run_scrub", "run_search"]

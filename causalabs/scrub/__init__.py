@@ -15,7 +15,8 @@ from causalabs.scrub.correspondence import (
 )
 from causalabs.scrub.path_patching import PathPatchResult, path_patch
 from causalabs.scrub.plan import ScrubPlan, TreeNode
-from causalabs.scrub.result import ScrubResult
+from causalabs.scrub.references import References, draw_references
+from causalabs.scrub.result import ScrubResult, agreement_warning, judge
 from causalabs.scrub.sampling import AgreeingSampler
 from causalabs.scrub.scrub import scrub
 
@@ -23,12 +24,16 @@ __all__ = [
     "AgreeingSampler",
     "Correspondence",
     "PathPatchResult",
+    "References",
     "ScrubPlan",
     "ScrubResult",
     "TreeNode",
+    "agreement_warning",
     "check_order",
     "correspondence",
+    "draw_references",
     "execution_order",
+    "judge",
     "path_patch",
     "scrub",
 ]

@@ -100,6 +100,52 @@ class ScrubResult:
         )
 
 
+#: Below this accuracy of the network on the references (against the hypothesis' output) a scrub warns and
+#: does not verify: loss recovered is then measured against a network that does not compute the hypothesis.
+MIN_ACCURACY = 0.99
+
+
+def agreement_warning(result: ScrubResult, min_accuracy: float = MIN_ACCURACY) -> str | None:
+    """A sentence when the unscrubbed network gives the hypothesis' output on less than ``min_accuracy`` of the references."""
+    acc = result.accuracy_original
+    if acc.value >= min_accuracy:
+        return None
+    wrong = acc.n - int(acc.successes if acc.successes is not None else round(acc.value * acc.n))
+    return (
+        f"the network gives {result.hypothesis}'s output on only {acc.value:.1%} of the references "
+        f"({wrong:,} of {acc.n:,} disagree; interval [{acc.lo:.3f}, {acc.hi:.3f}], below {min_accuracy:g}): "
+        "loss recovered compares scrubbing with a network that does not compute this hypothesis"
+    )
+
+
+def judge(result: ScrubResult, threshold: float, min_accuracy: float = MIN_ACCURACY) -> tuple[str, str]:
+    """``(verdict, reason)`` on loss recovered at ``threshold``: verified iff the interval's lower bound >= threshold,
+    refuted iff its upper bound < threshold, else inconclusive.
+
+    A lower bound that clears the threshold while the network disagrees
+    with the hypothesis' output on the references (:func:`agreement_warning`)
+    is inconclusive, not verified; so is an estimate without an interval.
+    """
+    if not (math.isfinite(threshold) and 0.0 < threshold <= 1.0):
+        raise ScrubError(f"scrub: threshold must be in (0, 1], got {threshold}")
+    rec = result.loss_recovered
+    if not (math.isfinite(rec.lo) and math.isfinite(rec.hi)):
+        return "inconclusive", "loss recovered has no interval (L_random equals L_original on the references)"
+    if rec.hi < threshold:
+        return "refuted", f"loss recovered {rec.value:.4f}: upper bound {rec.hi:.4f} < {threshold:g}"
+    if rec.lo >= threshold:
+        if result.accuracy_original.value < min_accuracy:
+            return "inconclusive", (
+                f"loss recovered lower bound {rec.lo:.4f} >= {threshold:g}, but the network gives the hypothesis' "
+                f"output on only {result.accuracy_original.value:.1%} of the references (below {min_accuracy:g})"
+            )
+        return "verified", f"loss recovered {rec.value:.4f}: lower bound {rec.lo:.4f} >= {threshold:g}"
+    return "inconclusive", (
+        f"loss recovered {rec.value:.4f}: interval [{rec.lo:.4f}, {rec.hi:.4f}] straddles {threshold:g}; "
+        "more references would narrow it"
+    )
+
+
 def summarize(
     *,
     hypothesis: str,
