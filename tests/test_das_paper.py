@@ -153,13 +153,13 @@ def test_neuron_search_is_near_chance_on_balanced_heldout_pairs(planted, fit):
     balanced = [ca.balanced(heq, v, 2000, seed=50 + i) for i, v in enumerate(["left", "right", ["left", "right"]])]
     neurons = iia(evaluate_alignment(net, fit(net, Site("2"), {"left": 1, "right": 1}, train).alignment, balanced))
     assert neurons.overall.overall.value <= 0.6, str(neurons)  # measured 0.538
-    das = fit_das(net, Site("2"), {"left": 1, "right": 1}, train, epochs=3, seed=0)
+    das = fit_das(net, Site("2"), {"left": 1, "right": 1}, train, epochs=3, patience=None, seed=0)
     assert iia(evaluate_alignment(net, das.alignment, balanced)).overall.overall.value == 1.0
 
 
 def test_closest_localist_split_fails_on_the_planted_rotation(planted):
     net, train, held = planted
-    das = fit_das(net, Site("2"), {"left": 1, "right": 1}, train, epochs=3, seed=0)
+    das = fit_das(net, Site("2"), {"left": 1, "right": 1}, train, epochs=3, patience=None, seed=0)
     res = neuron_closest(net, das, train)
     report = iia(evaluate_alignment(net, res.alignment, held))
     assert report.overall.changed.value <= 0.6, str(report)  # measured 0.09 (exhaustive left, right)
@@ -167,7 +167,7 @@ def test_closest_localist_split_fails_on_the_planted_rotation(planted):
 
 def test_das_recovers_the_planted_rotation(planted):
     net, train, held = planted
-    res = fit_das(net, Site("2"), {"left": 1, "right": 1}, train, epochs=3, seed=0)
+    res = fit_das(net, Site("2"), {"left": 1, "right": 1}, train, epochs=3, patience=None, seed=0)
     report = iia(evaluate_alignment(net, res.alignment, held))
     assert report.overall.overall.value >= 0.99 and report.overall.changed.value >= 0.99, str(report)
     # Only units 0 and 1 of the unrotated layer ever carry signal: compare the learned
