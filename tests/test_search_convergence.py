@@ -96,3 +96,18 @@ def test_a_converged_search_that_fails_is_still_refuted() -> None:
     assert verify(hyp, net, found).verdict == "refuted"
     # the same alignment without its search record is judged as given
     assert verify(hyp, net, Alignment(found.sites)).verdict == "refuted"
+
+
+def test_causalabs_search_prints_each_fit_s_training_and_names_those_that_did_not_converge(tmp_path: Path) -> None:
+    r = run("search", HEQ, "--network", HANDBUILT, "--site", "2", "--samples", "128", "--out", str(tmp_path / "a"))
+    assert r.exit_code == 0, r.output
+    lines = [x for x in r.stdout.splitlines() if x.startswith("  training at 2.output")]
+    assert len(lines) == 3 and all(", converged; training loss" in x for x in lines), r.stdout
+    assert "did not converge" not in r.stdout
+    saved = json.loads((tmp_path / "a" / "alignments" / "2.output__left.json").read_text())["info"]
+    assert saved["training"]["converged"] is True and saved["config"]["patience"] == 5
+    capped = run("search", HEQ, "--network", HANDBUILT, "--site", "2", "--samples", "128", "--epochs", "2",
+                 "--out", str(tmp_path / "b"))
+    assert capped.exit_code == 0, capped.output
+    assert "3 of 3 fit(s) did not converge (2.output (left), 2.output (right), 2.output (left+right)); raise --epochs" \
+        in capped.stdout
