@@ -11,6 +11,10 @@ Hooks only; the work is done by :func:`causalabs.verification.assertion.assert_a
   claims checked so far, as dicts);
 * a terminal summary table of every claim checked during the run.
 
+Claims keep :func:`causalabs.verify`'s defaults: threshold 1 (an exact
+abstraction) in every mode, so a sampled claim needs an explicit
+``threshold=`` below 1 to pass (docs/verify.md, "What a verdict means").
+
 Settings reach the assertion module through ``$CAUSALABS_SEED`` and
 ``$CAUSALABS_PROFILE`` (restored at the end), so a run that checks no claim
 never imports torch, and xdist workers see the same settings.  Claims travel

@@ -30,15 +30,46 @@ def test_verified_and_refuted_exit_codes(tmp_path: Path) -> None:
 
 
 def test_inconclusive_exit_code() -> None:
-    few = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--mode", "sample", "--samples", "20")
+    few = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--mode", "sample", "--samples", "20",
+              "--threshold", "0.95")
     assert few.exit_code == 3, few.output
+    assert few.stdout.startswith("INCONCLUSIVE at threshold 0.95: HierarchicalEquality")
+
+
+def test_one_default_threshold_in_every_mode(tmp_path: Path) -> None:
+    """Threshold 1 by default: exhaustive verifies the exact claim, sampling cannot (exit 3), never 0 vs 1."""
+    exact = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--json", str(tmp_path / "e.json"))
+    sampled = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--mode", "sample",
+                  "--json", str(tmp_path / "s.json"))
+    assert exact.exit_code == 0 and sampled.exit_code == 3, sampled.output
+    assert sampled.stdout.startswith("INCONCLUSIVE: HierarchicalEquality on heq_handbuilt (sample)")
+    assert "no failure in 6,000 pairs; IIA >= 0.9985 (95%)" in sampled.stdout
+    docs = [json.loads((tmp_path / name).read_text()) for name in ("e.json", "s.json")]
+    assert [d["threshold"] for d in docs] == [1.0, 1.0]
+    assert docs[1]["statistics"]["interval"] == "clopper-pearson" and docs[1]["provenance"]["sampling"] == "balanced"
+    at = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--mode", "sample", "--threshold", "0.95")
+    assert at.exit_code == 0 and at.stdout.startswith("VERIFIED at threshold 0.95: HierarchicalEquality")
+    twin = run("verify", f"{HEQ}:SwappedEquality", "--network", NET, "--mode", "sample")
+    assert twin.exit_code == 1 and twin.stdout.startswith("REFUTED: SwappedEquality")
+
+
+@pytest.mark.parametrize("value", ["0", "1.5", "nan"])
+def test_a_threshold_outside_0_1_is_a_usage_error(value: str) -> None:
+    r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--threshold", value)
+    assert r.exit_code == 2, r.output
+    assert "threshold must be a number in (0, 1]" in r.output and "Traceback" not in r.output
+
+
+def test_falsify_and_prove_take_no_threshold_below_1() -> None:
+    r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--mode", "falsify", "--threshold", "0.9")
+    assert r.exit_code == 2 and "--mode falsify checks the exact claim (threshold 1)" in r.output
 
 
 def test_same_command_twice_gives_identical_json_apart_from_timing(tmp_path: Path) -> None:
     docs = []
     for name in ("a.json", "b.json"):
         r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--mode", "sample",
-                "--samples", "300", "--seed", "5", "--json", str(tmp_path / name))
+                "--samples", "300", "--seed", "5", "--threshold", "0.95", "--json", str(tmp_path / name))
         assert r.exit_code == 0, r.output
         doc = json.loads((tmp_path / name).read_text())
         assert doc.pop("timing")

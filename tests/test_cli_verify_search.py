@@ -43,7 +43,8 @@ def test_search_then_verify_twice_gives_identical_json_apart_from_timing(tmp_pat
     docs = []
     for name in ("a.json", "b.json"):
         r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--search", "das", "--site", "2",
-                "--mode", "sample", "--samples", "300", "--seed", "4", "--json", str(tmp_path / name))
+                "--mode", "sample", "--samples", "300", "--seed", "4", "--threshold", "0.95",
+                "--json", str(tmp_path / name))
         assert r.exit_code == 0, r.output
         doc = json.loads((tmp_path / name).read_text())
         assert doc.pop("timing")

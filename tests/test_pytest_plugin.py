@@ -94,7 +94,8 @@ SEEDED = '''
 import json, pathlib
 
 def test_sampled(causalabs_seed, causalabs_claims):
-    report = assert_abstraction(TRUE, NET, ALIGN, mode="sample")
+    report = assert_abstraction(TRUE, NET, ALIGN, mode="sample", threshold=0.95)
+    assert report.verdict == "verified"
     assert report.provenance["seed"] == causalabs_seed
     assert causalabs_claims[-1]["seed"] == causalabs_seed
     pathlib.Path("seed.json").write_text(json.dumps({"seed": report.provenance["seed"], "n": report.iia.n}))
@@ -150,8 +151,9 @@ def test_profile_registered_in_conftest(pytester):
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "causalabs *, seed 0, profile tiny",
-        "*AbstractionInconclusive: HierarchicalEquality on heq_handbuilt: INCONCLUSIVE (sample, threshold 0.95)",
-        "*(inconclusive: sample more pairs*allow_inconclusive=True)",
+        "*AbstractionInconclusive: HierarchicalEquality on heq_handbuilt: INCONCLUSIVE (sample, threshold 1)",
+        "*no failure in 60 pairs; IIA >= 0.8609 (95%) on every variable set; sampling never verifies an exact claim*",
+        "*(inconclusive: sample more pairs, state a threshold below 1*allow_inconclusive=True)",
     ])
     result.stdout.fnmatch_lines(["*causalabs: 2 claims checked*", "*test_inconclusive*sample*inconclusive*"])
 
@@ -175,9 +177,27 @@ def test_assert_abstraction_returns_the_report_and_raises_a_refutation(heq, swap
 
 def test_inconclusive_raises_unless_allowed(heq):
     args = (heq.hypothesis(), heq.network, heq.alignment())
-    with pytest.raises(AbstractionInconclusive, match="straddles"):
-        assert_abstraction(*args, mode="sample", samples=20)
+    with pytest.raises(AbstractionInconclusive, match="no failure in 60 pairs"):
+        assert_abstraction(*args, mode="sample", samples=20)  # threshold 1: sampling never verifies
+    with pytest.raises(AbstractionInconclusive, match=r"about \d+ more pairs of this set would verify") as info:
+        assert_abstraction(*args, mode="sample", samples=20, threshold=0.95)
+    assert "threshold=0.95" in str(info.value)  # the replay call names the threshold
     assert assert_abstraction(*args, mode="sample", samples=20, allow_inconclusive=True).verdict == "inconclusive"
+    assert assert_abstraction(*args, mode="sample", threshold=0.95).verdict == "verified"
+
+
+def test_one_default_threshold_for_every_mode(heq, swapped):
+    import inspect
+
+    from causalabs.verification.pipeline import verify
+
+    assert inspect.signature(assert_abstraction).parameters["threshold"].default == 1.0
+    assert inspect.signature(verify).parameters["threshold"].default == 1.0
+    args = (heq.hypothesis(), heq.network, heq.alignment())
+    assert assert_abstraction(*args).threshold == 1.0
+    assert assert_abstraction(*args, mode="sample", allow_inconclusive=True).threshold == 1.0
+    with pytest.raises(Exception, match="threshold 1"):
+        assert_abstraction(*args, mode="falsify", threshold=0.9)
 
 
 def test_profiles_and_seed_defaults(monkeypatch):

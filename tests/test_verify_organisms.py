@@ -87,21 +87,58 @@ def test_every_organism_file_is_found_and_loads() -> None:
         assert org.info.wrong, f"{org.name} has no wrong twin"
 
 
+#: A sampled check verifies only a threshold below 1; the correct hypotheses are checked at this one.
+SAMPLED_THRESHOLD = 0.95
+
+
+def claim_threshold(org: Organism) -> float:
+    """The threshold at which the organism's known alignment holds: 1 (exact) unless a planted defect lowers it."""
+    return float(org.info.extra.get("threshold", 1.0))
+
+
+def consistent(exhaustive: Any, sampled: Any) -> None:
+    """The same claim checked exhaustively and by sampling never gives verified in one and refuted in the other."""
+    verdicts = {exhaustive.verdict, sampled.verdict}
+    assert verdicts != {"verified", "refuted"}, (exhaustive.reason, sampled.reason)
+
+
 @pytest.mark.parametrize(("rel", "which"), cases())
 def test_verdicts_on_every_organism(rel: str, which: str) -> None:
+    """Verdicts at the organism's threshold; every exhaustive check is repeated in sample mode (default threshold).
+
+    Exhaustive checks run at the organism's claim threshold (1 unless a
+    planted defect lowers it); sampled checks of a correct hypothesis state
+    threshold 0.95 (a sample never verifies threshold 1).  Each exhaustive
+    check is also run as the same command in sample mode at the default
+    threshold, and the two must not contradict each other.
+    """
     org = catalogue()[rel]
+    t = claim_threshold(org)
     if which == "correct":
         for hyp in (org.hypothesis(), *org.also_correct()):
             al = restricted(org.alignment(), model_of(hyp))
             for kw in checks(org, hyp, al):
-                r = verify(hyp, org.network, al, seed=0, **kw)
-                assert r.verdict == "verified", f"{org.name}: {hyp.__name__} ({kw['mode']}) {r.reason}"
                 if kw["mode"] == "exhaustive":
+                    r = verify(hyp, org.network, al, seed=0, threshold=t, **kw)
                     assert r.iia.exact
+                    consistent(
+                        verify(hyp, org.network, al, seed=0, **kw),
+                        verify(hyp, org.network, al, seed=0, **{**kw, "mode": "sample"}),
+                    )
+                else:
+                    r = verify(hyp, org.network, al, seed=0, threshold=min(t, SAMPLED_THRESHOLD), **kw)
+                assert r.verdict == "verified", f"{org.name}: {hyp.__name__} ({kw['mode']}) {r.reason}"
         return
     for twin in org.wrong_hypotheses():
         al = restricted(org.alignment(), model_of(twin))
-        reports = [verify(twin, org.network, al, seed=0, **kw) for kw in checks(org, twin, al)]
+        reports = []
+        for kw in checks(org, twin, al):
+            reports.append(verify(twin, org.network, al, seed=0, threshold=t, **kw))
+            if kw["mode"] == "exhaustive":
+                exhaustive = reports[-1] if t == 1.0 else verify(twin, org.network, al, seed=0, **kw)
+                sampled = verify(twin, org.network, al, seed=0, **{**kw, "mode": "sample"})
+                consistent(exhaustive, sampled)
+                reports.append(sampled)
         refuted = [r for r in reports if r.verdict == "refuted"]
         assert refuted, f"{org.name}: {twin.__name__} not refuted: {[r.reason for r in reports]}"
         for r in refuted:

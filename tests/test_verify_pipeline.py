@@ -76,26 +76,52 @@ def test_exhaustive_counts_equal_running_every_pair(heq):
 
 def test_threshold_verdict_reports_the_failures(heq):
     h = wrong(heq, "SwappedEquality")
-    r = verify(h, heq.network, heq.alignment(), threshold=0.5)
+    # every stratum of every set has IIA >= 0.375 (left's changed pairs: 9,216 / 24,576 exactly)
+    r = verify(h, heq.network, heq.alignment(), threshold=0.375)
     assert r.verdict == "verified" and r.failures > 0
-    assert "VERIFIED at threshold 0.5" in to_text(r)
+    assert r.counterexample is None  # failing pairs below an exact claim are no counterexample to it
+    assert "VERIFIED at threshold 0.375" in to_text(r)
     assert f"{r.failures}" in to_text(r)
+    left = r.per_variable[0]
+    assert (left.changed.successes, left.changed.n) == (9216, 24576)
+    assert (left.unchanged.successes, left.unchanged.n) == (34816 - 9216, 65536 - 24576)
+
+
+def test_a_threshold_holds_on_each_stratum_not_only_overall(heq):
+    h = wrong(heq, "SwappedEquality")
+    # overall IIA of each set is 0.53 >= 0.5, but left's changed pairs score 0.375
+    r = verify(h, heq.network, heq.alignment(), threshold=0.5)
+    assert min(e.iia.value for e in r.per_variable) > 0.5
+    assert r.verdict == "refuted"
+    assert r.reason.startswith("left: IIA on changed pairs 9,216/24,576 = 0.3750 < 0.5 (exact")
+    assert to_text(r).startswith("REFUTED at threshold 0.5: SwappedEquality")
+    cx = r.counterexample
+    assert cx is not None and cx.expected != cx.observed
+    assert replay(h, heq.network, heq.alignment(), cx) == (cx.expected, cx.observed)
+    # the counterexample is a changed pair: the hypothesis' counterfactual differs from its output on the base
+    assert cx.expected != ca.run(h, {k: [v] for k, v in cx.base.items()})["out"][0]
 
 
 def test_sampled_verdicts(heq):
-    good = verify(heq.hypothesis(), heq.network, heq.alignment(), mode="sample", samples=500, seed=1)
+    good = verify(heq.hypothesis(), heq.network, heq.alignment(), mode="sample", samples=500, seed=1, threshold=0.95)
     assert good.verdict == "verified" and not good.iia.exact and good.iia.lo >= 0.95
+    assert all(s.lo >= 0.95 for e in good.per_variable for s in (e.changed, e.unchanged))
+    assert to_text(good).startswith("VERIFIED at threshold 0.95: HierarchicalEquality")
+    exact_claim = verify(heq.hypothesis(), heq.network, heq.alignment(), mode="sample", samples=500, seed=1)
+    assert exact_claim.threshold == 1.0 and exact_claim.verdict == "inconclusive"  # sampling never verifies t = 1
+    assert exact_claim.reason.startswith("no failure in 1,500 pairs; IIA >= 0.9940 (95%) on every variable set")
     bad = verify(wrong(heq, "SwappedEquality"), heq.network, heq.alignment(), mode="sample", samples=500, seed=1)
     assert bad.verdict == "refuted" and bad.iia.hi < 0.95
     assert bad.counterexample is not None and bad.counterexample.seed is not None
-    few = verify(heq.hypothesis(), heq.network, heq.alignment(), mode="sample", samples=20, seed=1)
-    assert few.verdict == "inconclusive"  # 20 agreeing pairs cannot push the lower bound past 0.95
+    few = verify(heq.hypothesis(), heq.network, heq.alignment(), mode="sample", samples=20, seed=1, threshold=0.95)
+    assert few.verdict == "inconclusive"  # 10 agreeing pairs per stratum cannot push the lower bound past 0.95
+    assert "more pairs of this set would verify" in few.reason
 
 
 def test_balanced_sampling_changes_the_output_on_about_half_the_pairs(heq):
     h, net, al = wrong(heq, "SwappedEquality"), heq.network, heq.alignment()
-    rand = verify(h, net, al, mode="sample", samples=400, seed=2)
-    bal = verify(h, net, al, mode="sample", samples=400, seed=2, sampling="balanced")
+    rand = verify(h, net, al, mode="sample", samples=400, seed=2, sampling="random")
+    bal = verify(h, net, al, mode="sample", samples=400, seed=2)  # balanced is the default
     assert rand.provenance["sampling"] == "random" and bal.provenance["sampling"] == "balanced"
     assert rand.provenance["dataset_digests"] != bal.provenance["dataset_digests"]
     for e in bal.per_variable:
@@ -140,6 +166,11 @@ def test_balanced_sampling_falls_back_to_random_where_nothing_changes(heq):
     assert r.provenance["sampling_fallback_random"] == ["left"]
     left = next(e for e in r.per_variable if e.variables == ("left",))
     assert left.changed.n == 0 and left.iia.n == 200
+    # the 65,536 pairs were enumerated: no pair changes the output, so the changed stratum is known empty
+    assert left.changed.exact and left.unchanged.n == 200
+    rand = verify(_OutputIgnoresLeft, heq.network, heq.alignment(), mode="sample", samples=200, sampling="random")
+    left = next(e for e in rand.per_variable if e.variables == ("left",))
+    assert left.changed.n == 0 and not left.changed.exact  # random pairs prove nothing about what they did not draw
 
 
 def test_same_command_gives_byte_identical_json_apart_from_timing(heq):
@@ -148,8 +179,15 @@ def test_same_command_gives_byte_identical_json_apart_from_timing(heq):
     da, db = json.loads(a.to_json()), json.loads(b.to_json())
     da.pop("timing"), db.pop("timing")
     assert json.dumps(da, sort_keys=True) == json.dumps(db, sort_keys=True)
-    assert da["schema"] == "causalabs.report/1"
-    assert set(da) >= {"verdict", "mode", "iia", "per_variable", "counterexample", "provenance"}
+    assert da["schema"] == "causalabs.report/2"
+    assert set(da) >= {"verdict", "mode", "iia", "per_variable", "counterexample", "provenance", "threshold",
+                       "confidence", "statistics"}
+    assert da["threshold"] == 1.0 and da["confidence"] == 0.95
+    assert da["statistics"] == {
+        "interval": "clopper-pearson", "sides": "one-sided", "correction": "bonferroni", "bounds_tested": 6,
+        "lower_level": 0.95, "upper_level": 1 - 0.05 / 6, "threshold": 1.0,
+    }
+    assert set(da["per_variable"]["left"]) == {"iia", "changed", "unchanged", "failures"}
     assert set(da["iia"]) >= {"value", "lo", "hi", "n", "exact"}
     assert len(da["provenance"]["network_sha256"]) == 64
 

@@ -115,10 +115,16 @@ def verify(
         None, "--alignment", help="alignment file (.json), or path/file.py:function; default: the network file's alignment()"
     ),
     mode: str = typer.Option("exhaustive", "--mode", help="exhaustive | sample | falsify | prove"),
-    threshold: float = typer.Option(None, "--threshold", help="IIA threshold (default 1.0 exhaustive, 0.95 sample)"),
+    threshold: float = typer.Option(
+        1.0, "--threshold",
+        help="IIA each variable set must reach on changed and on unchanged pairs (default 1: an exact abstraction)",
+    ),
     seed: int = typer.Option(0, "--seed", help="seed for sampling and search"),
     samples: int = typer.Option(2000, "--samples", help="pairs per variable set in sample mode"),
-    sampling: str = typer.Option("random", "--sampling", help="sample mode: random | balanced (over the output)"),
+    sampling: str = typer.Option(
+        "balanced", "--sampling",
+        help="sample mode: balanced (half changed, half unchanged pairs) | random (uniform pairs)",
+    ),
     json_out: Path = typer.Option(None, "--json", help="also write the report as JSON here"),
     search_method: str = typer.Option(
         None, "--search", help="find the alignment first: das | boundless | neurons | pca (instead of --alignment)"

@@ -136,12 +136,12 @@ def run_verify(
     network: str,
     alignment: str | None,
     mode: str,
-    threshold: float | None,
+    threshold: float,
     seed: int,
     samples: int,
     json_out: Path | None,
     search: SearchRequest | None = None,
-    sampling: str = "random",
+    sampling: str = "balanced",
 ) -> int:
     """Load, verify, print the text report, optionally write JSON; return the exit status."""
     from causalabs.verification.pipeline import verify
@@ -151,6 +151,12 @@ def run_verify(
         raise LoadError("give either --alignment or --search, not both")
     if mode not in MODES:
         raise LoadError(f"--mode {mode!r}: choose exhaustive, sample, falsify or prove")
+    from causalabs.verification.verdict import check_claim
+
+    check_claim(threshold, 0.95)  # a bad --threshold is refused before anything loads
+    if mode in ("falsify", "prove") and threshold != 1.0:
+        raise LoadError(f"--threshold {threshold:g}: --mode {mode} checks the exact claim (threshold 1); "
+                        "use --mode exhaustive or sample for a threshold below 1")
     hyp = load_hypothesis(hypothesis)
     if not Path(network).is_file():
         raise LoadError(f"{network}: no such network file")

@@ -9,6 +9,7 @@ import attrs
 from scipy import special, stats
 
 from causalabs.errors import EstimateError
+from causalabs.metrics.bounds import cp_lower, cp_upper
 
 Method = Literal["wilson", "clopper-pearson"]
 
@@ -19,7 +20,9 @@ class Estimate:
 
     ``exact`` is True when the value was computed over a whole finite domain
     (then ``lo == hi == value``); otherwise ``[lo, hi]`` is a ``confidence``
-    interval obtained by ``method``.
+    interval obtained by ``method``.  Decision bounds (:func:`decision_bounds`)
+    are two one-sided bounds: ``lo`` at level ``confidence`` and ``hi`` at
+    level ``hi_confidence`` (None: ``hi`` is at ``confidence`` too).
     """
 
     value: float
@@ -30,18 +33,27 @@ class Estimate:
     confidence: float = 0.95
     method: str = "exact"
     successes: int | None = None
+    hi_confidence: float | None = None
 
     def __str__(self) -> str:
         if self.exact:
             extra = f" ({self.successes}/{self.n})" if self.successes is not None else ""
             return f"{self.value:.4f} exact, n={self.n}{extra}"
+        if self.hi_confidence is not None:
+            return (
+                f"{self.value:.4f} [{self.lo:.4f} ({self.confidence:.0%}), {self.hi:.4f} ({self.hi_confidence:.2%})] "
+                f"{self.method}, n={self.n}"
+            )
         return (
             f"{self.value:.4f} [{self.lo:.4f}, {self.hi:.4f}] "
             f"{self.confidence:.0%} {self.method}, n={self.n}"
         )
 
     def to_dict(self) -> dict[str, object]:
-        return attrs.asdict(self)
+        d = attrs.asdict(self)
+        if self.hi_confidence is None:
+            del d["hi_confidence"]
+        return d
 
 
 def proportion(
@@ -92,6 +104,36 @@ def _clopper_pearson(k: int, n: int, confidence: float) -> tuple[float, float]:
 
 
 _INTERVALS = {"wilson": _wilson, "clopper-pearson": _clopper_pearson}
+
+#: ``Estimate.method`` of :func:`decision_bounds`.
+ONE_SIDED = "clopper-pearson one-sided"
+
+
+def decision_bounds(successes: int, n: int, *, confidence: float, hi_confidence: float) -> Estimate:
+    """``successes / n`` with the two one-sided Clopper-Pearson bounds a verdict uses.
+
+    ``lo`` is the lower bound at level ``confidence`` (verify if it clears the
+    threshold), ``hi`` the upper bound at level ``hi_confidence`` (refute if
+    it stays below; the level is raised to correct for several bounds).
+    ``n == 0`` gives NaN with ``[0, 1]``: no evidence either way.
+    """
+    if n < 0 or successes < 0 or successes > n:
+        raise EstimateError(f"decision_bounds: need 0 <= successes <= n, got {successes}/{n}")
+    for name, level in (("confidence", confidence), ("hi_confidence", hi_confidence)):
+        if not 0 < level < 1:
+            raise EstimateError(f"decision_bounds: {name} must lie in (0, 1), got {level}")
+    if n == 0:
+        return Estimate(math.nan, 0.0, 1.0, 0, False, confidence, ONE_SIDED, 0, hi_confidence)
+    lo = float(cp_lower(successes, n, 1 - confidence))
+    hi = float(cp_upper(successes, n, 1 - hi_confidence))
+    return Estimate(successes / n, lo, hi, n, False, confidence, ONE_SIDED, successes, hi_confidence)
+
+
+def exact_count(successes: int, n: int, *, confidence: float = 0.95) -> Estimate:
+    """A proportion over a whole finite population; ``n == 0`` (an empty population) is exact and NaN."""
+    if n == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0, True, confidence, "exact", 0)
+    return proportion(successes, n, exact=True, confidence=confidence)
 
 
 def mean(values: "list[float] | object", *, confidence: float = 0.95, exact: bool = False) -> Estimate:

@@ -10,8 +10,13 @@
   minimal counterexample, expected vs observed, the pasteable calls that
   reproduce both sides, and the call (and seed) that replays the check;
 * raises :class:`AbstractionInconclusive` (also an ``AssertionError``) when a
-  sampled interval straddles the threshold, unless ``allow_inconclusive=True``.
-  Inconclusive is never silently passed as verified.
+  sampled check can neither verify nor refute (a bound straddles the
+  threshold; at the default threshold 1 a sample that finds no failure is
+  always inconclusive), unless ``allow_inconclusive=True``.  Inconclusive is
+  never silently passed as verified.
+
+The claim's threshold defaults to 1 (an exact abstraction) in every mode,
+as in :func:`causalabs.verify` and the CLI.
 
 Defaults that a test run shares live here, set by the pytest plugin:
 
@@ -73,7 +78,7 @@ class AbstractionRefuted(Refutation):
 
 
 class AbstractionInconclusive(CausalabsError, AssertionError):
-    """A sampled check could neither verify nor refute the claim (its interval straddles the threshold)."""
+    """A sampled check could neither verify nor refute the claim (see the report's reason)."""
 
     def __init__(self, message: str, outcome: Report) -> None:
         super().__init__(message)
@@ -212,9 +217,9 @@ def _iia_text(outcome: Report | FalsifyResult) -> str:
 # --- messages ------------------------------------------------------------------
 
 
-def _replay_call(name: str, mode: str, threshold: float | None, seed: int | None, extra: dict[str, Any]) -> str:
+def _replay_call(name: str, mode: str, threshold: float, seed: int | None, extra: dict[str, Any]) -> str:
     parts = [name, "network", "alignment", f"mode={mode!r}"]
-    if threshold is not None:
+    if threshold != 1.0:
         parts.append(f"threshold={threshold!r}")
     if seed is not None:
         parts.append(f"seed={seed!r}")
@@ -258,7 +263,7 @@ def assert_abstraction(
     alignment: Any,
     *,
     mode: str = "exhaustive",
-    threshold: float | None = None,
+    threshold: float = 1.0,
     seed: int | None = None,
     samples: int | None = None,
     allow_inconclusive: bool = False,
@@ -267,9 +272,12 @@ def assert_abstraction(
     """Assert that ``network`` implements ``hypothesis`` under ``alignment``.
 
     ``mode``: ``"exhaustive"`` (exact, every pair), ``"sample"`` (``samples``
-    pairs per variable set, a Wilson interval) or ``"falsify"`` (a shrinking
-    counterexample search; passing means *not refuted* within the budget,
-    which is not a proof).  ``seed`` defaults to the session seed
+    pairs per variable set, one-sided Clopper-Pearson bounds) or
+    ``"falsify"`` (a shrinking counterexample search; passing means *not
+    refuted* within the budget, which is not a proof).  ``threshold``: the
+    IIA each variable set must reach on its changed and on its unchanged
+    pairs (default 1, an exact abstraction; a sampled check verifies only a
+    threshold below 1).  ``seed`` defaults to the session seed
     (``pytest --causalabs-seed``), ``samples``, ``max_examples`` and
     ``deadline_s`` to the current profile.  Other keywords go to
     :func:`verify` (``confidence``, ``variables``) or :func:`falsify`
@@ -287,8 +295,10 @@ def assert_abstraction(
     extra: dict[str, Any] = {}
     outcome: Report | FalsifyResult
     if mode == "falsify":
-        if threshold is not None:
-            raise CausalabsError("assert_abstraction: mode='falsify' searches for one disagreement; it takes no threshold")
+        if threshold != 1.0:
+            raise CausalabsError(
+                f"assert_abstraction: mode='falsify' searches for one disagreement (threshold 1); got threshold={threshold!r}"
+            )
         kw.setdefault("max_examples", profile.max_examples)
         kw.setdefault("deadline_s", profile.deadline_s)
         outcome = falsify(hypothesis, network, alignment, seed=seed, **kw)
@@ -315,7 +325,7 @@ def assert_abstraction(
         assert isinstance(outcome, Report)
         raise AbstractionInconclusive(
             _message(name, net_name, outcome, replay, used_seed)
-            + "\n(inconclusive: sample more pairs, lower the threshold, use mode='exhaustive', "
+            + "\n(inconclusive: sample more pairs, state a threshold below 1, use mode='exhaustive', "
             "or pass allow_inconclusive=True)",
             outcome,
         )

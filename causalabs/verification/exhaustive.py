@@ -60,6 +60,8 @@ class SetResult:
     changed_successes: int
     changed_total: int
     first_failure: tuple[int, tuple[int, ...], int, int] | None  # base, sources, expected, observed
+    #: the first failure among changed and among unchanged pairs (keys "changed", "unchanged"; absent: none)
+    first_failures: dict[str, tuple[int, tuple[int, ...], int, int]] = attrs.field(factory=dict)
 
 
 def project(vectors: torch.Tensor, sub: Subspace) -> torch.Tensor:
@@ -252,6 +254,7 @@ def check_set(
     per_chunk = max(1, chunk // len(combos))
     successes = total = changed_successes = changed_total = 0
     first = None
+    firsts: dict[str, tuple[int, tuple[int, ...], int, int]] = {}
     for b0 in range(0, n, per_chunk):
         bases = np.arange(b0, min(n, b0 + per_chunk))
         base_idx = np.repeat(bases, len(combos))
@@ -276,15 +279,18 @@ def check_set(
         total += int(weights.sum())
         changed_successes += int(weights[correct & changed].sum())
         changed_total += int(weights[changed].sum())
-        failing = np.flatnonzero(~correct)
-        if first is None and failing.size:
-            i = int(failing[0])
-            first = (
-                int(base_idx[i]),
-                tuple(int(src_idx[v][i]) for v in variables),
-                int(expected[i]),
-                int(predicted[i]),
-            )
+        for stratum, mask in (("changed", changed), ("unchanged", ~changed)):
+            failing = np.flatnonzero(~correct & mask)
+            if stratum not in firsts and failing.size:
+                i = int(failing[0])
+                firsts[stratum] = (
+                    int(base_idx[i]),
+                    tuple(int(src_idx[v][i]) for v in variables),
+                    int(expected[i]),
+                    int(predicted[i]),
+                )
+        if first is None and firsts:
+            first = min(firsts.values(), key=lambda f: (f[0], f[1]))  # runs are in (base, source class) order
     return SetResult(
         variables=tuple(variables),
         successes=successes,
@@ -292,6 +298,7 @@ def check_set(
         changed_successes=changed_successes,
         changed_total=changed_total,
         first_failure=first,
+        first_failures=firsts,
     )
 
 

@@ -1,30 +1,35 @@
-"""``verify``: one pipeline from a claim (hypothesis, network, alignment) to a :class:`Report`.
+"""``verify``: one pipeline from a claim (hypothesis, network, alignment, threshold, confidence) to a :class:`Report`.
 
 Modes:
 
 * ``exhaustive``: every (base, source) pair of a finite input space for every
   intervened variable set, exactly (see :mod:`causalabs.verification.exhaustive`).
-  Verified only if every pair agrees, or, with ``threshold < 1``, if every
-  set's IIA reaches it ("verified at threshold t", with the failure count).
-* ``sample``: IIA on a seeded sample of pairs per variable set with a
-  Wilson interval; verified when every lower bound clears the threshold,
-  refuted when some upper bound is below it, otherwise inconclusive.
+* ``sample``: a seeded sample of pairs per variable set (balanced over
+  changed and unchanged pairs by default), decided with one-sided
+  Clopper-Pearson bounds.
+
+Both count each set's pairs by stratum (changed / unchanged output) and
+hand the counts to :func:`causalabs.verification.verdict.decide`, which says
+what the verdict means.  The counterexample of a refutation is a failing
+pair of the set (and stratum) that refuted the claim.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
 
+from causalabs.data.balance import ENUMERATE_LIMIT as BALANCE_ENUMERATE_LIMIT
 from causalabs.data.balance import balanced
+from causalabs.data.dataset import CounterfactualDataset
 from causalabs.data.generate import random_pairs
 from causalabs.engine.evaluate import evaluate_pairs
 from causalabs.errors import AlignmentError, CausalabsError, DatasetError
-from causalabs.metrics.estimate import Estimate, proportion
+from causalabs.metrics.estimate import proportion
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network
 from causalabs.scm.model import CausalModel
@@ -38,11 +43,12 @@ from causalabs.verification.exhaustive import (
     variable_sets,
 )
 from causalabs.verification.report.provenance import provenance, search_converged
-from causalabs.verification.report.report import Report, VariableEvidence
+from causalabs.verification.report.report import Report
+from causalabs.verification.verdict import STRATA, SetCounts, Stratum, check_claim, decide
 
 Mode = Literal["exhaustive", "sample"]
-Sampling = Literal["random", "balanced"]
-SAMPLINGS = ("random", "balanced")
+Sampling = Literal["balanced", "random"]
+SAMPLINGS = ("balanced", "random")
 
 
 def _check_alignment(model: CausalModel, alignment: Alignment, variables: Sequence[str] | None) -> list[str]:
@@ -76,33 +82,74 @@ def _sets(names: list[str], sets: Sequence[Sequence[Any]] | None) -> list[tuple[
 
 def _exhaustive(
     model: CausalModel, network: Network, alignment: Alignment, names: list[str], sets: list[tuple[str, ...]]
-) -> tuple[list[VariableEvidence], Counterexample | None, list[str]]:
+) -> tuple[list[SetCounts], Callable[[int, Stratum | None], Counterexample | None], list[str]]:
     # every set's run count is bounded while the classes stream by, before any input is enumerated
     classes = count_source_classes(network, model, alignment.sites, sets)
     inputs = all_inputs(model)
     n = len(next(iter(inputs.values())))
     for vs in sets:  # every set's size is checked before any runs
         check_runs(model, n, classes, vs)
-    evidence, counterexample = [], None
 
     def row(i: int) -> dict[str, int]:
         return {k: int(col[i]) for k, col in inputs.items()}
-    for vs in sets:
-        r = check_set(network, model, alignment, inputs, classes, vs)
-        evidence.append(
-            VariableEvidence(
-                vs,
-                proportion(r.successes, r.total, exact=True),
-                proportion(r.changed_successes, r.changed_total, exact=True),
-                r.total - r.successes,
-            )
+
+    results = [check_set(network, model, alignment, inputs, classes, vs) for vs in sets]
+    counts = [
+        SetCounts(
+            vs,
+            (r.changed_successes, r.changed_total),
+            (r.successes - r.changed_successes, r.total - r.changed_total),
         )
-        if counterexample is None and r.first_failure is not None:
-            b, srcs, expected, observed = r.first_failure
-            counterexample = Counterexample(
-                row(b), {v: row(s) for v, s in zip(vs, srcs)}, expected, observed, found_by="exhaustive"
-            )
-    return evidence, counterexample, []
+        for vs, r in zip(sets, results)
+    ]
+
+    def counterexample(j: int, stratum: Stratum | None) -> Counterexample | None:
+        """The lexicographically first failing pair of set ``j`` (in ``stratum`` when the threshold is below 1)."""
+        r = results[j]
+        first = r.first_failure if stratum is None else r.first_failures.get(stratum)
+        if first is None:
+            return None
+        b, srcs, expected, observed = first
+        return Counterexample(
+            row(b), {v: row(s) for v, s in zip(sets[j], srcs)}, expected, observed, found_by="exhaustive"
+        )
+
+    return counts, counterexample, []
+
+
+def _sample_set(
+    model: CausalModel, vs: tuple[str, ...], n: int, seed: int, sampling: Sampling, fallback: list[str]
+) -> tuple[CounterfactualDataset, frozenset[str], bool]:
+    """The pairs of one set: (dataset, strata proven empty, whether the pairs are a stratified sample).
+
+    Balanced pairs are a stratified sample: half drawn uniformly from the
+    changed pairs, half from the unchanged (``balance_values=False``: balancing
+    source values too would weight some pairs over others inside a stratum,
+    and the stratum's IIA would no longer be the one the claim is about).  A
+    set where one stratum has no pair falls back to random pairs, with a
+    warning; when the pair space was small enough to enumerate, the missing
+    stratum is then proven empty.
+    """
+    if sampling == "balanced":
+        try:
+            return balanced(model, list(vs), n, seed=seed, balance_values=False), frozenset(), True
+        except DatasetError as exc:
+            warnings.warn(f"{'+'.join(vs)}: no balanced sample ({exc}); random pairs instead", stacklevel=4)
+            fallback.append("+".join(vs))
+            ds = random_pairs(model, list(vs), n, seed=seed)
+            enumerated = model.input_space_size ** (1 + len(vs)) <= BALANCE_ENUMERATE_LIMIT
+            seen = set() if not len(ds) else {"changed" if c else "unchanged" for c in np.unique(ds.changed)}
+            return ds, frozenset(STRATA) - seen if enumerated else frozenset(), False
+    return random_pairs(model, list(vs), n, seed=seed), frozenset(), False
+
+
+def _distinct(ds: CounterfactualDataset) -> np.ndarray:
+    """Index of the first occurrence of each distinct (base, sources) row, in order."""
+    cols = [ds.base[k] for k in sorted(ds.base)]
+    cols += [ds.sources[v][k] for v in ds.intervened for k in sorted(ds.sources[v])]
+    table = np.stack([np.asarray(c, dtype=np.int64) for c in cols], axis=1) if cols else np.zeros((len(ds), 0))
+    _, first = np.unique(table, axis=0, return_index=True)
+    return np.sort(first)
 
 
 def _sample(
@@ -112,52 +159,49 @@ def _sample(
     sets: list[tuple[str, ...]],
     n: int,
     seed: int,
-    confidence: float,
-    sampling: Sampling = "random",
+    sampling: Sampling = "balanced",
     fallback: list[str] | None = None,
-) -> tuple[list[VariableEvidence], Counterexample | None, list[str]]:
-    """Seeded pairs per variable set; balanced sets that cannot be balanced fall back to random pairs.
+) -> tuple[list[SetCounts], Callable[[int, Stratum | None], Counterexample | None], list[str]]:
+    """Seeded pairs per variable set, counted by stratum.
 
-    A set whose intervention (almost) never changes the hypothesis' output has
-    no changed pairs to balance with: it is sampled at random instead, with a
-    warning, and its name is appended to ``fallback``.
+    Random pairs are uniform and independent (with replacement): the counts
+    of each stratum are binomial given its size.  Balanced pairs are drawn
+    without replacement inside each stratum and may repeat a pair when a
+    stratum is smaller than its quota, so only distinct pairs are counted.
     """
-    evidence, counterexample, digests = [], None, []
+    fallback = [] if fallback is None else fallback
+    counts, digests, found = [], [], []
     for j, vs in enumerate(sets):
-        if sampling == "balanced":
-            try:
-                ds = balanced(model, list(vs), n, seed=seed + j)
-            except DatasetError as exc:
-                warnings.warn(f"{'+'.join(vs)}: no balanced sample ({exc}); random pairs instead", stacklevel=3)
-                ds = random_pairs(model, list(vs), n, seed=seed + j)
-                if fallback is not None:
-                    fallback.append("+".join(vs))
-        else:
-            ds = random_pairs(model, list(vs), n, seed=seed + j)
+        ds, empty, stratified = _sample_set(model, vs, n, seed + j, sampling, fallback)
         digests.append(ds.digest)
         r = evaluate_pairs(network, alignment, ds)
-        correct, changed = r.correct, r.changed
-        evidence.append(
-            VariableEvidence(
+        keep = _distinct(ds) if stratified else np.arange(len(ds))
+        correct, changed = r.correct[keep], r.changed[keep]
+        counts.append(
+            SetCounts(
                 vs,
-                proportion(int(correct.sum()), len(correct), confidence=confidence),
-                proportion(int(correct[changed].sum()), int(changed.sum()), confidence=confidence),
-                int((~correct).sum()),
+                (int(correct[changed].sum()), int(changed.sum())),
+                (int(correct[~changed].sum()), int((~changed).sum())),
+                empty,
             )
         )
-        failing = np.flatnonzero(~correct)
-        if counterexample is None and failing.size:
-            i = int(failing[0])
-            base = {k: int(v[i]) for k, v in ds.base.items()}
-            srcs = {v: {k: int(col[i]) for k, col in ds.sources[v].items()} for v in vs}
-            counterexample = Counterexample(base, srcs, int(r.expected[i]), int(r.predicted[i]), seed=seed + j, found_by="sample")
-    return evidence, counterexample, digests
+        found.append((ds, r, keep, seed + j))
 
+    def counterexample(j: int, stratum: Stratum | None) -> Counterexample | None:
+        """The first failing sampled pair of set ``j`` (in ``stratum`` when given)."""
+        ds, r, keep, set_seed = found[j]
+        bad = ~r.correct[keep]
+        if stratum is not None:
+            bad &= r.changed[keep] == (stratum == "changed")
+        failing = keep[np.flatnonzero(bad)]
+        if not failing.size:
+            return None
+        i = int(failing[0])
+        base = {k: int(v[i]) for k, v in ds.base.items()}
+        srcs = {v: {k: int(col[i]) for k, col in ds.sources[v].items()} for v in sets[j]}
+        return Counterexample(base, srcs, int(r.expected[i]), int(r.predicted[i]), seed=set_seed, found_by="sample")
 
-def _pooled(evidence: Sequence[VariableEvidence], exact: bool, confidence: float) -> Estimate:
-    successes = sum(int(e.iia.successes or 0) for e in evidence)
-    total = sum(e.iia.n for e in evidence)
-    return proportion(successes, total, exact=exact, confidence=confidence)
+    return counts, counterexample, digests
 
 
 def verify(
@@ -166,49 +210,59 @@ def verify(
     alignment: Alignment,
     *,
     mode: Mode = "exhaustive",
-    threshold: float | None = None,
+    threshold: float = 1.0,
     seed: int = 0,
     samples: int = 2000,
     confidence: float = 0.95,
     variables: Sequence[Any] | None = None,
-    sampling: Sampling = "random",
+    sampling: Sampling = "balanced",
     sets: Sequence[Sequence[Any]] | None = None,
 ) -> Report:
     """Check that ``network`` implements ``hypothesis`` under ``alignment``; return the verdict and evidence.
 
-    ``threshold`` defaults to 1.0 (every pair) for exhaustive checks and to
-    0.95 for sampled ones (a sampled interval never reaches 1.0).
-    ``sampling`` (sample mode): ``"random"`` pairs estimate the IIA over
-    uniformly drawn (base, source) pairs; ``"balanced"`` pairs are balanced
-    over the counterfactual output, so about half of them change it, which
-    is a harder test where most random pairs change nothing.
-    ``sets``: the intervened variable sets to check (default: every
+    The claim is (hypothesis, network, alignment, ``threshold``, ``confidence``);
+    ``threshold`` defaults to 1 (an exact abstraction) in every mode.  For
+    each variable set, the IIA on the pairs whose intervention changes the
+    hypothesis' output and on the others must each reach the threshold (see
+    :mod:`causalabs.verification.verdict`).  ``exhaustive`` decides exactly;
+    ``sample`` decides with one-sided Clopper-Pearson bounds at
+    ``confidence`` (refutations Bonferroni-corrected across bounds), so at
+    threshold 1 it refutes or stays inconclusive, never verifies.
+    ``sampling`` (sample mode): ``"balanced"`` (default) draws half the pairs
+    of each set from its changed pairs and half from its unchanged ones, each
+    uniformly; ``"random"`` draws uniform pairs, few of which may change the
+    output.  ``sets``: the intervened variable sets to check (default: every
     non-empty subset of the aligned variables, or each alone and all together
     when there are more than 15 subsets).
     """
     if sampling not in SAMPLINGS:
-        raise CausalabsError(f"unknown sampling {sampling!r}; choose random or balanced")
-    if threshold is None:
-        threshold = 1.0 if mode == "exhaustive" else 0.95
-    if not 0.0 < threshold <= 1.0:
-        raise CausalabsError(f"threshold must be in (0, 1], got {threshold}")
+        raise CausalabsError(f"unknown sampling {sampling!r}; choose balanced or random")
+    check_claim(threshold, confidence)
     model = model_of(hypothesis)
     names = _check_alignment(model, alignment, None if variables is None else [getattr(v, "name", v) for v in variables])
     chosen = _sets(names, sets)
     fallback: list[str] = []
     start = time.perf_counter()
     if mode == "exhaustive":
-        evidence, cx, digests = _exhaustive(model, network, alignment, names, chosen)
+        counts, counterexample, digests = _exhaustive(model, network, alignment, names, chosen)
         exact = True
     elif mode == "sample":
-        evidence, cx, digests = _sample(
-            model, network, alignment, chosen, samples, seed, confidence, sampling, fallback
-        )
+        counts, counterexample, digests = _sample(model, network, alignment, chosen, samples, seed, sampling, fallback)
         exact = False
     else:
         raise CausalabsError(f"unknown verification mode {mode!r}; choose exhaustive or sample")
-    pooled = _pooled(evidence, exact, confidence)
-    verdict, reason = _verdict(evidence, threshold, exact)
+    decision = decide(counts, threshold=threshold, confidence=confidence, exact=exact)
+    cx = None
+    if decision.verdict == "refuted" and decision.deciding is not None:
+        j, stratum = decision.deciding
+        cx = counterexample(j, None if threshold == 1.0 else stratum)
+    successes, total = sum(c.successes for c in counts), sum(c.total for c in counts)
+    pooled = (
+        proportion(successes, total, exact=True, confidence=confidence)
+        if exact
+        else proportion(successes, total, confidence=confidence, method="clopper-pearson")
+    )
+    verdict, reason = decision.verdict, decision.reason
     if verdict == "refuted" and search_converged(alignment.info) is False:
         # the search stopped at its epoch cap still improving: the refutation is of what it reached, not of the claim
         verdict, reason = "inconclusive", f"{UNCONVERGED}; the alignment it reached: {reason}"
@@ -218,9 +272,9 @@ def verify(
         hypothesis=model.name,
         network=network.name,
         alignment={v: alignment.sites[v].name for v in names},
-        threshold=threshold,
+        threshold=float(threshold),
         iia=pooled,
-        per_variable=tuple(evidence),
+        per_variable=decision.evidence,
         counterexample=cx,
         reason=reason,
         provenance={
@@ -232,32 +286,10 @@ def verify(
             **({"sampling_fallback_random": fallback} if fallback else {}),
         },
         timing={"seconds": round(time.perf_counter() - start, 3)},
+        confidence=float(confidence),
+        statistics=decision.statistics,
     )
 
 
 #: The reason given when a refutation follows a search that reached its epoch cap while still improving.
 UNCONVERGED = "the search did not converge; raise --epochs"
-
-
-def _verdict(evidence: Sequence[VariableEvidence], threshold: float, exact: bool) -> tuple[Any, str]:
-    if exact:
-        worst = min(evidence, key=lambda e: e.iia.value)
-        failures = sum(e.failures for e in evidence)
-        if failures == 0:
-            return "verified", f"every pair agrees ({sum(e.iia.n for e in evidence):,} pairs, exact)"
-        if worst.iia.value >= threshold:
-            return "verified", f"every variable set's IIA >= {threshold:g}; {failures:,} failing pairs (exact)"
-        return "refuted", (
-            f"{'+'.join(worst.variables)}: IIA {worst.iia.value:.4f} < {threshold:g} "
-            f"({worst.failures:,} of {worst.iia.n:,} pairs disagree, exact)"
-        )
-    low = [e for e in evidence if e.iia.hi < threshold]
-    if low:
-        e = low[0]
-        return "refuted", f"{'+'.join(e.variables)}: IIA upper bound {e.iia.hi:.4f} < {threshold:g}"
-    if all(e.iia.lo >= threshold for e in evidence):
-        return "verified", f"every variable set's IIA lower bound >= {threshold:g}"
-    e = min(evidence, key=lambda e: e.iia.lo)
-    return "inconclusive", (
-        f"{'+'.join(e.variables)}: interval [{e.iia.lo:.4f}, {e.iia.hi:.4f}] straddles {threshold:g}; sample more pairs"
-    )

@@ -11,7 +11,9 @@ from causalabs.metrics.estimate import Estimate
 from causalabs.verification.report.counterexample import Counterexample
 from causalabs.verification.report.report import SCHEMA, Report, VariableEvidence, report_digest
 
-_ESTIMATE_FIELDS = ("value", "lo", "hi", "n", "exact", "confidence", "method", "successes")
+_ESTIMATE_FIELDS = ("value", "lo", "hi", "n", "exact", "confidence", "method", "successes", "hi_confidence")
+#: Schemas this module reads: version 1 (before strata and decision statistics were recorded) and the current one.
+READABLE = ("causalabs.report/1", SCHEMA)
 
 
 def _estimate(d: dict[str, Any]) -> Estimate:
@@ -20,7 +22,7 @@ def _estimate(d: dict[str, Any]) -> Estimate:
 
 def report_from_dict(doc: dict[str, Any], *, where: str = "report") -> Report:
     """The :class:`Report` a JSON document describes; LoadError naming ``where`` if it is not one."""
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+    if not isinstance(doc, dict) or doc.get("schema") not in READABLE:
         got = doc.get("schema") if isinstance(doc, dict) else None
         raise LoadError(f"{where}: not a causalabs report (schema {got!r}, expected {SCHEMA!r})")
     try:
@@ -29,7 +31,13 @@ def report_from_dict(doc: dict[str, Any], *, where: str = "report") -> Report:
             cx["base"], cx["sources"], cx["expected"], cx["observed"], cx.get("margin"), cx.get("seed"), cx.get("found_by", "")
         )
         evidence = tuple(
-            VariableEvidence(tuple(key.split("+")), _estimate(v["iia"]), _estimate(v["changed"]), int(v["failures"]))
+            VariableEvidence(
+                tuple(key.split("+")),
+                _estimate(v["iia"]),
+                _estimate(v["changed"]),
+                int(v["failures"]),
+                None if v.get("unchanged") is None else _estimate(v["unchanged"]),
+            )
             for key, v in doc["per_variable"].items()
         )
         return Report(
@@ -45,6 +53,8 @@ def report_from_dict(doc: dict[str, Any], *, where: str = "report") -> Report:
             reason=doc["reason"],
             provenance=dict(doc["provenance"]),
             timing=dict(doc.get("timing", {})),
+            confidence=float(doc.get("confidence", 0.95)),
+            statistics=dict(doc.get("statistics", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise LoadError(f"{where}: malformed causalabs report ({type(exc).__name__}: {exc})") from None
@@ -95,7 +105,7 @@ def load_report(path: str | Path) -> Report:
         raise LoadError(f"{p}: not a JSON report ({exc})") from None
     except RecursionError:
         raise LoadError(f"{p}: not a JSON report (nested too deeply)") from None
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+    if not isinstance(doc, dict) or doc.get("schema") not in READABLE:
         got = doc.get("schema") if isinstance(doc, dict) else None
         raise LoadError(f"{p}: not a causalabs report (schema {got!r}, expected {SCHEMA!r})")
     check_digest(doc, where=str(p))

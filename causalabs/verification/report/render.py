@@ -11,13 +11,17 @@ def _est(e: Estimate) -> str:
         return "n/a (no pairs)"
     if e.exact:
         return f"{e.value:.4f} (exact, {e.successes}/{e.n})"
+    if e.hi_confidence is not None:  # decision bounds: lower and upper at their own levels
+        return f"{e.value:.4f} [{e.lo:.4f}, {e.hi:.4f}] ({e.confidence:.0%} / {e.hi_confidence:.2%} {e.method}, n={e.n})"
     return f"{e.value:.4f} [{e.lo:.4f}, {e.hi:.4f}] ({e.confidence:.0%} {e.method}, n={e.n})"
 
 
 def _headline(r: Report) -> str:
     word = r.verdict.upper()
-    if r.verdict == "verified" and r.threshold < 1.0 and r.failures:
-        word += f" at threshold {r.threshold:g} ({r.failures} failing pairs)"
+    if r.threshold < 1.0:  # a verdict on anything but an exact claim names its threshold
+        word += f" at threshold {r.threshold:g}"
+        if r.verdict == "verified" and r.failures:
+            word += f" ({r.failures} failing pairs)"
     return f"{word}: {r.hypothesis} on {r.network} ({r.mode})"
 
 
@@ -26,7 +30,8 @@ def to_text(r: Report) -> str:
     lines += [f"  {v} -> {s}" for v, s in r.alignment.items()]
     lines += ["", f"IIA {_est(r.iia)}"]
     for e in r.per_variable:
-        lines.append(f"  {'+'.join(e.variables)}: {_est(e.iia)}; changed pairs {_est(e.changed)}; failures {e.failures}")
+        unchanged = "" if e.unchanged is None else f"; unchanged pairs {_est(e.unchanged)}"
+        lines.append(f"  {'+'.join(e.variables)}: {_est(e.iia)}; changed pairs {_est(e.changed)}{unchanged}; failures {e.failures}")
     if r.counterexample is not None:
         lines += ["", "counterexample:"]
         lines += [f"  {line}" for line in r.counterexample.describe().splitlines()]

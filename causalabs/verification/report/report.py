@@ -1,12 +1,18 @@
 """``Report``: a verdict on a claim with its evidence and provenance (a frozen value).
 
 The JSON form follows a versioned schema (``SCHEMA``): ``verdict``, ``mode``,
-``iia`` {value, lo, hi, n, exact}, ``per_variable``, ``counterexample`` (or
-null), ``provenance``, and ``timing`` (the only fields that differ between
-two runs of the same command); ``to_json`` adds ``digest``: the SHA-256 of
-the canonical JSON of every other field except ``timing``
-(:func:`report_digest`), so an edited verdict or number is detected when
-the file is read back (:func:`causalabs.verification.report.io.load_report`).
+``threshold``, ``confidence``, ``statistics`` (how the verdict was decided:
+interval, sides, correction, bounds tested), ``iia`` {value, lo, hi, n,
+exact}, ``per_variable`` (each set's IIA and its changed and unchanged
+pairs), ``counterexample`` (or null), ``provenance``, and ``timing`` (the only
+fields that differ between two runs of the same command); ``to_json`` adds
+``digest``: the SHA-256 of the canonical JSON of every other field except
+``timing`` (:func:`report_digest`), so an edited verdict or number is
+detected when the file is read back
+(:func:`causalabs.verification.report.io.load_report`).
+
+Version 2 added ``confidence``, ``statistics`` and the ``unchanged`` stratum
+of each set; :mod:`~causalabs.verification.report.io` reads versions 1 and 2.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import attrs
 from causalabs.metrics.estimate import Estimate
 from causalabs.verification.report.counterexample import Counterexample
 
-SCHEMA = "causalabs.report/1"
+SCHEMA = "causalabs.report/2"
 #: Fields outside the digest: the digest itself, and the timing (which differs between two runs).
 UNDIGESTED = ("digest", "timing")
 Verdict = Literal["verified", "refuted", "inconclusive"]
@@ -30,12 +36,18 @@ VERDICTS = ("verified", "refuted", "inconclusive")
 
 @attrs.frozen
 class VariableEvidence:
-    """IIA of one intervened variable set, with its failures."""
+    """IIA of one intervened variable set, with its failures.
+
+    ``changed``: the pairs whose intervention changes the hypothesis' output;
+    ``unchanged``: the others.  The claim holds for the set iff the IIA of
+    each non-empty one reaches the threshold (see docs/verify.md).
+    """
 
     variables: tuple[str, ...]
     iia: Estimate
     changed: Estimate
     failures: int
+    unchanged: Estimate | None = None
 
 
 @attrs.frozen
@@ -54,6 +66,8 @@ class Report:
     reason: str
     provenance: dict[str, Any]
     timing: dict[str, float] = attrs.field(factory=dict)
+    confidence: float = 0.95
+    statistics: dict[str, Any] = attrs.field(factory=dict)
 
     @property
     def failures(self) -> int:
@@ -61,8 +75,11 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         def est(e: Estimate) -> dict[str, Any]:
-            return {"value": e.value, "lo": e.lo, "hi": e.hi, "n": e.n, "exact": e.exact,
-                    "confidence": e.confidence, "method": e.method, "successes": e.successes}
+            d = {"value": e.value, "lo": e.lo, "hi": e.hi, "n": e.n, "exact": e.exact,
+                 "confidence": e.confidence, "method": e.method, "successes": e.successes}
+            if e.hi_confidence is not None:
+                d["hi_confidence"] = e.hi_confidence
+            return d
 
         return {
             "schema": SCHEMA,
@@ -72,9 +89,16 @@ class Report:
             "network": self.network,
             "alignment": dict(self.alignment),
             "threshold": self.threshold,
+            "confidence": self.confidence,
+            "statistics": dict(self.statistics),
             "iia": est(self.iia),
             "per_variable": {
-                "+".join(e.variables): {"iia": est(e.iia), "changed": est(e.changed), "failures": e.failures}
+                "+".join(e.variables): {
+                    "iia": est(e.iia),
+                    "changed": est(e.changed),
+                    "unchanged": None if e.unchanged is None else est(e.unchanged),
+                    "failures": e.failures,
+                }
                 for e in self.per_variable
             },
             "counterexample": None if self.counterexample is None else self.counterexample.to_dict(),
