@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import attrs
+from scipy import special
 
 from causalabs.errors import CausalabsError
 from causalabs.metrics.bounds import cp_lower, pairs_to_decide, rare_bound
@@ -250,9 +251,10 @@ def _decide_sampled(sets: Sequence[SetCounts], t: float, confidence: float) -> D
         )
         j, name = min(short, key=lambda key: bounds[key].lo)
         return Decision("inconclusive", reason, ev, stats, (j, name))
-    needs = {key: _more_pairs(sets[key[0]], key[1], bounds[key], t, alpha, alpha / m) for key in short}
-    j, name = max(short, key=lambda key: math.inf if needs[key] is None else needs[key])
-    b, more = bounds[(j, name)], needs[(j, name)]
+    # the bound that needs the most further pairs holds the verdict back (chosen by a normal approximation)
+    j, name = max(short, key=lambda key: _rough_need(sets[key[0]], bounds[key], t, alpha, alpha / m))
+    b = bounds[(j, name)]
+    more = _more_pairs(sets[j], name, b, t, alpha, alpha / m)
     if more is None:
         tail = "no number of pairs would decide it at this rate"
     else:
@@ -265,6 +267,19 @@ def _decide_sampled(sets: Sequence[SetCounts], t: float, confidence: float) -> D
         f"{tail}" + (f" ({others} other bound{'s' if others != 1 else ''} undecided)" if others else "")
     )
     return Decision("inconclusive", reason, ev, stats, (j, name))
+
+
+def _rough_need(s: SetCounts, b: Estimate, t: float, alpha_lo: float, alpha_hi: float) -> float:
+    """A normal approximation of the further pairs of the set that would decide this stratum (inf: none)."""
+    p = b.value
+    if p == t:
+        return math.inf
+    if p == 1.0:  # no failure: the lower bound is alpha ** (1 / n)
+        size = math.log(alpha_lo) / math.log(t)
+    else:
+        z = float(special.ndtri(1.0 - (alpha_lo if p > t else alpha_hi)))
+        size = z * z * p * (1.0 - p) / (p - t) ** 2
+    return (size - b.n) * s.total / b.n
 
 
 def _more_pairs(s: SetCounts, name: str, b: Estimate, t: float, alpha_lo: float, alpha_hi: float) -> int | None:
