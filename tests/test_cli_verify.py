@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from causalabs.cli import app
+from causalabs.verification.report.report import report_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 HEQ = str(ROOT / "hypotheses/hierarchical_equality.py")
@@ -114,3 +115,24 @@ def test_prove_mode_exit_codes() -> None:
     assert ok.exit_code == 0 and ok.stdout.startswith("PROVED"), ok.output
     bad = run("verify", f"{HEQ}:SwappedEquality", "--network", NET, "--mode", "prove")
     assert bad.exit_code == 1 and bad.stdout.startswith("REFUTED") and "replay:" in bad.stdout, bad.output
+
+
+def test_sampled_report_round_trips_and_version_1_reports_still_read(tmp_path: Path) -> None:
+    out = tmp_path / "s.json"
+    r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--mode", "sample", "--threshold", "0.95",
+            "--json", str(out))
+    assert r.exit_code == 0, r.output
+    doc = json.loads(out.read_text())
+    assert doc["schema"] == "causalabs.report/2"
+    left = doc["per_variable"]["left"]
+    assert left["changed"]["method"] == "clopper-pearson one-sided" and left["changed"]["hi_confidence"] > 0.99
+    again = run("report", str(out), "--format", "json")
+    assert json.loads(again.stdout) == doc  # every field, the strata's bounds and levels included
+    # a report written before strata and statistics were recorded
+    old = {k: v for k, v in doc.items() if k not in ("confidence", "statistics")}
+    old["schema"] = "causalabs.report/1"
+    old["per_variable"] = {k: {f: v[f] for f in ("iia", "changed", "failures")} for k, v in doc["per_variable"].items()}
+    old["digest"] = report_digest(old)  # as a version 1 writer with digests wrote it
+    (tmp_path / "v1.json").write_text(json.dumps(old))
+    text = run("report", str(tmp_path / "v1.json"))
+    assert text.exit_code == 0 and text.stdout.startswith("VERIFIED at threshold 0.95: HierarchicalEquality")

@@ -168,3 +168,31 @@ def test_sample_mode_on_the_modsum() -> None:
     assert "more pairs of this set would" in r.reason
     assert verify(h, net, al, mode="sample", seed=0, threshold=0.9).verdict == "verified"
     assert verify(h, net, al, mode="sample", seed=0).verdict == "refuted"  # threshold 1: 4.9% of bases fail
+
+
+@pytest.mark.slow
+def test_the_worked_example_in_the_docs_is_what_the_cli_prints() -> None:
+    """docs/verify.md's worked example: each command's exit status, headline and reason, as printed."""
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from causalabs.cli import app
+
+    doc = (ROOT / "docs" / "verify.md").read_text()
+    block = doc.split("**A worked example.**", 1)[1].split("```console\n", 1)[1].split("```", 1)[0]
+    full = "hypotheses/addition.py:TwoDigitAddition --network models/planted_carry_bypass.py"
+    commands: list[tuple[list[str], int, list[str]]] = []  # args, exit status, first lines printed
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            command, _, comment = line[2:].partition("#")
+            code = int(comment.split("exit")[1].split(":")[0])
+            commands.append((shlex.split(command.replace("...", full))[1:], code, []))
+        else:
+            commands[-1][2].append(line)
+    assert len(commands) == 4
+    for args, code, expected in commands:
+        args = [str(ROOT / a) if a.startswith(("hypotheses/", "models/")) else a for a in args]
+        r = CliRunner().invoke(app, args, env={"COLUMNS": "400"})
+        assert r.exit_code == code, r.output
+        assert r.stdout.splitlines()[: len(expected)] == expected, r.stdout
