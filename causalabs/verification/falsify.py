@@ -3,25 +3,33 @@
 The search is driven by the ``hypothesis`` library.  One *example* is an
 intervened variable set (a non-empty subset of the aligned variables, or of
 ``variables``), a count ``n`` in ``1..batch``, and ``n`` pairs, each a base
-input plus one source input per intervened variable.  Every input row is one
-drawn integer: its mixed-radix index over the input domains (first input
-most significant), so shrinking it moves toward the lexicographically first
-row, index 0 of every domain.  The whole example runs through the network in
-one batched interchange call (:func:`causalabs.engine.interchange_network`)
-and through the hypothesis' counterfactual (:func:`causalabs.interchange`).
-The example fails when any pair disagrees; ``hypothesis.target`` is fed the
-largest *margin* of the example (the best wrong score minus the score of the
-expected value: positive means the network already disagrees, larger means
-closer to failing), which steers generation toward near misses.
+input plus one source input per intervened variable.  Every input value is
+drawn on its own, as its position in that input's domain.  The whole example
+runs through the network in one batched interchange call
+(:func:`causalabs.engine.interchange_network`) and through the hypothesis'
+counterfactual (:func:`causalabs.interchange`).  The example fails when any
+pair disagrees; ``hypothesis.target`` is fed the largest *margin* of the
+example (the best wrong score minus the score of the expected value:
+positive means the network already disagrees, larger means closer to
+failing), which steers generation toward near misses.
 
-A failure is shrunk by the library: ``n`` falls, the intervened set loses
-variables and every row falls toward index 0.  The first disagreeing pair of
-the shrunk example is the returned :class:`~causalabs.verification.Counterexample`.
-The search is deterministic for a given ``seed`` (no example database,
-``hypothesis.seed``), so the seed replays it -- as long as ``deadline_s`` is
-not reached: past it the search stops at once, generation or shrinking, the
-result holds the best counterexample found so far (if any) and
-``stop_reason`` is ``"deadline"``.
+The first failing example ends the search.  Its smallest disagreeing pair
+is then minimised variable by variable, deterministically, by replaying
+candidates through the network in batches
+(:mod:`~causalabs.verification.falsify_minimize`, which states the order and
+what "minimal" guarantees), and returned as a
+:class:`~causalabs.verification.Counterexample`.  The library's own
+shrinker is not used.
+
+The search is a function of its arguments and ``seed`` alone: no example
+database, ``hypothesis.seed``, and no constants drawn from outside the
+search (the library otherwise mixes literals harvested from every loaded
+local module into its draws and caches them under ``./.hypothesis/``; see
+:mod:`~causalabs.verification.falsify_seeding`) -- as long as ``deadline_s``
+is not reached: past it the search stops at once, in generation or in the
+minimisation, the result holds the best counterexample found so far (if
+any: a real disagreement, possibly not minimised) and ``stop_reason`` is
+``"deadline"``.
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ import torch
 from causalabs.errors import AlignmentError, UnknownVariableError
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network
+from causalabs.verification.falsify_minimize import Pair, minimize, order_key
+from causalabs.verification.falsify_seeding import no_harvested_constants
 from causalabs.verification.report.counterexample import Counterexample
 
 __all__ = ["FalsifyResult", "falsify", "network_call", "pair_margins", "replay"]
@@ -51,9 +61,9 @@ class FalsifyResult:
 
     ``counterexample`` is None when no disagreement was found within the
     budget; that is *not* a proof (the search samples), so :attr:`refuted`
-    is the only verdict it supports.  ``examples_run`` counts drawn examples
-    (generation and shrinking), ``pairs_run`` the (base, sources) pairs they
-    held; ``elapsed`` is wall-clock seconds.
+    is the only verdict it supports.  ``examples_run`` counts network calls
+    (drawn examples, then the minimisation's batches), ``pairs_run`` the
+    (base, sources) pairs they held; ``elapsed`` is wall-clock seconds.
     """
 
     counterexample: Counterexample | None
@@ -196,11 +206,13 @@ def falsify(
     ``variables`` limits the intervened sets to non-empty subsets of these
     (default: every aligned variable).  ``max_examples`` bounds the drawn
     examples, each a list of up to ``batch`` pairs evaluated in one network
-    call; ``deadline_s`` bounds the whole search, shrinking included (past
-    it the best counterexample so far is kept).  Same ``seed``, same search,
-    same counterexample.  Raises :class:`~causalabs.errors.AlignmentError`
-    when the alignment (or ``variables``) names a variable the hypothesis
-    lacks or that has no site.
+    call; ``deadline_s`` bounds the whole search, shrinking and minimisation
+    included (past it the best counterexample so far is kept).  Same
+    ``seed``, same search, same counterexample, whatever else is imported.
+    The counterexample is minimal variable by variable in the order of
+    :mod:`~causalabs.verification.falsify_minimize`.  Raises
+    :class:`~causalabs.errors.AlignmentError` when the alignment (or
+    ``variables``) names a variable the hypothesis lacks or that has no site.
     """
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
     from hypothesis import seed as hseed
@@ -215,47 +227,49 @@ def falsify(
         raise ValueError(f"falsify: batch and max_examples must be >= 1, got batch={batch}, max_examples={max_examples}")
     inputs = model.inputs
     out_name = model.output
-    radices = [len(model.variables[n].domain) for n in inputs]
     domains = [np.asarray(model.variables[n].domain, dtype=np.int64) for n in inputs]
-    # one integer per input row: its mixed-radix index, first input most significant, so
-    # shrinking the integer gives the lexicographically first row in domain order
-    row = st.integers(0, model.input_space_size - 1)
+    radices = [len(d) for d in domains]
+    # every input value drawn on its own, as its position in the domain: the library
+    # shrinks each toward the first value of its domain
+    row = st.tuples(*(st.integers(0, r - 1) for r in radices))
 
     @st.composite
-    def examples(draw: Any) -> tuple[tuple[str, ...], list[tuple[int, ...]]]:
+    def examples(draw: Any) -> tuple[tuple[str, ...], list[tuple[tuple[int, ...], ...]]]:
         chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=len(names), unique=True))
         vs = tuple(v for v in names if v in chosen)  # canonical order, whatever the draw order
         pair = st.tuples(*([row] * (1 + len(vs))))
         n = draw(st.integers(1, batch))
         return vs, draw(st.lists(pair, min_size=n, max_size=n))
 
-    def decode_rows(index: np.ndarray) -> dict[str, np.ndarray]:
-        cols: dict[str, np.ndarray] = {}
-        rest = index.astype(object) if model.input_space_size >= 2**63 else index.astype(np.int64)
-        for n, r, dom in reversed(list(zip(inputs, radices, domains))):
-            cols[n] = dom[np.asarray(rest % r, dtype=np.int64)]
-            rest = rest // r
-        return {n: cols[n] for n in inputs}
+    def values(index: np.ndarray) -> dict[str, np.ndarray]:
+        """Domain positions (n, inputs) -> input values."""
+        return {n: domains[j][index[:, j]] for j, n in enumerate(inputs)}
 
     state: dict[str, Any] = {"examples": 0, "pairs": 0, "failure": None, "first": None}
     start = time.perf_counter()
 
-    def evaluate(vs: tuple[str, ...], pairs: list[Any]) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
-        index = np.array(pairs, dtype=object if model.input_space_size >= 2**63 else np.int64)
-        base = decode_rows(index[:, 0])
-        sources = {v: decode_rows(index[:, 1 + j]) for j, v in enumerate(vs)}
+    def evaluate(
+        vs: tuple[str, ...], base_idx: np.ndarray, src_idx: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(expected, observed, margins) for pairs given as domain positions."""
+        base = values(base_idx)
+        sources = {v: values(src_idx[:, j]) for j, v in enumerate(vs)}
         expected = np.asarray(interchange(model, base, sources)[out_name], dtype=np.int64)
         with torch.no_grad():
             dec = interchange_network(network, alignment, base, sources, backend=backend)
         observed = dec.values.detach().cpu().numpy().astype(np.int64)
-        return (base, sources), expected, observed, pair_margins(dec, expected)
+        return expected, observed, pair_margins(dec, expected)
+
+    def fails(vs: tuple[str, ...], base_idx: np.ndarray, src_idx: np.ndarray) -> np.ndarray:
+        expected, observed, _ = evaluate(vs, base_idx, src_idx)
+        return observed != expected
 
     @settings(
         max_examples=max_examples,
         deadline=None,
         database=None,
         derandomize=False,
-        phases=(Phase.explicit, Phase.generate, Phase.target, Phase.shrink),
+        phases=(Phase.explicit, Phase.generate, Phase.target),  # shrinking is ours: minimize()
         suppress_health_check=list(HealthCheck),
         verbosity=Verbosity.quiet,
         report_multiple_bugs=False,
@@ -269,34 +283,48 @@ def falsify(
             raise _OutOfTime  # stops generation, or a shrink in progress (keeping its best so far)
         state["examples"] += 1
         state["pairs"] += len(pairs)
-        (base, sources), expected, observed, margins = evaluate(vs, pairs)
+        index = np.array(pairs, dtype=np.int64).reshape(len(pairs), 1 + len(vs), len(inputs))
+        expected, observed, margins = evaluate(vs, index[:, 0], index[:, 1:])
         finite = margins[np.isfinite(margins)]
         target(float(finite.max()) if finite.size else 1e9, label="margin")
         bad = np.flatnonzero(observed != expected)
         if bad.size:
             if state["first"] is None:
                 state["first"] = (time.perf_counter() - start, state["examples"])
-            i = int(bad[0])
-            state["failure"] = Counterexample(
-                base={n: int(base[n][i]) for n in inputs},
-                sources={v: {n: int(sources[v][n][i]) for n in inputs} for v in vs},
-                expected=int(expected[i]),
-                observed=int(observed[i]),
-                margin=float(margins[i]),
-                seed=seed,
-                found_by="falsify",
-            )
+            failing = [Pair(vs, tuple(pairs[i][0]), tuple(tuple(r) for r in pairs[i][1:])) for i in bad]
+            state["failure"] = min(failing, key=lambda p: order_key(p, names))
             raise _Disagreement(f"{len(bad)} of {len(pairs)} pairs disagree")
 
-    found, late = None, False
-    try:
-        prop()
-    except _Disagreement:
-        found = state["failure"]  # the library re-runs the shrunk example last
-    except _OutOfTime:
-        # the shrinker only runs failing candidates that are simpler than its current
-        # best, so the last failure seen is the best counterexample so far
-        found, late = state["failure"], True
+    late = False
+    with no_harvested_constants():
+        try:
+            prop()
+        except _Disagreement:
+            pass  # the library re-runs the shrunk example last
+        except _OutOfTime:
+            # the shrinker only runs failing candidates that are simpler than its current
+            # best, so the last failure seen is the best counterexample so far
+            late = True
+    found = None
+    if state["failure"] is not None:
+        out_of_time = lambda: time.perf_counter() - start > deadline_s
+        best, cut, calls, replayed = minimize(state["failure"], fails, names, radices, out_of_time=out_of_time)
+        late = late or cut
+        state["examples"] += calls
+        state["pairs"] += replayed
+        b = np.array([best.base], dtype=np.int64)
+        s = np.array([best.sources], dtype=np.int64)
+        expected, observed, margins = evaluate(best.vs, b, s)
+        base, sources = values(b), {v: values(s[:, j]) for j, v in enumerate(best.vs)}
+        found = Counterexample(
+            base={n: int(base[n][0]) for n in inputs},
+            sources={v: {n: int(sources[v][n][0]) for n in inputs} for v in best.vs},
+            expected=int(expected[0]),
+            observed=int(observed[0]),
+            margin=float(margins[0]),
+            seed=seed,
+            found_by="falsify",
+        )
     elapsed = time.perf_counter() - start
     reason = "deadline" if late else ("counterexample" if found is not None else "max_examples")
     kw = {"max_examples": max_examples, "seed": seed, "deadline_s": deadline_s, "batch": batch}
