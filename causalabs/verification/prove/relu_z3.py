@@ -1,15 +1,17 @@
 """ReLU MLPs in z3, exactly: the network side of :func:`causalabs.verification.prove`.
 
-A network here is an ``nn.Sequential`` of ``Linear``, ``ReLU`` and
-``Identity`` children.  Every float32 weight becomes the rational number it
-stores exactly (``fractions.Fraction(float(w))``), so the encoding is the
-network evaluated in exact rational arithmetic, not in float32.
+A network here is any module whose ``torch.fx`` graph is one chain of
+``Linear``, ``ReLU``, identity and flatten steps (:mod:`.graph`): an
+``nn.Sequential`` of them, or a custom module built from them.  Every
+float32 weight becomes the rational number it stores exactly
+(``fractions.Fraction(float(w))``), so the encoding is the network evaluated
+in exact rational arithmetic, not in float32.
 
 A vector is a list whose entries are ``Fraction`` constants (folded eagerly)
 or z3 ``Real`` terms.  Layer outputs that are not constant get a fresh
 ``Real`` tied by an equality, so terms stay small when layers are dense.
-Positions in the stack are numbered ``0..L``: position ``p`` is the input
-of child ``p`` (and the output of child ``p - 1``).
+Positions in the chain are numbered ``0..L``: position ``p`` is the input
+of step ``p`` (and the output of step ``p - 1``).
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ import torch
 import z3
 from torch import nn
 
-from causalabs.errors import SiteError, UnsupportedNetworkError
+from causalabs.errors import UnsupportedNetworkError
 from causalabs.network.network import Network
 from causalabs.network.sites import Site
 from causalabs.scm.model import CausalModel
+from causalabs.verification.prove.graph import chain, site_span, spans_of
 
 __all__ = [
     "Layers",
@@ -42,7 +45,6 @@ __all__ = [
 
 Entry: TypeAlias = Union[Fraction, z3.ArithRef]  # noqa: UP007
 Vec = list[Entry]
-_SUPPORTED = (nn.Linear, nn.ReLU, nn.Identity)
 
 
 def exact(values: torch.Tensor | np.ndarray) -> list:
@@ -55,64 +57,52 @@ def exact(values: torch.Tensor | np.ndarray) -> list:
 
 @attrs.frozen(eq=False)
 class Layers:
-    """The children of an ``nn.Sequential`` as exact rational maps."""
+    """The steps of a traced module (:func:`~.graph.chain`) as exact rational maps."""
 
+    #: per step: its module path, or ``"<node>"`` for a function
     names: tuple[str, ...]
-    #: per child: ("linear", W rows (list of lists of Fraction), b) | ("relu",) | ("identity",)
+    #: per step: ("linear", W rows (list of lists of Fraction), b) | ("relu",) | ("identity",)
     ops: tuple[tuple, ...]
     in_width: int
     out_width: int
+    #: module path -> (first, last) step it covers; modules that run more than once
+    spans: dict[str, tuple[int, int]] = attrs.field(factory=dict)
+    repeated: frozenset[str] = frozenset()
 
 
 def mlp_layers(module: nn.Module, *, network: str = "network") -> Layers:
-    """Check that ``module`` is a ReLU MLP and read its weights exactly; refuse anything else."""
-    if not isinstance(module, nn.Sequential):
-        raise UnsupportedNetworkError(
-            f"{network}: prove encodes nn.Sequential ReLU MLPs only; the root module is "
-            f"{type(module).__name__}"
-        )
+    """Trace ``module`` (torch.fx), check it is one chain of Linear / ReLU / identity / flatten, read it exactly."""
+    where = f"{network} ({type(module).__name__})"
+    steps = chain(module, network=where)
     names: list[str] = []
     ops: list[tuple[Any, ...]] = []
     width_in: int | None = None
     width = None
-    for name, child in module.named_children():
-        if not isinstance(child, _SUPPORTED):
-            raise UnsupportedNetworkError(
-                f"{network}: module {name!r} is {type(child).__name__}; prove encodes only "
-                "Linear, ReLU and Identity layers"
-            )
-        if isinstance(child, nn.Linear):
+    for name, op, _ in steps:
+        if op[0] == "linear":
+            child = op[1]
             w = exact(child.weight)
             b = exact(child.bias) if child.bias is not None else [Fraction(0)] * child.out_features
             if width is not None and child.in_features != width:
                 raise UnsupportedNetworkError(
-                    f"{network}: module {name!r} takes {child.in_features} features, gets {width}"
+                    f"{where}: module {name!r} takes {child.in_features} features, gets {width}"
                 )
             if width_in is None:
                 width_in = child.in_features
             width = child.out_features
             ops.append(("linear", w, b))
-        elif isinstance(child, nn.ReLU):
-            ops.append(("relu",))
         else:
-            ops.append(("identity",))
+            ops.append(op)
         names.append(name)
     if width_in is None or width is None:
-        raise UnsupportedNetworkError(f"{network}: the Sequential holds no Linear layer")
-    return Layers(tuple(names), tuple(ops), width_in, width)
+        raise UnsupportedNetworkError(f"{where}: the traced graph holds no Linear layer")
+    spans, repeated = spans_of(steps)
+    return Layers(tuple(names), tuple(ops), width_in, width, spans, repeated)
 
 
 def site_position(layers: Layers, s: Site) -> int:
-    """Where in the stack a site's vector sits (see the module docstring)."""
-    if s.positions is not None:
-        raise SiteError(f"site {s.name}: prove handles (batch, width) activations; this site has positions")
-    if s.module not in layers.names:
-        raise SiteError(
-            f"site {s.name}: {s.module!r} is not a child of the Sequential "
-            f"(children: {', '.join(layers.names)})"
-        )
-    k = layers.names.index(s.module)
-    return k if s.io == "input" else k + 1
+    """Where in the chain a site's vector sits (see the module docstring)."""
+    return site_span(s, layers.spans, layers.repeated)
 
 
 class Builder:
