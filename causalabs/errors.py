@@ -165,3 +165,7 @@ class UnsupportedNetworkError(NetworkError, TypeError):
 
 class ReportIntegrityError(LoadError):
     """A saved report's content does not match the digest it was written with (it was edited), or it has none."""
+
+
+class ProofSettingError(CausalabsError, ValueError):
+    """An option of ``prove`` is out of range (a timeout that is not positive, an unknown method)."""

@@ -142,6 +142,8 @@ def verify(
     ),
     train_samples: int = typer.Option(512, "--train-samples", help="with --search: training pairs per variable set"),
     save_alignment: Path = typer.Option(None, "--save-alignment", help="with --search: save the found alignment here"),
+    timeout: float = typer.Option(None, "--timeout", help="prove: give up after SECONDS, answering unknown (exit 3)"),
+    no_progress: bool = typer.Option(False, "--no-progress", help="prove: no progress line on stderr"),
 ) -> None:
     """Check that NETWORK implements HYPOTHESIS under the alignment: exit 0 verified, 1 refuted, 3 inconclusive.
 
@@ -157,7 +159,8 @@ def verify(
         if search_method is not None:
             request = SearchRequest(search_method, tuple(site or ()), tuple(dims or ()), epochs, train_samples,
                                     save_alignment, lr, patience)
-        code = run_verify(hypothesis, network, alignment, mode, threshold, seed, samples, json_out, request, sampling)
+        code = run_verify(hypothesis, network, alignment, mode, threshold, seed, samples, json_out, request, sampling,
+                          timeout=timeout, progress=False if no_progress else None)
     except CausalabsError as exc:
         fail(str(exc))
     raise typer.Exit(code)

@@ -142,6 +142,9 @@ def run_verify(
     json_out: Path | None,
     search: SearchRequest | None = None,
     sampling: str = "balanced",
+    *,
+    timeout: float | None = None,
+    progress: bool | None = None,
 ) -> int:
     """Load, verify, print the text report, optionally write JSON; return the exit status."""
     from causalabs.verification.pipeline import verify
@@ -157,6 +160,8 @@ def run_verify(
     if mode in ("falsify", "prove") and threshold != 1.0:
         raise LoadError(f"--threshold {threshold:g}: --mode {mode} checks the exact claim (threshold 1); "
                         "use --mode exhaustive or sample for a threshold below 1")
+    if timeout is not None and (mode != "prove" or not timeout > 0):
+        raise LoadError(f"--timeout {timeout}: a positive number of seconds, with --mode prove")
     hyp = load_hypothesis(hypothesis)
     if not Path(network).is_file():
         raise LoadError(f"{network}: no such network file")
@@ -171,7 +176,7 @@ def run_verify(
     if mode == "prove":
         from causalabs.verification.prove.proof import prove
 
-        proof = prove(hyp, net, al)
+        proof = prove(hyp, net, al, timeout=timeout, progress=progress)
         typer.echo(f"{proof.status.upper()}: {hyp.__name__} on {net.name} (prove, {proof.elapsed:.2f} s)\n  {proof.reason}")
         if proof.counterexample is not None:
             typer.echo(proof.counterexample.describe())

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -100,11 +100,13 @@ def enumerate_check(
     classes: Sequence[int],
     tables: Mapping[str, Table],
     vectors: dict[int, list[list[Fraction]]],
+    tick: Callable[[], None] | None = None,
 ) -> Enumerated | None:
     """Check every (base, sources) pair exactly; None when the enumeration does not apply (too large, ReLU after a site).
 
     ``tables``: each variable's source table (:func:`prove_sites.source_table`);
-    ``vectors``: a cache, position -> every input's exact vector there.
+    ``vectors``: a cache, position -> every input's exact vector there;
+    ``tick()`` is called between steps (it may raise to stop).
     """
     start = min(pos.values())
     if not affine_after(layers, start) or len(set(classes)) != len(classes):
@@ -116,11 +118,12 @@ def enumerate_check(
     if n_in * len(combos) > ENUMERATION_LIMIT:
         return None
     batch = enumerate_inputs(model)
-    vecs = exact_vectors(model, layers, enc, start, vectors)
+    vecs = exact_vectors(model, layers, enc, start, vectors, tick)
     cf = np.stack([do(model, batch, dict(zip(names, c)))[model.output] for c in combos], axis=1)
-    seen: dict[tuple, int] = {}
-    for i, vec in enumerate(vecs):
-        seen.setdefault((tuple(vec), tuple(int(x) for x in cf[i])), i)
+    cf = np.ascontiguousarray(cf.astype(np.int64))
+    seen: dict[tuple[int, bytes], int] = {}
+    for i, vec in enumerate(vecs):  # equal vectors are one list (exact_vectors): id() tells them apart
+        seen.setdefault((id(vec), cf[i].tobytes()), i)
     base_idx = list(seen.values())
     if len(base_idx) * len(combos) * len(classes) > ENUMERATION_LIMIT:
         return None
@@ -169,6 +172,8 @@ def enumerate_check(
     rows = [{n: int(batch[n][i]) for n in model.inputs} for i in base_idx]
     src_row = lambda v, k: dict(tables[v][int(k)][2])
     for ci, c in enumerate(combos):
+        if tick is not None:
+            tick()
         by_class: dict[int, list[int]] = {}
         for bi, i in enumerate(base_idx):
             e = index.get(int(cf[i, ci]))

@@ -1,57 +1,51 @@
-"""``prove``: exact z3 verification of an alignment on a ReLU MLP over finite input domains.
+"""``prove``: exact verification of an alignment on a ReLU MLP over finite input domains.
 
-For each set of intervened variables, z3 looks for a base input and one
-source input per variable where the network's decision under the aligned
-interchange differs from the hypothesis' counterfactual output.  unsat ->
-"proved" (no such inputs exist), sat -> "refuted" with a
-:class:`~causalabs.verification.Counterexample` that the engine has replayed,
-unknown -> "unknown" (never reported as proved).  See ``docs/prove.md``.
+For each set of intervened variables, ``prove`` looks for a base input and
+one source input per variable where the network's decision under the aligned
+interchange differs from the hypothesis' counterfactual output, by one of
+two exact methods, chosen per set from estimates of their cost:
+
+* **enumeration**: every (base entry, source entries) combination through
+  the exact tail (:mod:`.product`), or, when only affine layers follow the
+  sites, the sum of per-variable minima (:mod:`.enumerate`);
+* **z3**: one formula per set (:mod:`.query`).
+
+No disagreement -> "proved"; one -> replayed through the engine ->
+"refuted" with a :class:`~causalabs.verification.Counterexample`; a timeout
+or an unconfirmed witness -> "unknown" (never reported as proved).  See
+``docs/prove.md``.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
-from fractions import Fraction
 from typing import Any, Literal
 
 import attrs
 import numpy as np
 import z3
 
-from causalabs.errors import AlignmentError
+from causalabs.errors import AlignmentError, ProofSettingError
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network
-from causalabs.network.sites import Site
-from causalabs.scm._z3translate import in_domain, to_z3
 from causalabs.scm.answers import ThreeValued
 from causalabs.scm.model import CausalModel
-from causalabs.scm.semantics import (
-    HypothesisLike,
-    VarRef,
-    model_of,
-    var_name,
-)
-from causalabs.verification.report.counterexample import Counterexample
-from causalabs.verification.prove.enumerate import enumerate_check
-from causalabs.verification.prove.inputs import (
-    InputEncoding,
-    bits_encoding,
-    one_hot_encoding,
-    probe_encoding,
-)
-from causalabs.verification.prove.sites import mix, mix_key, source_table, width_at
+from causalabs.scm.semantics import HypothesisLike, VarRef, model_of, var_name
+from causalabs.verification.prove import enumerate as prove_enum
+from causalabs.verification.prove import product
+from causalabs.verification.prove.inputs import InputEncoding, bits_encoding, one_hot_encoding, probe_encoding
+from causalabs.verification.prove.query import encode_query, site_positions, table
 from causalabs.verification.prove.relu_z3 import (
-    Builder,
     Layers,
     UnsupportedNetworkError,
-    Vec,
     argmax_classes,
     check_call,
     mlp_layers,
-    site_position,
-    term,
 )
+from causalabs.verification.prove.watch import ProofTimeout, Watch
+from causalabs.verification.report.counterexample import Counterexample
 
 __all__ = [
     "InputEncoding",
@@ -64,7 +58,12 @@ __all__ = [
 ]
 
 Status = Literal["proved", "refuted", "unknown"]
+Method = Literal["auto", "enumeration", "z3"]
+METHODS = ("auto", "enumeration", "z3")
 DEFAULT_TIMEOUT_MS = 60_000
+#: Up to this many inputs, each source is tabulated exactly (see :func:`.sites.source_table`); the
+#: enumerations need these tables, so above it z3 decides with a symbolic copy of the network per source.
+SOURCE_TABLE_LIMIT = 20_000
 
 
 @attrs.frozen
@@ -83,25 +82,11 @@ class ProofResult(ThreeValued):
     reason: str
     elapsed: float
     checked: tuple[tuple[str, ...], ...] = ()
-    #: per checked set, how it was settled: "enumeration" (exact, exhaustive; see
-    #: ``prove_enum``) or "z3"
+    #: per checked set reached, how it was settled: "enumeration" (exact, exhaustive) or "z3"
     methods: tuple[str, ...] = ()
-
-
-def _decision(b: Builder, logits: Vec, classes: Sequence[int], tag: str) -> z3.ArithRef:
-    """The decoded value: ``classes[k]`` with ``k`` the first index of the largest logit."""
-    if len(logits) == 1:
-        return z3.IntVal(classes[0])
-    m = z3.Real(f"{tag}.max")
-    k = z3.Int(f"{tag}.argmax")
-    b.constraints.append(z3.And(k >= 0, k < len(logits)))
-    for i, li in enumerate(logits):
-        t = term(li)
-        b.constraints += [t <= m, z3.Implies(k == i, t == m), z3.Implies(k > i, t < m)]
-    out: z3.ArithRef = z3.IntVal(classes[-1])
-    for i in range(len(classes) - 2, -1, -1):
-        out = z3.If(k == i, classes[i], out)
-    return out
+    #: per checked set reached, the estimated cost of each method considered ("enumeration", "z3"), in
+    #: operations (see docs/prove.md); the cheaper one ran unless ``method`` forced one
+    estimates: tuple[Mapping[str, float], ...] = ()
 
 
 # --- interventions ------------------------------------------------------------
@@ -129,129 +114,46 @@ def _variable_sets(
     return out
 
 
-# --- the proof ----------------------------------------------------------------
+# --- choosing the method -------------------------------------------------------
 
 
-def _ints(model: CausalModel, prefix: str) -> dict[str, z3.ArithRef]:
-    return {n: z3.Int(f"{prefix}{n}") for n in model.inputs}
+def z3_cost(layers: Layers, sources_symbolic: int = 0) -> float:
+    """z3's estimated cost: the network's multiply-adds x 2 ** (its ReLU units) x its logits.
 
-
-def _read(m: z3.ModelRef, xs: Mapping[str, z3.ArithRef]) -> dict[str, int]:
-    return {n: m.eval(x, model_completion=True).as_long() for n, x in xs.items()}
-
-
-def _first_stop(layers: Layers) -> int:
-    """Position after the first Linear if only Identity layers precede it (folded with the encoder)."""
-    for k, op in enumerate(layers.ops):
-        if op[0] == "linear":
-            return k + 1
-        if op[0] != "identity":
-            return 0
-    return 0
-
-
-def _run(b: Builder, layers: Layers, enc: InputEncoding, xs: Mapping[str, z3.ArithRef], stop: int, tag: str) -> Vec:
-    """The clean run from the encoded input up to position ``stop``, the first Linear folded with the encoder."""
-    first = _first_stop(layers)
-    if first == 0 or stop < first:
-        return b.run(layers, enc.vector(xs), 0, stop, tag)
-    op = layers.ops[first - 1]
-    x = [e if isinstance(e, Fraction) else b.fresh(f"{tag}.{layers.names[first - 1]}[{j}]", e)
-         for j, e in enumerate(enc.affine(op[1], op[2], xs))]
-    return b.run(layers, x, first, stop, tag)
-
-
-#: Up to this many inputs, each source is tabulated exactly (see :func:`_source_table`).
-SOURCE_TABLE_LIMIT = 20_000
-
-
-def _sites(layers: Layers, alignment: Alignment, group: tuple[str, ...]) -> tuple[list[tuple[str, Site]], dict[str, int]]:
-    """The group's sites and their positions, checked against the activation widths."""
-    sites = [(v, alignment[v]) for v in group]
-    pos = {v: site_position(layers, s) for v, s in sites}
-    for v, s in sites:
-        w = width_at(layers, pos[v])
-        if s.subspace.units is not None:
-            bad = [u for u in s.subspace.units if not -w <= u < w]
-            if bad:
-                raise AlignmentError(f"site {s.name}: unit {bad[0]} is out of range")
-        elif s.subspace.featurizer is not None and getattr(s.subspace.featurizer, "width", None) != w:
-            raise AlignmentError(f"site {s.name}: featurizer width does not match the activation width {w}")
-    return sites, pos
-
-
-def _table(
-    model: CausalModel, layers: Layers, enc: InputEncoding, s: Site, v: str, p: int, tables: dict[str, Any],
-    vectors: dict[int, Any] | None = None,
-) -> Any:
-    if v not in tables:
-        tables[v] = source_table(model, layers, enc, s, v, p, vectors)
-    return tables[v]
-
-
-def _encode_query(
-    model: CausalModel,
-    layers: Layers,
-    enc: InputEncoding,
-    alignment: Alignment,
-    classes: Sequence[int],
-    group: tuple[str, ...],
-    tables: dict[str, Any] | None = None,
-) -> tuple[list[z3.BoolRef], Any, Any]:
-    """Constraints whose solutions are (base, sources) with decision != counterfactual.
-
-    Returns the constraints, the base input ints, and a function reading the
-    sources (variable -> input row) from a z3 model.
+    z3 sees the base run symbolically; in the worst case each ReLU whose sign
+    is not fixed splits its search in two, and the argmax is a choice among
+    the logits.  Symbolic source copies (above the table limit) multiply the
+    multiply-adds and the ReLUs.
     """
-    b = Builder()
-    cons: list[z3.BoolRef] = []
-    base = _ints(model, "base.")
-    sites, pos = _sites(layers, alignment, group)
-    fixed: dict[str, z3.ArithRef] = {}
-    src_vec: dict[str, Vec] = {}
-    keys: dict[str, list[z3.ArithRef]] = {}
-    readers: dict[str, Any] = {}
-    tabulate = model.input_space_size <= SOURCE_TABLE_LIMIT
-    for v, s in sites:
-        if tabulate:
-            table = _table(model, layers, enc, s, v, pos[v], {} if tables is None else tables)
-            idx, hv = z3.Int(f"tab[{v}].index"), z3.Int(f"tab[{v}].value")
-            keys[v] = [z3.Real(f"tab[{v}].key{j}") for j in range(len(table[0][0]))]
-            cons.append(z3.Or([
-                z3.And(idx == i, hv == val, *[kj == z3.RealVal(c) for kj, c in zip(keys[v], key)])
-                for i, (key, val, _) in enumerate(table)
-            ]))
-            fixed[v] = hv
-            rows = [row for _, _, row in table]
-            readers[v] = lambda m, idx=idx, rows=rows: dict(rows[m.eval(idx, model_completion=True).as_long()])
-        else:
-            xs = _ints(model, f"src[{v}].")
-            cons += [in_domain(x, model.variables[n].domain) for n, x in xs.items()]
-            e = to_z3(model, f"hsrc[{v}].", needed=[v])
-            cons += list(e.constraints)
-            cons += [e.values[n] == xs[n] for n in model.inputs if n in e.values]
-            fixed[v] = e.values[v]
-            src_vec[v] = _run(b, layers, enc, xs, pos[v], f"src[{v}]")
-            readers[v] = lambda m, xs=xs: _read(m, xs)
-    cons += [in_domain(xb, model.variables[n].domain) for n, xb in base.items()]
-    cf = to_z3(model, "hcf.", interventions=fixed, needed=[model.output])
-    cons += list(cf.constraints)
-    cons += [cf.values[n] == base[n] for n in model.inputs if n in cf.values]
-    expected = cf.values[model.output]
-    start = 0 if any(p < _first_stop(layers) for p in pos.values()) else _first_stop(layers)
-    x = _run(b, layers, enc, base, start, "base")
-    read_base = lambda m: _read(m, base)
-    # network: the patched base run
-    for p in range(start, len(layers.names) + 1):
-        for v, s in sites:
-            if pos[v] == p:
-                x = mix_key(b, x, keys[v], s, f"mix[{v}]") if v in keys else mix(b, x, src_vec[v], s, f"mix[{v}]")
-        if p < len(layers.names):
-            x = b.run(layers, x, p, p + 1, "base")
-    decision = _decision(b, x, classes, "net")
-    cons += b.constraints
-    cons.append(decision != expected)
-    return cons, read_base, lambda m: {v: readers[v](m) for v in group}
+    macs = sum(len(op[1]) * len(op[1][0]) for op in layers.ops if op[0] == "linear" and op[1])
+    width = layers.in_width
+    relus = 0
+    for op in layers.ops:
+        if op[0] == "linear":
+            width = len(op[1])
+        elif op[0] == "relu":
+            relus += width
+    copies = 1 + sources_symbolic
+    return float(macs * copies * layers.out_width) * 2.0 ** min(relus * copies, 900)
+
+
+def affine_cost(plan: product.ProductPlan, classes: Sequence[int], tables: Mapping[str, Any]) -> float:
+    """The affine enumeration's estimated cost: base entries x value combinations x classes x variables."""
+    combos = math.prod(plan.radix)
+    per_source = sum(len(tables[v]) * len(tables[v][0][0]) for v in plan.names)
+    return float(len(plan.base_rows) * combos * len(classes) * (1 + len(plan.names)) + per_source * len(classes))
+
+
+def _choose(method: str, costs: Mapping[str, float]) -> str:
+    """The method to run: forced, or the cheapest estimate (enumeration on ties)."""
+    if method == "z3" or "enumeration" not in costs:
+        return "z3"
+    if method == "enumeration":
+        return "enumeration"
+    return "enumeration" if costs["enumeration"] <= costs["z3"] else "z3"
+
+
+# --- the proof ----------------------------------------------------------------
 
 
 def _replay(
@@ -288,18 +190,57 @@ def prove(
     variables: Sequence[VarRef | Sequence[VarRef]] | None = None,
     timeout_ms: int | None = DEFAULT_TIMEOUT_MS,
     encode_inputs: InputEncoding | None = None,
+    timeout: float | None = None,
+    method: Method = "auto",
+    progress: bool | None = None,
 ) -> ProofResult:
-    """Prove or refute, with z3, that ``alignment`` makes ``network`` an abstraction of ``hypothesis``.
+    """Prove or refute that ``alignment`` makes ``network`` an exact abstraction of ``hypothesis``.
 
-    ``network.module`` must be an ``nn.Sequential`` of Linear / ReLU /
-    Identity layers (anything else raises :class:`UnsupportedNetworkError`
-    naming the module) with an argmax decoder.  ``variables``: the
-    intervened sets to check (a name, or a sequence of names, per set);
-    default each aligned variable alone, then all together.
-    ``timeout_ms`` bounds each z3 check.  ``encode_inputs``: the encoder as
-    an :class:`InputEncoding`; default probe ``network.encode``.
+    ``network.module`` must trace (``torch.fx``) to one chain of Linear /
+    ReLU / identity / flatten steps -- anything else raises
+    :class:`UnsupportedNetworkError` naming the first node at fault -- with
+    an argmax decoder.  ``variables``: the intervened sets to check (a name,
+    or a sequence of names, per set); default each aligned variable alone,
+    then all together.  ``timeout``: seconds for the whole call; past it the
+    answer is "unknown" and says where it stopped (never "proved").
+    ``timeout_ms`` bounds each z3 check.  ``method``: "auto" (per set, the
+    cheaper of exact enumeration and z3 by estimate), "enumeration" (wherever
+    it applies) or "z3".  ``progress``: a progress line on stderr for proofs
+    over a second (default: when stderr is a terminal).  ``encode_inputs``:
+    the encoder as an :class:`InputEncoding`; default probe ``network.encode``.
     """
-    t0 = time.perf_counter()
+    if method not in METHODS:
+        raise ProofSettingError(f"prove: method={method!r}; choose one of {', '.join(METHODS)}")
+    if timeout_ms is not None and not int(timeout_ms) >= 1:
+        raise ProofSettingError(f"prove: timeout_ms must be a positive number of milliseconds, got {timeout_ms}")
+    if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0 and math.isfinite(timeout)):
+        raise ProofSettingError(f"prove: timeout must be a positive number of seconds, got {timeout!r}")
+    with Watch(timeout, progress) as watch:
+        done: list[tuple[str, Mapping[str, float]]] = []
+        sets: list[tuple[str, ...]] = []
+        try:
+            return _prove(hypothesis, network, alignment, variables, timeout_ms, encode_inputs, method, watch, sets, done)
+        except ProofTimeout as exc:
+            return ProofResult(
+                "unknown", None,
+                f"timed out after {watch.elapsed():.2f} s (timeout={timeout:g} s), during {exc.stage}; not proved",
+                watch.elapsed(), tuple(sets), tuple(m for m, _ in done), tuple(e for _, e in done),
+            )
+
+
+def _prove(
+    hypothesis: HypothesisLike,
+    network: Network,
+    alignment: Alignment,
+    variables: Sequence[Any] | None,
+    timeout_ms: int | None,
+    encode_inputs: InputEncoding | None,
+    method: str,
+    watch: Watch,
+    sets: list[tuple[str, ...]],
+    done: list[tuple[str, Mapping[str, float]]],
+) -> ProofResult:
+    watch.stage("reading the network and its encoder")
     model = model_of(hypothesis)
     if len(model.outputs) != 1:
         raise UnsupportedNetworkError(f"{model.name}: prove compares one output, it has {model.outputs}")
@@ -314,71 +255,93 @@ def prove(
     missing = [n for n in model.inputs if n not in enc.table]
     if missing:
         raise UnsupportedNetworkError(f"the input encoding lacks the input(s) {', '.join(missing)}")
-    sets = _variable_sets(model, alignment, variables)
+    sets += _variable_sets(model, alignment, variables)
     if not sets or not all(sets):
         raise AlignmentError("prove: no variable to intervene on (an empty alignment or set)")
-    if timeout_ms is not None and int(timeout_ms) < 1:
-        raise ValueError(f"timeout_ms must be a positive number of milliseconds, got {timeout_ms}")
     unknowns: list[str] = []
-    methods: list[str] = []
     tables: dict[str, Any] = {}
     vectors: dict[int, Any] = {}
+    tabulate = model.input_space_size <= SOURCE_TABLE_LIMIT
     for group in sets:
         label = "{" + ", ".join(group) + "}"
+        sites, pos = site_positions(layers, alignment, group)
+        costs: dict[str, float] = {"z3": z3_cost(layers, 0 if tabulate else len(group))}
         found = None
-        if model.input_space_size <= SOURCE_TABLE_LIMIT:
-            sites, pos = _sites(layers, alignment, group)
+        if tabulate:
+            watch.stage(f"{label}: tabulating the sources ({model.input_space_size:,} inputs)")
             for v, st in sites:
-                _table(model, layers, enc, st, v, pos[v], tables, vectors)
-            found = enumerate_check(model, layers, enc, sites, pos, classes, tables, vectors)
+                table(model, layers, enc, st, v, pos[v], tables, vectors, watch.check)
+            plan = product.plan(model, layers, enc, sites, pos, tables, vectors, watch)
+            affine = prove_enum.affine_after(layers, plan.start) and len(set(classes)) == len(classes)
+            if affine:
+                costs["enumeration"] = affine_cost(plan, classes, tables)
+            if plan.combinations <= prove_enum.ENUMERATION_LIMIT:
+                costs["enumeration"] = min(costs.get("enumeration", math.inf), float(plan.cost))
+            if _choose(method, costs) == "enumeration":
+                if affine:
+                    watch.stage(f"{label}: exact enumeration (affine after the sites)")
+                    found = prove_enum.enumerate_check(model, layers, enc, sites, pos, classes, tables, vectors,
+                                                       watch.check)
+                if found is None and plan.combinations <= prove_enum.ENUMERATION_LIMIT:
+                    found = product.run(plan, layers, sites, pos, classes, tables, watch)
         if found is not None:
-            methods.append("enumeration")
+            done.append(("enumeration", costs))
             if found.witness is None:
                 continue
             b_row, s_rows = found.witness
         else:
-            methods.append("z3")
-            cons, read_base, srcs = _encode_query(model, layers, enc, alignment, classes, group, tables)
+            done.append(("z3", costs))
+            cons, read_base, srcs = encode_query(model, layers, enc, alignment, classes, group, tables, tabulate=tabulate)
+            limit = _z3_limit(timeout_ms, watch)
+            watch.stage(f"{label}: z3 ({'no limit' if limit is None else f'limit {limit / 1000:g} s'})")
             s = z3.Solver()
-            if timeout_ms is not None:
-                s.set("timeout", int(timeout_ms))
+            if limit is not None:
+                s.set("timeout", limit)
             s.add(*cons)
             answer = s.check()
             if answer == z3.unsat:
                 continue
             if answer != z3.sat:
-                limit = "" if timeout_ms is None else f" (timeout_ms={timeout_ms})"
-                unknowns.append(f"z3 returned unknown on {label}{limit}: {s.reason_unknown()}")
+                by_timeout = limit is not None and (timeout_ms is None or limit < int(timeout_ms))
+                if by_timeout and any(w in s.reason_unknown() for w in ("timeout", "canceled")):
+                    raise ProofTimeout(watch.stage_text)  # the whole call's timeout stopped z3
+                cap = "" if timeout_ms is None else f" (timeout_ms={timeout_ms})"
+                unknowns.append(f"z3 returned unknown on {label}{cap}: {s.reason_unknown()}")
                 continue
             b_row, s_rows = read_base(s.model()), srcs(s.model())
         expected, observed, margin = _replay(hypothesis, model, network, alignment, b_row, s_rows)
         if expected == observed:
             unknowns.append(
-                f"{methods[-1]} found a disagreement on {label} at base {b_row}, sources {s_rows} in exact "
+                f"{done[-1][0]} found a disagreement on {label} at base {b_row}, sources {s_rows} in exact "
                 f"arithmetic, but the float32 engine replay agrees (both {observed}); not refuted"
             )
             continue
         cx = Counterexample(b_row, s_rows, expected, observed, margin=margin, found_by="prove")
         return ProofResult(
-            "refuted",
-            cx,
+            "refuted", cx,
             f"intervening on {label}: the hypothesis expects {expected}, {network.name} decides {observed}",
-            time.perf_counter() - t0,
-            tuple(sets),
-            tuple(methods),
+            watch.elapsed(), tuple(sets), tuple(m for m, _ in done), tuple(e for _, e in done),
         )
-    elapsed = time.perf_counter() - t0
+    methods, estimates = tuple(m for m, _ in done), tuple(e for _, e in done)
     if unknowns:
-        return ProofResult("unknown", None, "; ".join(unknowns) + "; not proved", elapsed, tuple(sets), tuple(methods))
+        return ProofResult("unknown", None, "; ".join(unknowns) + "; not proved", watch.elapsed(), tuple(sets),
+                           methods, estimates)
     n = model.input_space_size
     how = ", ".join(f"{{{', '.join(g)}}} by {m}" for g, m in zip(sets, methods))
     return ProofResult(
-        "proved",
-        None,
+        "proved", None,
         f"for every base and sources ({n:,} inputs each), on {how}, "
         f"{network.name}'s decision under the aligned interchange (exact rational arithmetic) "
         f"equals {model.name}'s counterfactual",
-        elapsed,
-        tuple(sets),
-        tuple(methods),
+        watch.elapsed(), tuple(sets), methods, estimates,
     )
+
+
+def _z3_limit(timeout_ms: int | None, watch: Watch) -> int | None:
+    """z3's limit in ms: ``timeout_ms``, or less if the whole call's timeout comes first."""
+    left = watch.left()
+    if left is None:
+        return None if timeout_ms is None else int(timeout_ms)
+    watch.check()
+    ms = max(1, int(left * 1000))
+    return ms if timeout_ms is None else min(int(timeout_ms), ms)

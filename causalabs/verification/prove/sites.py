@@ -8,9 +8,11 @@ exact rational arithmetic; ``mix_key`` writes such a part.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 
+import numpy as np
 import z3
 
 from causalabs.errors import AlignmentError
@@ -105,35 +107,80 @@ def _basis(site: Site) -> list[list[Fraction]]:
     return exact(u)
 
 
+def _distinct(rows: Sequence[Sequence[int]]) -> tuple[list[tuple[int, ...]], np.ndarray]:
+    """Distinct integer rows (first-seen order) and, per row, the index of its distinct row."""
+    seen: dict[tuple[int, ...], int] = {}
+    index = np.fromiter((seen.setdefault(tuple(r), len(seen)) for r in rows), dtype=np.int64, count=len(rows))
+    return list(seen), index
+
+
+def _as_ints(vectors: Sequence[Sequence[Fraction]]) -> tuple[np.ndarray, int]:
+    den = math.lcm(1, *(x.denominator for v in vectors for x in v))
+    return np.array([[x.numerator * (den // x.denominator) for x in v] for v in vectors], dtype=object).reshape(
+        len(vectors), -1
+    ), den
+
+
 def exact_vectors(
-    model: CausalModel, layers: Layers, enc: InputEncoding, stop: int, cache: dict[int, list[list[Fraction]]] | None = None
+    model: CausalModel,
+    layers: Layers,
+    enc: InputEncoding,
+    stop: int,
+    cache: dict[int, list[list[Fraction]]] | None = None,
+    tick: Callable[[], None] | None = None,
 ) -> list[list[Fraction]]:
     """Every input's exact vector at position ``stop`` (in ``enumerate_inputs`` order), as :func:`exact_run`.
 
-    Faster than one :func:`exact_run` per input: after the encoder each layer
-    is applied once per *distinct* vector.  ``cache`` maps positions to results.
+    Equal vectors are one shared list, so ``id()`` tells vectors apart.  The
+    arithmetic runs on integers over a common denominator, once per
+    *distinct* vector per layer.  ``cache`` maps positions to results (a
+    later position starts from the nearest earlier one); ``tick()`` is
+    called between layers and every 4,096 rows (it may raise to stop).
     """
     if cache is not None and stop in cache:
         return cache[stop]
-    batch = enumerate_inputs(model)
-    n = model.input_space_size
-    xs = [exact_run(layers, enc, {k: int(batch[k][i]) for k in model.inputs}, 0) for i in range(n)]
-    for k in range(stop):
+    done = max((k for k in (cache or {}) if k <= stop), default=None)
+    if done is not None:
+        assert cache is not None
+        ids: dict[int, int] = {}
+        index = np.array([ids.setdefault(id(v), len(ids)) for v in cache[done]], dtype=np.int64)
+        firsts = {}
+        for v in cache[done]:
+            firsts.setdefault(id(v), v)
+        uniq, den = _as_ints(list(firsts.values()))
+    else:
+        batch = enumerate_inputs(model)
+        den = math.lcm(1, *(x.denominator for x in enc.offset),
+                       *(x.denominator for m in enc.table.values() for vec in m.values() for x in vec))
+        codes = np.array([[x.numerator * (den // x.denominator) for x in enc.offset]], dtype=object)
+        codes = np.repeat(codes, model.input_space_size, axis=0)
+        for n, m in enc.table.items():
+            values = sorted(m)
+            deltas = np.array([[x.numerator * (den // x.denominator) for x in m[v]] for v in values], dtype=object)
+            codes = codes + deltas[np.searchsorted(np.asarray(values), np.asarray(batch[n], dtype=np.int64))]
+        rows, index = _distinct(codes.tolist())
+        uniq = np.array(rows, dtype=object).reshape(len(rows), -1)
+        done = 0
+    for k in range(done, stop):
+        if tick is not None:
+            tick()
         op = layers.ops[k]
         if op[0] == "identity":
             continue
-        memo: dict[tuple[Fraction, ...], list[Fraction]] = {}
-        out = []
-        for x in xs:
-            t = tuple(x)
-            if t not in memo:
-                if op[0] == "linear":
-                    memo[t] = [sum((w * xi for w, xi in zip(wrow, x) if w and xi), Fraction(0)) + bias
-                               for wrow, bias in zip(op[1], op[2])]
-                else:
-                    memo[t] = [max(xi, Fraction(0)) for xi in x]
-            out.append(memo[t])
-        xs = out
+        if op[0] == "linear":
+            (w, wd), (bias, bd) = _as_ints(op[1]), _as_ints([op[2]])
+            y, yd = uniq.dot(w.T), den * wd
+            lcm = math.lcm(yd, bd)
+            uniq, den = y * (lcm // yd) + bias * (lcm // bd), lcm
+            g = math.gcd(den, *uniq.ravel().tolist())
+            if g > 1:
+                uniq, den = uniq // g, den // g
+        else:
+            uniq = np.maximum(uniq, 0)
+        rows, again = _distinct(uniq.tolist())
+        uniq, index = np.array(rows, dtype=object).reshape(len(rows), -1), again[index]
+    shared = [[Fraction(int(x), den) for x in row] for row in uniq.tolist()]
+    xs = [shared[i] for i in index.tolist()]
     if cache is not None:
         cache[stop] = xs
     return xs
@@ -141,7 +188,7 @@ def exact_vectors(
 
 def source_table(
     model: CausalModel, layers: Layers, enc: InputEncoding, site: Site, variable: str, pos: int,
-    cache: dict[int, list[list[Fraction]]] | None = None,
+    cache: dict[int, list[list[Fraction]]] | None = None, tick: Callable[[], None] | None = None,
 ) -> list[tuple[tuple[Fraction, ...], int, dict[str, int]]]:
     """Every distinct (what the site reads, hypothesis value) over all source inputs, with a representative.
 
@@ -153,17 +200,19 @@ def source_table(
     batch = enumerate_inputs(model)
     values = run(model, batch)[variable]
     names = list(model.inputs)
-    vecs = exact_vectors(model, layers, enc, pos, cache)
-    keys: dict[tuple[Fraction, ...], tuple[Fraction, ...]] = {}
-    seen: dict[tuple[tuple[Fraction, ...], int], dict[str, int]] = {}
-    for i in range(len(values)):
-        t = tuple(vecs[i])
-        if t not in keys:
-            keys[t] = _key(vecs[i], site)
-        key = (keys[t], int(values[i]))
-        if key not in seen:
-            seen[key] = {n: int(batch[n][i]) for n in names}
-    return [(k, v, row) for (k, v), row in seen.items()]
+    vecs = exact_vectors(model, layers, enc, pos, cache, tick)
+    keys: dict[int, tuple[Fraction, ...]] = {}  # equal vectors are one list: id() tells them apart
+    distinct: dict[tuple[Fraction, ...], int] = {}  # equal keys from different vectors share a number
+    seen: dict[tuple[int, int], tuple[tuple[Fraction, ...], dict[str, int]]] = {}
+    for i, v in enumerate(values.tolist()):
+        vec = vecs[i]
+        if id(vec) not in keys:
+            keys[id(vec)] = _key(vec, site)
+            distinct.setdefault(keys[id(vec)], len(distinct))
+        entry = (distinct[keys[id(vec)]], int(v))
+        if entry not in seen:
+            seen[entry] = (keys[id(vec)], {n: int(batch[n][i]) for n in names})
+    return [(key, v, row) for (_, v), (key, row) in seen.items()]
 
 
 def mix_key(b: Builder, h: Vec, key: Sequence[z3.ArithRef], site: Site, tag: str) -> Vec:
