@@ -271,19 +271,25 @@ def _prove(
             watch.stage(f"{label}: tabulating the sources ({model.input_space_size:,} inputs)")
             for v, st in sites:
                 table(model, layers, enc, st, v, pos[v], tables, vectors, watch.check)
+        if tabulate and method != "z3":
             plan = product.plan(model, layers, enc, sites, pos, tables, vectors, watch)
-            affine = prove_enum.affine_after(layers, plan.start) and len(set(classes)) == len(classes)
-            if affine:
-                costs["enumeration"] = affine_cost(plan, classes, tables)
+            ways: dict[str, float] = {}  # the enumerations that apply, with their estimates
+            if prove_enum.affine_after(layers, plan.start) and len(set(classes)) == len(classes):
+                ways["affine"] = affine_cost(plan, classes, tables)
             if plan.combinations <= prove_enum.ENUMERATION_LIMIT:
-                costs["enumeration"] = min(costs.get("enumeration", math.inf), float(plan.cost))
+                ways["product"] = float(plan.cost)
+            if ways:
+                costs["enumeration"] = min(ways.values())
             if _choose(method, costs) == "enumeration":
-                if affine:
-                    watch.stage(f"{label}: exact enumeration (affine after the sites)")
-                    found = prove_enum.enumerate_check(model, layers, enc, sites, pos, classes, tables, vectors,
-                                                       watch.check)
-                if found is None and plan.combinations <= prove_enum.ENUMERATION_LIMIT:
-                    found = product.run(plan, layers, sites, pos, classes, tables, watch)
+                for way in sorted(ways, key=ways.__getitem__):
+                    if way == "affine":
+                        watch.stage(f"{label}: exact enumeration (affine after the sites)")
+                        found = prove_enum.enumerate_check(model, layers, enc, sites, pos, classes, tables, vectors,
+                                                           watch.check)
+                    else:
+                        found = product.run(plan, layers, sites, pos, classes, tables, watch)
+                    if found is not None:
+                        break
         if found is not None:
             done.append(("enumeration", costs))
             if found.witness is None:
