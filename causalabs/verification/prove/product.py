@@ -25,7 +25,6 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
-from typing import Any
 
 import attrs
 import numpy as np
@@ -36,7 +35,7 @@ from causalabs.scm.semantics import do, enumerate_inputs
 from causalabs.verification.prove.enumerate import Enumerated
 from causalabs.verification.prove.inputs import InputEncoding
 from causalabs.verification.prove.relu_z3 import Layers
-from causalabs.verification.prove.sites import _basis, exact_vectors
+from causalabs.verification.prove.sites import exact_basis, exact_vectors
 from causalabs.verification.prove.watch import Watch
 
 __all__ = ["ProductPlan", "plan", "run"]
@@ -220,4 +219,4 @@ def _rotation(site: Site) -> list[list[Fraction]] | None:
     sp = site.subspace
     if sp.is_all or sp.units is not None:
         return None
-    return _basis(site)
+    return exact_basis(site)

@@ -19,7 +19,6 @@ or an unconfirmed witness -> "unknown" (never reported as proved).  See
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 

@@ -30,7 +30,7 @@ from causalabs.verification.prove.relu_z3 import (
     sub,
 )
 
-__all__ = ["exact_run", "exact_vectors", "mix", "mix_key", "source_table", "width_at"]
+__all__ = ["exact_basis", "exact_run", "exact_vectors", "mix", "mix_key", "source_table", "width_at"]
 
 
 def mix(b: Builder, h: Vec, s: Vec, site: Site, tag: str) -> Vec:
@@ -92,10 +92,11 @@ def _key(vec: Sequence[Fraction], site: Site) -> tuple[Fraction, ...]:
         return tuple(vec)
     if sp.units is not None:
         return tuple(vec[u % len(vec)] for u in sp.units)
-    return tuple(sum((ui * xi for ui, xi in zip(col, vec) if ui and xi), Fraction(0)) for col in zip(*_basis(site)))
+    return tuple(sum((ui * xi for ui, xi in zip(col, vec) if ui and xi), Fraction(0)) for col in zip(*exact_basis(site)))
 
 
-def _basis(site: Site) -> list[list[Fraction]]:
+def exact_basis(site: Site) -> list[list[Fraction]]:
+    """A rotation site's basis ``U`` (width x k) as the exact rationals its float32 values store."""
     sp = site.subspace
     assert sp.featurizer is not None and sp.dims is not None
     u = sp.featurizer.basis(*sp.dims)
@@ -226,7 +227,7 @@ def mix_key(b: Builder, h: Vec, key: Sequence[z3.ArithRef], site: Site, tag: str
         for u, kv in zip(sp.units, key):
             out[u % width] = kv
         return out
-    U = _basis(site)
+    U = exact_basis(site)
     coords = []
     for j, kj in enumerate(key):
         c = lin([(Fraction(1), kj)] + [(-U[i][j], h[i]) for i in range(width)])
