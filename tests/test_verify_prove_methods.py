@@ -49,6 +49,36 @@ def test_enumeration_and_z3_agree_on_the_organisms(organism_name: str, hyp: type
             assert replay_by_hand(hyp, net, alignment, cx) == (cx.expected, cx.observed)
 
 
+def _odd_alignments() -> dict[str, Alignment]:
+    from causalabs.network.featurizers import Rotation
+
+    q, _ = torch.linalg.qr(torch.randn(8, 8, generator=torch.Generator().manual_seed(1), dtype=torch.float64))
+    rot = Rotation(q.float())
+    return {
+        "two positions": Alignment({"left": site("2", units=[0]), "right": site("0", units=[4, 5, 6, 7])}),
+        "input of a layer": Alignment({"left": site("3", io="input", units=[0]), "right": site("3", io="input", units=[1])}),
+        "random rotation": Alignment({"left": site("2", featurizer=rot, dims=(0, 2)), "right": site("2", featurizer=rot, dims=(2, 3))}),
+        "all units, a ReLU after": Alignment({"left": site("1"), "right": site("4", units=[0])}),
+    }
+
+
+@pytest.mark.parametrize("case", ["two positions", "input of a layer", "random rotation", "all units, a ReLU after"])
+@pytest.mark.parametrize("hyp_name", ["HierarchicalEquality", "SwappedEquality"])
+def test_enumeration_and_z3_agree_on_other_alignments(case: str, hyp_name: str) -> None:
+    """Sites at two positions, at a layer's input, on a random rotation, before a ReLU: the same answers."""
+    net, _ = organism("heq_handbuilt")
+    alignment, hyp = _odd_alignments()[case], heq(hyp_name)
+    by_enum = prove(hyp, net, alignment, method="enumeration", progress=False)
+    by_z3 = prove(hyp, net, alignment, method="z3", progress=False)
+    assert by_enum.status == by_z3.status != "unknown", (by_enum.reason, by_z3.reason)
+    assert set(by_enum.methods) == {"enumeration"}
+    for r in (by_enum, by_z3):
+        if r.refuted:
+            cx = r.counterexample
+            assert cx is not None and cx.expected != cx.observed
+            assert replay_by_hand(hyp, net, alignment, cx) == (cx.expected, cx.observed)
+
+
 class _Clock:
     """A fake ``time`` module whose clock advances ``step`` seconds per reading."""
 
