@@ -169,3 +169,36 @@ class ReportIntegrityError(LoadError):
 
 class ProofSettingError(CausalabsError, ValueError):
     """An option of ``prove`` is out of range (a timeout that is not positive, an unknown method)."""
+
+
+class DecodedValueError(NetworkError):
+    """A network's ``decode`` gave values that are not integers, or not values of the hypothesis' output."""
+
+
+class NonFiniteError(ActivationError):
+    """A network's output, or a vector at a site, holds NaN or infinity."""
+
+
+# --- failures outside causalabs ---------------------------------------------
+
+
+class UserCodeError(CausalabsError, RuntimeError):
+    """User code raised (or called ``sys.exit``) while causalabs was running it.
+
+    User code is a network file's ``load()`` and module-level code, a
+    network's ``encode``, ``decode`` and forward, an alignment function, and a
+    hypothesis file while it is imported.  The message names the file, line
+    and function at fault and the exception they raised (kept as
+    ``__cause__``); ``where`` is that ``file:line``, ``role`` the call
+    causalabs made (``"encode()"``, ``"load()"``...).
+    """
+
+    def __init__(self, message: str, *, where: str = "", role: str = "") -> None:
+        super().__init__(message)
+        self.where = where
+        self.role = role
+
+
+class OutputPathError(CausalabsError, OSError):
+    """An output path cannot be written: a folder where a file belongs (or the reverse), a parent that
+    cannot be created, no permission, a full disk.  The command line checks output paths before any work."""
