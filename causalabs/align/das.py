@@ -28,7 +28,7 @@ from causalabs.align.stopping import HeldOut, Stopper, Training, holdout_split
 from causalabs.backends.native import NativeBackend
 from causalabs.data.ops import stack_rows
 from causalabs.engine.collect import collect_distinct
-from causalabs.errors import AlignmentError, DatasetError
+from causalabs.errors import AlignmentError, DatasetError, NetworkError
 from causalabs.network.alignment import Alignment
 from causalabs.network.featurizers import Rotation
 from causalabs.network.network import Network, encode, take_rows
@@ -331,6 +331,13 @@ def train_interchange(
                     dec = network.decode(out)
                     if dec.scores is None or dec.classes is None:
                         raise AlignmentError(f"{label}: {network.name}'s decode gives no scores to train on")
+                    if not dec.scores.requires_grad:
+                        raise NetworkError(
+                            f"{label}: no gradient reaches {network.name}'s scores from "
+                            f"{', '.join(sorted({f'{s.module}.{s.io}' for s in sites.values()}))} (the forward or decode after "
+                            "the site detaches or thresholds); DAS trains through the network: search with "
+                            "neurons or pca instead, or keep the part after the site differentiable"
+                        )
                     target = targets[d]
                     if target is None:
                         target = targets[d] = _class_index(dec.classes, p.expected)

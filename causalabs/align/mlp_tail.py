@@ -33,7 +33,7 @@ from causalabs.backends.native import NativeBackend
 from causalabs.data.ops import stack_rows
 from causalabs.engine.collect import collect_distinct
 from causalabs.errors import AlignmentError
-from causalabs.network.network import Network, _default_call
+from causalabs.network.network import Network, is_default_call
 from causalabs.network.sites import Site
 
 BETAS = (0.9, 0.999)
@@ -45,7 +45,7 @@ MAX_ELEMENTS = 50_000_000
 def tail_layers(network: Network, location: Site) -> list[nn.Module] | None:
     """The Linear/ReLU/Identity children after ``location``'s module, or None if the fast path does not apply."""
     module = network.module
-    if not isinstance(module, nn.Sequential) or network.call is not _default_call:
+    if not isinstance(module, nn.Sequential) or not is_default_call(network):
         return None
     random = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
     if any(m.training and isinstance(m, random) for m in module.modules()):

@@ -11,7 +11,7 @@ It declares ``collect`` and ``patch`` (:class:`~causalabs.backends.Capabilities`
 so the engine records each distinct input once per dataset and patches in batches.
 
 Everything stays on the module's device; the only host synchronisation is
-one NaN check per ``collect``.
+one finiteness check (NaN or infinity) per ``collect``.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from causalabs.backends.capabilities import Capabilities
 from causalabs.backends.hooks import StopForward, edit_hooks
 from causalabs.data.ops import row_ids, stack_rows
 from causalabs.errors import (
-    ActivationError,
     BatchShapeError,
+    NonFiniteError,
     OverlappingSubspaceError,
     SiteError,
 )
@@ -174,7 +174,7 @@ class NativeBackend:
                     # a copy: later in-place ops of the same pass must not change it
                     vec = select(x.detach(), pos) if pos is not None else x.detach().clone()
                     out[key] = vec
-                    nan_flags.append((s, torch.isnan(vec).any()))
+                    nan_flags.append((s, ~torch.isfinite(vec).all()))
                 seen.add(mk)
                 if len(seen) == len(by_module):
                     raise StopForward
@@ -191,7 +191,7 @@ class NativeBackend:
             flags = torch.stack([f for _, f in nan_flags]).cpu()
             for (s, _), bad in zip(nan_flags, flags.tolist()):
                 if bad:
-                    raise ActivationError(f"site {s.name}: activation contains NaN")
+                    raise NonFiniteError(f"site {s.name}: the activation in {network.name} holds NaN or infinity")
         return out
 
     # --- patching -----------------------------------------------------------

@@ -37,7 +37,7 @@ from transformers import PretrainedConfig
 from causalabs.errors import BackendError, BatchShapeError, SiteError
 from causalabs.network.alignment import Alignment
 from causalabs.network.featurizers import Featurizer, Rotation
-from causalabs.network.network import Network, encode
+from causalabs.network.network import Network, encode, is_default_call
 from causalabs.network.sites import Site, Subspace, positions_tensor, resolve_module
 
 Batch = dict[str, np.ndarray]
@@ -85,9 +85,8 @@ class NetworkAdapter(nn.Module):
 def wraps_directly(network: Network, sites: Sequence[Site] = ()) -> bool:
     """Whether pyvene wraps ``network.module`` itself (True) or a :class:`NetworkAdapter`."""
     m = network.module
-    default_call = attrs.fields(Network).call.default
     return (
-        network.call is default_call
+        is_default_call(network)
         and hasattr(m, "config")
         and hasattr(m, "device")
         and all(s.module for s in sites)

@@ -24,7 +24,7 @@ import torch
 from causalabs.backends import Interchanges, Patches, collector, get_backend, patcher
 from causalabs.data.ops import stack_rows
 from causalabs.engine.collect import collect_distinct
-from causalabs.errors import AlignmentError, DatasetError
+from causalabs.errors import AlignmentError, DatasetError, NonFiniteError
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Decoded, Network, take_rows
 from causalabs.network.sites import Site, check_disjoint
@@ -123,7 +123,10 @@ def run_patched(
         if inputs is not None:
             rows = torch.arange(start, stop) if input_rows is None else input_rows[start:stop]
             encoded = take_rows(inputs, rows.to(network.device))
-        dec = network.decode(be.patch(network, chunk, patches, keep=keep, inputs=encoded))
+        try:
+            dec = network.decode(be.patch(network, chunk, patches, keep=keep, inputs=encoded))
+        except NonFiniteError as exc:  # the plain forward was finite (checked on load): name the patched sites
+            raise NonFiniteError(f"{exc}, with {', '.join(s.name for s in sites)} patched") from None
         predicted.append(dec.values)
         probs.append(None if expected is None else _prob_of(dec, expected[start:stop]))
     return predicted, probs

@@ -4,6 +4,18 @@
 inputs; ``decode`` turns the module's outputs into high-level output values
 (plus the scores used for soft metrics).  A *network file* is a Python file
 with a ``load()`` function returning a :class:`Network`.
+
+This is the boundary to user code.  A :class:`Network` keeps its ``encode``,
+``decode`` and ``call`` behind guards (see :mod:`causalabs.usercode`): an
+exception inside them becomes a :class:`~causalabs.errors.UserCodeError`
+naming the file, line and function; ``encode`` reading an input the
+hypothesis does not have is an :class:`~causalabs.errors.UnknownVariableError`;
+``decode`` must give one integer value per row, and the scores it reads
+(or the module's output) must be finite
+(:class:`~causalabs.errors.DecodedValueError`,
+:class:`~causalabs.errors.NonFiniteError`).  Each of these checks costs at
+most one reduction per batch (see :mod:`causalabs.network.guards` and
+:mod:`causalabs.network.decoded`).
 """
 
 from __future__ import annotations
@@ -17,45 +29,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from causalabs.errors import LoadError, NetworkError, NetworkFileError
+from causalabs.errors import DecodedValueError, LoadError, NetworkError, NetworkFileError
 from causalabs.loading import load_module
+from causalabs.network.decoded import Decoded, argmax_decoder
+from causalabs.network.guards import Guarded, decode_checked, encode_checked
+from causalabs.usercode import adapter, call_user
 
 
-@attrs.frozen(eq=False)
-class Decoded:
-    """High-level reading of a network's outputs.
-
-    ``values``: LongTensor (n,) of high-level output values.  ``scores``:
-    optional (n, C) logits whose column ``j`` scores the value ``classes[j]``.
-    """
-
-    values: torch.Tensor
-    scores: torch.Tensor | None = None
-    classes: tuple[int, ...] | None = None
-
-
+@adapter
 def _default_call(module: nn.Module, inputs: Any) -> Any:
     if isinstance(inputs, Mapping):
         return module(**inputs)
     if isinstance(inputs, tuple):
         return module(*inputs)
     return module(inputs)
-
-
-def argmax_decoder(classes: tuple[int, ...] | None = None) -> Callable[[Any], Decoded]:
-    """A decoder for a module returning logits: value = ``classes[argmax]`` (or the index)."""
-
-    def decode(out: Any) -> Decoded:
-        logits = out if isinstance(out, torch.Tensor) else out[0]
-        if hasattr(out, "logits"):
-            logits = out.logits
-        idx = logits.argmax(-1)
-        if classes is None:
-            return Decoded(idx, logits, tuple(range(logits.shape[-1])))
-        table = torch.tensor(classes, device=logits.device)
-        return Decoded(table[idx], logits, classes)
-
-    return decode
 
 
 @attrs.frozen(eq=False)
@@ -69,6 +56,13 @@ class Network:
     call: Callable[[nn.Module, Any], Any] = _default_call
     info: Mapping[str, Any] = attrs.field(factory=dict)
 
+    def __attrs_post_init__(self) -> None:
+        where = f"network {self.name}"
+        guard = object.__setattr__
+        guard(self, "encode", Guarded(self.encode, "encode()", where, encode_checked))
+        guard(self, "decode", Guarded(self.decode, "decode()", where, decode_checked))
+        guard(self, "call", Guarded(self.call, "the module's forward", where, None))
+
     @property
     def device(self) -> torch.device:
         for p in self.module.parameters():
@@ -80,6 +74,11 @@ class Network:
     def to(self, device: str | torch.device) -> Network:
         self.module.to(device)
         return self
+
+
+def is_default_call(network: Network) -> bool:
+    """Whether the network's ``call`` is the stock one (the module called on the encoded inputs)."""
+    return getattr(network.call, "__wrapped__", network.call) is _default_call
 
 
 def batch_dim(inputs: Any) -> int:
@@ -130,6 +129,42 @@ def predict(network: Network, batch: dict[str, np.ndarray]) -> Decoded:
     return network.decode(network.call(network.module, encode(network, batch)))
 
 
+def probe_batch(model: Any, *, rows: int = 16, seed: int = 0) -> dict[str, np.ndarray]:
+    """``rows`` seeded inputs of the hypothesis ``model`` (a CausalModel), drawn with a generator of their own."""
+    rng = np.random.default_rng([seed, 0xC0DE])
+    batch: dict[str, np.ndarray] = {}
+    for name in model.inputs:
+        dom = model.variables[name].domain
+        batch[name] = np.array([dom[int(i)] for i in rng.integers(len(dom), size=rows)], dtype=np.int64)
+    return batch
+
+
+def probe_network(network: Network, model: Any, batch: Mapping[str, np.ndarray] | None = None) -> None:
+    """Run ``network`` on a few inputs of the hypothesis ``model`` (a CausalModel): fail early and typed.
+
+    Runs encode, the forward and decode once on ``batch`` (default
+    :func:`probe_batch`), outside any intervention, so a failure in user code
+    shows before any search or verification starts; every decoded value must
+    lie in the domain of the hypothesis' output
+    (:class:`~causalabs.errors.DecodedValueError` otherwise), since a value
+    the hypothesis can never produce means ``decode`` does not map the
+    network's output to the hypothesis' values.
+    """
+    batch = dict(batch) if batch is not None else probe_batch(model)
+    values = predict(network, batch).values.detach().cpu().numpy()
+    out = model.output
+    domain = np.asarray(model.variables[out].domain, dtype=np.int64)
+    bad = np.flatnonzero(~np.isin(values, domain))
+    if bad.size:
+        i = int(bad[0])
+        shown = ", ".join(map(str, domain[:8].tolist())) + (", ..." if domain.size > 8 else "")
+        row = {k: int(v[i]) for k, v in batch.items()}
+        raise DecodedValueError(
+            f"network {network.name}: decode() gave {int(values[i])} on the input {row}, but {model.name}.{out} "
+            f"takes values in {{{shown}}}: decode must map the network's output to the hypothesis' values"
+        )
+
+
 def load_network(path: str | Path) -> Network:
     """Load a network file: a Python file whose ``load()`` returns a :class:`Network`."""
     p = Path(path)
@@ -142,7 +177,7 @@ def load_network(path: str | Path) -> Network:
     loader = getattr(module, "load", None)
     if not callable(loader):
         raise NetworkFileError(f"{p}: a network file needs a load() function returning a causalabs.Network")
-    net = loader()
+    net = call_user(loader, role="load()", where=str(p))
     if not isinstance(net, Network):
         raise NetworkFileError(f"{p}: load() returned {type(net).__name__}, not a causalabs.Network")
     if net.name == "network":
