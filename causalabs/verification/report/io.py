@@ -56,7 +56,7 @@ def report_from_dict(doc: dict[str, Any], *, where: str = "report") -> Report:
             confidence=float(doc.get("confidence", 0.95)),
             statistics=dict(doc.get("statistics", {})),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # AttributeError: a list where a dict belongs
         raise LoadError(f"{where}: malformed causalabs report ({type(exc).__name__}: {exc})") from None
 
 
