@@ -1,4 +1,5 @@
-"""``causalabs show path.py:Class``: prints the hypothesis; input errors exit 2 with one line."""
+"""``causalabs show path.py:Class``: prints the hypothesis (``show path.py`` lists the file's classes);
+input errors exit 2 with one line, naming the classes the file has."""
 
 from __future__ import annotations
 
@@ -75,16 +76,38 @@ def test_a_missing_file_is_one_error_line(tmp_path):
     _one_error_line(show(f"{missing}:Thing"), "nowhere.py", "no such file")
 
 
-def test_a_missing_class_is_one_error_line():
-    _one_error_line(show(f"{HE_FILE}:NoSuchClass"), "hierarchical_equality.py", "NoSuchClass")
+HE_CLASSES = ("HierarchicalEquality", "LeftOnly", "CrossedEquality", "SwappedEquality", "LeftOnlySwapped")
+
+
+def test_a_missing_class_is_one_error_line_listing_the_classes():
+    line = _one_error_line(show(f"{HE_FILE}:NoSuchClass"), "hierarchical_equality.py", "NoSuchClass")
+    assert line.endswith("(its hypothesis classes: " + ", ".join(HE_CLASSES) + ")")
 
 
 def test_an_object_that_is_not_a_hypothesis_is_one_error_line():
-    _one_error_line(show(f"{HE_FILE}:sp"), "not a causalabs.Hypothesis")
+    line = _one_error_line(show(f"{HE_FILE}:sp"), "not a causalabs.Hypothesis")
+    assert "its hypothesis classes: HierarchicalEquality," in line
 
 
-def test_a_reference_without_a_class_name_is_one_error_line():
-    _one_error_line(show(str(HE_FILE)), "path/file.py:Name")
+def test_a_file_without_a_class_name_lists_its_classes():
+    result = show(str(HE_FILE))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{HE_FILE} defines 5 hypothesis classes:"
+    assert [line.split()[0] for line in lines[1:]] == [f"{HE_FILE}:{c}" for c in HE_CLASSES]
+    assert "out = (w == x) == (y == z)" in lines[1]  # the first line of the class' docstring
+
+
+def test_a_file_with_no_hypothesis_class_is_one_error_line(tmp_path):
+    plain = tmp_path / "plain.py"
+    plain.write_text("import causalabs as ca\nX = 1\n")
+    _one_error_line(show(str(plain)), "plain.py", "defines no causalabs.Hypothesis subclass")
+
+
+def test_verify_with_a_file_but_no_class_lists_the_classes():
+    r = runner.invoke(app, ["verify", str(HE_FILE), "--network", str(ROOT / "models/heq_handbuilt.py")])
+    line = _one_error_line(r, "name the class as")
+    assert "its hypothesis classes: " + ", ".join(HE_CLASSES) in line
 
 
 def test_a_file_whose_hypothesis_is_malformed_is_one_error_line(tmp_path):
@@ -95,7 +118,7 @@ def test_a_file_whose_hypothesis_is_malformed_is_one_error_line(tmp_path):
         "    a = ca.input('a', domain=range(2))\n"
         "    out = ca.output(a + 5, domain=range(2))\n"
     )
-    _one_error_line(show(f"{bad}:Bad"), "bad_hyp.py", "MechanismRangeError", "Bad.out")
+    _one_error_line(show(f"{bad}:Bad"), "bad_hyp.py", "Bad.out", "produces [5, 6] outside the declared domain {0, 1}")
 
 
 def test_the_installed_command():
@@ -116,4 +139,7 @@ def test_the_installed_command():
     )
     assert bad.returncode == 2
     assert bad.stdout == ""
-    assert bad.stderr.strip() == "error: hypotheses/hierarchical_equality.py: has no 'Missing'"
+    assert bad.stderr.strip() == (
+        "error: hypotheses/hierarchical_equality.py: has no 'Missing' (its hypothesis classes: "
+        + ", ".join(HE_CLASSES) + ")"
+    )

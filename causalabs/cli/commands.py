@@ -1,50 +1,122 @@
 """The ``causalabs`` command line (typer): one function per command, each calling the library.
 
-Exit status: 0 success/verified, 1 refuted, 3 inconclusive, 2 usage or input error.
+Exit status: 0 verified / proved / done, 1 refuted (and nothing else), 2 usage or input error,
+3 inconclusive / unknown, 4 a failure inside the user's code, 5 the environment (an output path
+that cannot be written), 70 an internal error of causalabs.
 """
 
 from __future__ import annotations
 
+import errno
 import sys
+import traceback
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
+from causalabs._version import __version__
 from causalabs.align.settings import DAS_SETTINGS
-from causalabs.errors import CausalabsError
-from causalabs.loading import load_hypothesis
+from causalabs.errors import CausalabsError, LoadError, OutputPathError, UserCodeError
+from causalabs.loading import hypothesis_classes, load_hypothesis, load_module, split_ref
 from causalabs.scm.render import render_latex, render_text
+from causalabs.usercode import blame, located, one_line, shown_path, what_happened
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 err = Console(stderr=True)
 
 EXIT_OK, EXIT_REFUTED, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+EXIT_USER_CODE, EXIT_ENVIRONMENT, EXIT_INTERNAL = 4, 5, 70
+
+#: ``OSError`` numbers that mean the machine, not causalabs or the input: exit 5.
+ENVIRONMENT_ERRNOS = frozenset(
+    getattr(errno, name) for name in
+    ("ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS", "EISDIR", "ENOTDIR", "EMFILE", "ENFILE", "EIO", "EPIPE")
+    if hasattr(errno, name)
+)
+
+
+def failure(exc: BaseException) -> tuple[int, str]:
+    """The exit status and the one line of stderr for an exception that ended a command."""
+    if isinstance(exc, UserCodeError):
+        return EXIT_USER_CODE, f"error: {exc}"
+    if isinstance(exc, OutputPathError):
+        return EXIT_ENVIRONMENT, f"error: {exc}"
+    if isinstance(exc, CausalabsError):
+        return EXIT_USAGE, f"error: {exc}"
+    if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
+        what = f"{exc.filename}: " if exc.filename else ""
+        return EXIT_ENVIRONMENT, f"error: {what}{exc.strerror or exc}"
+    if isinstance(exc, MemoryError):
+        return EXIT_ENVIRONMENT, "error: out of memory"
+    owner, frame = blame(exc.__traceback__)
+    if owner == "user" and frame is not None:  # user code that causalabs called without a guard
+        return EXIT_USER_CODE, f"error: {located(frame, '')}: {what_happened(exc)}"
+    at = f" at {shown_path(frame.filename)}:{frame.lineno}" if frame is not None else ""
+    return EXIT_INTERNAL, (
+        f"internal error: {what_happened(exc)}{at}: a bug in causalabs {__version__}; "
+        "run again with `causalabs --traceback ...` for the full trace"
+    )
+
+
+class _Commands(TyperGroup):
+    """The command group: every exception a command lets out becomes an exit status and one line on stderr."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except (Exception, SystemExit) as exc:  # KeyboardInterrupt goes on (exit 130)
+            code, line = failure(exc)
+            if ctx.params.get("show_traceback"):
+                traceback.print_exception(exc, file=sys.stderr)
+            head, _, rest = one_line(line, limit=4000).partition(": ")
+            style = "bold red" if code != EXIT_INTERNAL else "bold magenta"
+            err.print(f"[{style}]{escape(head)}:[/] {escape(rest)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code) from None
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, cls=_Commands)
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    show_traceback: Annotated[
+        bool,
+        typer.Option(
+            "--traceback", envvar="CAUSALABS_TRACEBACK",
+            help="on an error, print the full Python trace before the one-line message",
+        ),
+    ] = False,
+) -> None:
     """causalabs: state a causal-abstraction claim, check it, get a verdict."""
 
 
-def fail(message: str) -> NoReturn:
-    """Print one clear line on stderr and exit 2 (usage or input error)."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(EXIT_USAGE)
+def _list_hypotheses(path: str) -> None:
+    module = load_module(path)
+    classes = hypothesis_classes(module)
+    if not classes:
+        raise LoadError(f"{path}: defines no causalabs.Hypothesis subclass")
+    typer.echo(f"{path} defines {len(classes)} hypothesis class{'es' if len(classes) > 1 else ''}:")
+    for cls in classes:
+        doc = (cls.__doc__ or "").strip().splitlines()
+        typer.echo(f"  {path}:{cls.__name__}" + (f"  {doc[0]}" if doc else ""))
 
 
 @app.command()
 def show(
-    hypothesis: str = typer.Argument(..., help="path/file.py:ClassName"),
+    hypothesis: str = typer.Argument(..., help="path/file.py:ClassName, or path/file.py to list its classes"),
     latex: bool = typer.Option(False, "--latex", help="print LaTeX instead of text"),
 ) -> None:
-    """Print a hypothesis' variables, domains, mechanisms and graph."""
-    try:
-        hyp = load_hypothesis(hypothesis)
-    except CausalabsError as exc:
-        fail(str(exc))
+    """Print a hypothesis' variables, domains, mechanisms and graph (or list the classes of a file)."""
+    if split_ref(hypothesis)[1] is None:
+        _list_hypotheses(hypothesis)
+        return
+    hyp = load_hypothesis(hypothesis)
     typer.echo(render_latex(hyp) if latex else render_text(hyp))
 
 
@@ -65,10 +137,7 @@ def models(
 
     from causalabs.organisms import find_organisms, task_accuracy
 
-    try:
-        catalogue = find_organisms(folder)
-    except CausalabsError as exc:
-        fail(str(exc))
+    catalogue = find_organisms(folder)
     for path, reason in catalogue.skipped:
         err.print(f"[dim]skipped {path}: {reason}[/]", highlight=False, soft_wrap=True)
     if not catalogue.organisms:
@@ -152,17 +221,14 @@ def verify(
     """
     from causalabs.cli.verify import SearchRequest, run_verify
 
-    try:
-        if search_method is None and (site or dims or save_alignment is not None):
-            raise CausalabsError("--site, --dims and --save-alignment go with --search METHOD")
-        request = None
-        if search_method is not None:
-            request = SearchRequest(search_method, tuple(site or ()), tuple(dims or ()), epochs, train_samples,
-                                    save_alignment, lr, patience)
-        code = run_verify(hypothesis, network, alignment, mode, threshold, seed, samples, json_out, request, sampling,
-                          timeout=timeout, progress=False if no_progress else None)
-    except CausalabsError as exc:
-        fail(str(exc))
+    if search_method is None and (site or dims or save_alignment is not None):
+        raise LoadError("--site, --dims and --save-alignment go with --search METHOD")
+    request = None
+    if search_method is not None:
+        request = SearchRequest(search_method, tuple(site or ()), tuple(dims or ()), epochs, train_samples,
+                                save_alignment, lr, patience)
+    code = run_verify(hypothesis, network, alignment, mode, threshold, seed, samples, json_out, request, sampling,
+                      timeout=timeout, progress=False if no_progress else None)
     raise typer.Exit(code)
 
 
@@ -174,10 +240,7 @@ def report(
     """Render a saved report as text, Markdown, a LaTeX (booktabs) table, or JSON."""
     from causalabs.cli.verify import run_report
 
-    try:
-        typer.echo(run_report(result, fmt), nl=False)
-    except CausalabsError as exc:
-        fail(str(exc))
+    typer.echo(run_report(result, fmt), nl=False)
 
 
 @app.command()
@@ -200,10 +263,7 @@ def search(
     """Search for each internal variable at each SITE: held-out IIA table, heatmap and saved alignments in --out."""
     from causalabs.cli.search import run_search
 
-    try:
-        code = run_search(hypothesis, network, site, method, dims, out, seed, samples, epochs, data, lr, patience)
-    except CausalabsError as exc:
-        fail(str(exc))
+    code = run_search(hypothesis, network, site, method, dims, out, seed, samples, epochs, data, lr, patience)
     raise typer.Exit(code)
 
 
@@ -231,19 +291,13 @@ def scrub(
     """
     from causalabs.cli.search import run_scrub
 
-    try:
-        code = run_scrub(hypothesis, network, alignment, json_out, n, seed, references, threshold)
-    except CausalabsError as exc:
-        fail(str(exc))
+    code = run_scrub(hypothesis, network, alignment, json_out, n, seed, references, threshold)
     raise typer.Exit(code)
 
 
 def main() -> None:
-    try:
-        app()
-    except CausalabsError as exc:  # last line of defence: no tracebacks for input errors
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(EXIT_USAGE)
+    """The ``causalabs`` program: the app, with every failure mapped to its exit status (see :func:`failure`)."""
+    app()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """``causalabs search`` and ``causalabs scrub``: thin shells over the sweep, the baselines and causal scrubbing.
 
-Exit status: 0 done, 2 usage or input error (any :class:`~causalabs.errors.CausalabsError`).
+Exit status: 0 done; errors are mapped in :mod:`causalabs.cli.commands` (2 input, 4 user code,
+5 environment, 70 internal).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import typer
 
 from causalabs.align.find import DATA, METHODS, search_method, training_sets
 from causalabs.align.settings import DAS_SETTINGS
-from causalabs.align.sweep_files import alignment_path
+from causalabs.align.sweep_files import alignment_path, slug
+from causalabs.cli.paths import check_output_file, check_output_folder, make_folder, write_atomic
 from causalabs.cli.verify import (
     EXIT,
     parse_dims,
+    probe,
     resolve_alignment,
     split_option,
-    write_atomic,
 )
 from causalabs.errors import LoadError
 from causalabs.loading import load_hypothesis
@@ -30,6 +32,8 @@ from causalabs.network.sites import resolve_module
 
 #: Test datasets use seeds ``seed + TEST_OFFSET + j``, training ones ``seed + j``: never the same seed.
 TEST_OFFSET = 100_000
+#: Files ``causalabs search`` writes directly in its ``--out`` folder (checked before any work).
+SEARCH_FILES = ("heatmap.png", "records.jsonl")
 #: ``causalabs scrub`` enumerates input spaces up to this size and samples this many distinct inputs beyond.
 SCRUB_ENUMERATE_LIMIT = 100_000
 
@@ -82,6 +86,8 @@ def run_search(
         raise LoadError(f"--lr must be positive, got {lr}")
     if patience is not None and patience < 1:
         raise LoadError(f"--patience must be at least 1, got {patience}")
+    if out is not None:
+        check_output_folder(out, "--out", files=SEARCH_FILES, folders=("alignments",))
     hyp = load_hypothesis(hypothesis)
     model = model_of(hyp)
     internals = list(model.internals)
@@ -91,9 +97,17 @@ def run_search(
     modules = split_option(sites)
     if not modules:
         raise LoadError("--site: give at least one module path, for example --site 2")
+    for m in modules:
+        var, eq, _ = m.partition("=")
+        if eq and var.strip() in internals:
+            raise LoadError(
+                f"--site {m}: search takes module paths and fits every internal variable of {model.name} "
+                f"({', '.join(internals)}) at each, alone and together; VARIABLE=MODULE is for verify --search"
+            )
     net = load_network(network)
     for m in modules:
         resolve_module(net.module, m, network=net.name)
+    probe(net, hyp)
     locations = grid(list(dict.fromkeys(modules)))
     sets: list[tuple[str, ...]] = [(v,) for v in internals]
     if len(internals) > 1:
@@ -101,7 +115,9 @@ def run_search(
     train, test = _datasets(hyp, sets, samples, seed, data)
     inner: Any = search_method(method, dims_, epochs=epochs, lr=lr, patience=patience)
     folder = Path(out) if out is not None else Path("runs") / f"search-{net.name}-{model.name}"
-    (folder / "alignments").mkdir(parents=True, exist_ok=True)
+    per_site = [f"{slug(loc.name)}.json" for loc in locations]
+    check_output_folder(folder, "--out", files=(*SEARCH_FILES, *per_site), folders=("alignments",))
+    make_folder(folder / "alignments")
     remove_stale_temps(folder, {"records.jsonl", "heatmap.png"}.__contains__)  # left by a killed run
     info = {"hypothesis": hypothesis, **network_fingerprint(net), "data": data, "samples": samples}
     # each site's alignment files (held-out IIA included) are written before its result file: a resumed
@@ -202,10 +218,13 @@ def run_scrub(
         raise LoadError(f"--references {references!r}: choose one of {', '.join(HOWS)}")
     if threshold is not None and not (math.isfinite(threshold) and 0.0 < threshold <= 1.0):
         raise LoadError(f"--threshold must be in (0, 1], got {threshold}")
+    if json_out is not None:
+        check_output_file(json_out, "--json")
     hyp = load_hypothesis(hypothesis)
     model = model_of(hyp)
     net = load_network(network)
     al = resolve_alignment(alignment, network, net, hyp)
+    probe(net, hyp, al)
     size = model.input_space_size
     if size <= SCRUB_ENUMERATE_LIMIT:
         inputs, how = enumerate_inputs(model), f"all {size:,} inputs"

@@ -1,6 +1,7 @@
 """``causalabs verify`` and ``causalabs report``: thin shells over :func:`causalabs.verify`.
 
-Exit status: 0 verified, 1 refuted, 3 inconclusive, 2 usage or input error.
+Exit status: 0 verified, 1 refuted, 3 inconclusive; errors are mapped in
+:mod:`causalabs.cli.commands` (2 input, 4 user code, 5 environment, 70 internal).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import attrs
 import typer
 
 from causalabs.align.settings import DAS_SETTINGS
-from causalabs.atomic import write_text_atomic
+from causalabs.cli.paths import check_output_file, make_folder, write_atomic
 from causalabs.errors import AlignmentError, CausalabsError, LoadError
 from causalabs.loading import load_attr, load_hypothesis, load_module, split_ref
 from causalabs.network.alignment import Alignment
-from causalabs.network.network import Network, load_network
+from causalabs.network.network import Network, load_network, probe_batch, probe_network
+from causalabs.usercode import call_user
 
 EXIT = {"verified": 0, "refuted": 1, "inconclusive": 3}
 MODES = ("exhaustive", "sample", "falsify", "prove")
@@ -32,10 +34,12 @@ def resolve_alignment(ref: str | None, network_file: str, net: Network | None = 
         fn = getattr(load_module(network_file), "alignment", None)
         if not callable(fn):
             raise AlignmentError(f"{network_file}: no alignment() in the network file; pass --alignment")
-        obj: Any = fn()
+        obj: Any = call_user(fn, role="alignment()", where=network_file)
     elif split_ref(ref)[1] is not None:
+        path, name = split_ref(ref)
         obj = load_attr(ref)
-        obj = obj() if callable(obj) and not isinstance(obj, Alignment) else obj
+        if callable(obj) and not isinstance(obj, Alignment):
+            obj = call_user(obj, role=f"{name}()", where=path)
     else:
         from causalabs.align.store import load_alignment
 
@@ -43,12 +47,6 @@ def resolve_alignment(ref: str | None, network_file: str, net: Network | None = 
     if not isinstance(obj, Alignment):
         raise AlignmentError(f"{ref or network_file}: gives {type(obj).__name__}, not a causalabs Alignment")
     return obj
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, creating its folder (never half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, text)
 
 
 @attrs.frozen
@@ -111,21 +109,41 @@ def parse_dims(
     return out
 
 
+def fitted_variables(hyp: Any, sites: str | dict[str, str]) -> str | None:
+    """The note saying which variables a bare ``--site MODULE`` fitted, when the hypothesis has several; else None."""
+    from causalabs.scm.semantics import model_of
+
+    model = model_of(hyp)
+    internals = list(model.internals)
+    if not isinstance(sites, str) or len(internals) < 2:
+        return None
+    return (
+        f"note: --site {sites} names no variable, so every internal variable of {model.name} was fitted there "
+        f"({', '.join(internals)}) and is verified; --site VARIABLE=MODULE fits only those named, "
+        f"for example --site {internals[0]}={sites}"
+    )
+
+
 def searched_alignment(hyp: Any, net: Network, request: SearchRequest, seed: int) -> Alignment:
     """Run the requested search, print what it found and how its training went, save it if asked."""
     from causalabs.align.find import find_alignment
     from causalabs.align.stopping import describe
 
+    sites = parse_sites(request.sites)
     found = find_alignment(
-        hyp, net, parse_sites(request.sites), method=request.method, dims=parse_dims(request.dims),
+        hyp, net, sites, method=request.method, dims=parse_dims(request.dims),
         samples=request.samples, epochs=request.epochs, lr=request.lr, patience=request.patience, seed=seed,
     )
     typer.echo(f"searched ({request.method}, seed {seed}): {found.describe()}")
     for fit in found.info.get("training", ()):
         typer.echo(f"  training at {fit['site']} ({'+'.join(fit['variables'])}): {describe(fit)}")
+    note = fitted_variables(hyp, sites)
+    if note is not None:
+        typer.echo(note)
     if request.save is not None:
         from causalabs.align.store import network_fingerprint, save_alignment
 
+        make_folder(request.save.parent)
         save_alignment(found, request.save, info={**dict(found.info), **network_fingerprint(net)})
         typer.echo(f"alignment saved to {request.save}")
     return found
@@ -162,11 +180,17 @@ def run_verify(
                         "use --mode exhaustive or sample for a threshold below 1")
     if timeout is not None and (mode != "prove" or not timeout > 0):
         raise LoadError(f"--timeout {timeout}: a positive number of seconds, with --mode prove")
+    check_outputs_before_work(json_out, search)
     hyp = load_hypothesis(hypothesis)
     if not Path(network).is_file():
         raise LoadError(f"{network}: no such network file")
     net: Network = load_network(network)
-    al = resolve_alignment(alignment, network, net, hyp) if search is None else searched_alignment(hyp, net, search, seed)
+    if search is None:
+        al = resolve_alignment(alignment, network, net, hyp)
+        probe(net, hyp, al)
+    else:
+        probe(net, hyp)
+        al = searched_alignment(hyp, net, search, seed)
     if mode == "falsify":
         from causalabs.verification.falsify import falsify
 
@@ -191,6 +215,32 @@ def run_verify(
     return EXIT[report.verdict]
 
 
+def probe(net: Network, hyp: Any, al: Alignment | None = None) -> None:
+    """Before any work: the network runs on a few of the hypothesis' inputs, its sites and outputs are finite
+    and its decoded values are values of the hypothesis' output (typed errors naming the site or function)."""
+    from causalabs.scm.semantics import model_of
+
+    model = model_of(hyp)
+    batch = probe_batch(model)
+    if al is not None and al.sites:
+        from causalabs.backends.native import NativeBackend
+
+        NativeBackend().collect(net, batch, list(al.sites.values()))
+    probe_network(net, model, batch)
+
+
+def check_outputs_before_work(json_out: Path | None, search: SearchRequest | None) -> None:
+    """``--json`` and ``--save-alignment`` must be writable before anything is loaded or run."""
+    if json_out is not None:
+        check_output_file(json_out, "--json")
+    if search is not None and search.save is not None:
+        if Path(search.save).suffix == ".safetensors":
+            raise LoadError(f"--save-alignment {search.save}: name the JSON part (.json); its weights go beside it")
+        check_output_file(search.save, "--save-alignment")
+        if json_out is not None and Path(json_out).resolve() == Path(search.save).resolve():
+            raise LoadError(f"--json and --save-alignment name the same file {json_out}")
+
+
 def run_report(result: Path, fmt: str) -> str:
     """Render a JSON report written by ``causalabs verify --json`` in another format."""
     from causalabs.verification.report.io import load_report
@@ -202,6 +252,6 @@ def run_report(result: Path, fmt: str) -> str:
 
 
 __all__ = [
-    "CausalabsError", "SearchRequest", "parse_dims", "parse_sites", "resolve_alignment", "run_report", "run_verify",
-    "searched_alignment", "split_option", "write_atomic",
+    "CausalabsError", "SearchRequest", "check_outputs_before_work", "fitted_variables", "parse_dims", "parse_sites", "probe",
+    "resolve_alignment", "run_report", "run_verify", "searched_alignment", "split_option", "write_atomic",
 ]
