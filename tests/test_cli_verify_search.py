@@ -107,3 +107,38 @@ def test_bad_search_input_exits_2_with_one_line(args: tuple[str, ...], message: 
     assert message in r.output and "Traceback" not in r.output
     assert len(r.output.strip().splitlines()) == 1
     assert not saved.exists()
+
+
+def test_a_bare_site_says_which_variables_it_fitted_and_verified(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--search", "das", "--site", "2",
+            "--json", str(out))
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("searched (das, seed 0): left -> ")
+    assert lines[1] == (
+        "note: --site 2 names no variable, so every internal variable of HierarchicalEquality was fitted there "
+        "(left, right) and is verified; --site VARIABLE=MODULE fits only those named, for example --site left=2"
+    )
+    assert set(json.loads(out.read_text())["per_variable"]) == {"left", "right", "left+right"}
+
+
+def test_site_variable_equals_module_fits_and_verifies_only_that_variable(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--search", "das", "--site", "left=2",
+            "--json", str(out))
+    assert r.exit_code == 0, r.output
+    assert "note:" not in r.stdout
+    doc = json.loads(out.read_text())
+    assert list(doc["per_variable"]) == ["left"]
+    assert doc["provenance"]["alignment_search"]["sites"] == {"left": "2"}
+
+
+def test_search_refuses_variable_equals_module_with_a_pointer(tmp_path: Path) -> None:
+    r = run("search", f"{HEQ}:HierarchicalEquality", "--network", NET, "--site", "left=2", "--out", str(tmp_path / "o"))
+    assert r.exit_code == 2, r.output
+    assert r.stderr.strip() == (
+        "error: --site left=2: search takes module paths and fits every internal variable of HierarchicalEquality "
+        "(left, right) at each, alone and together; VARIABLE=MODULE is for verify --search"
+    )
+    assert not (tmp_path / "o").exists()
