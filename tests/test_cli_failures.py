@@ -426,6 +426,17 @@ def test_scrub_json_into_a_folder_exits_5(tmp_path: Path) -> None:
     assert snapshot(tmp_path) == before
 
 
+def test_json_over_an_input_file_is_refused_and_the_file_kept(tmp_path: Path) -> None:
+    hyp = tmp_path / "heq.py"
+    shutil.copy(ROOT / "hypotheses/hierarchical_equality.py", hyp)
+    before = snapshot(tmp_path)
+    r = run("verify", f"{hyp}:HierarchicalEquality", "--network", NET, "--json", str(hyp))
+    one_error(r, 2, f"--json {hyp}: is the hypothesis file")
+    r = run("scrub", f"{hyp}:HierarchicalEquality", "--network", NET, "--json", NET)
+    one_error(r, 2, f"--json {NET}: is the network file")
+    assert snapshot(tmp_path) == before
+
+
 def test_a_write_that_fails_at_the_end_exits_5(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import causalabs.cli.paths as paths
 

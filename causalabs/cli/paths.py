@@ -68,6 +68,20 @@ def check_output_folder(path: str | Path, option: str, *, files: Sequence[str] =
     return p
 
 
+def check_not_an_input(path: str | Path, option: str, inputs: dict[str, str | Path | None]) -> None:
+    """``path`` must not be one of the command's input files (``{"the network file": "m.py", ...}``): exit 2.
+
+    Writing a report over the hypothesis or network file it checks would
+    destroy a file causalabs did not write.
+    """
+    from causalabs.errors import LoadError
+
+    target = Path(path).resolve()
+    for what, given in inputs.items():
+        if given is not None and Path(given).resolve() == target:
+            raise LoadError(f"{option} {path}: is {what}; write the result elsewhere")
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically, creating its folder (never half-written); OutputPathError if it cannot."""
     try:
@@ -85,4 +99,4 @@ def make_folder(path: Path) -> None:
         raise OutputPathError(f"{path}: the folder cannot be created ({exc.strerror or exc})") from exc
 
 
-__all__ = ["check_output_file", "check_output_folder", "make_folder", "write_atomic"]
+__all__ = ["check_not_an_input", "check_output_file", "check_output_folder", "make_folder", "write_atomic"]

@@ -17,9 +17,10 @@ import typer
 from causalabs.align.find import DATA, METHODS, search_method, training_sets
 from causalabs.align.settings import DAS_SETTINGS
 from causalabs.align.sweep_files import alignment_path, slug
-from causalabs.cli.paths import check_output_file, check_output_folder, make_folder, write_atomic
+from causalabs.cli.paths import check_not_an_input, check_output_file, check_output_folder, make_folder, write_atomic
 from causalabs.cli.verify import (
     EXIT,
+    input_files,
     parse_dims,
     probe,
     resolve_alignment,
@@ -219,6 +220,7 @@ def run_scrub(
     if threshold is not None and not (math.isfinite(threshold) and 0.0 < threshold <= 1.0):
         raise LoadError(f"--threshold must be in (0, 1], got {threshold}")
     if json_out is not None:
+        check_not_an_input(json_out, "--json", input_files(hypothesis, network, alignment))
         check_output_file(json_out, "--json")
     hyp = load_hypothesis(hypothesis)
     model = model_of(hyp)

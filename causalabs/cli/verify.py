@@ -14,7 +14,7 @@ import attrs
 import typer
 
 from causalabs.align.settings import DAS_SETTINGS
-from causalabs.cli.paths import check_output_file, make_folder, write_atomic
+from causalabs.cli.paths import check_not_an_input, check_output_file, make_folder, write_atomic
 from causalabs.errors import AlignmentError, CausalabsError, LoadError
 from causalabs.loading import load_attr, load_hypothesis, load_module, split_ref
 from causalabs.network.alignment import Alignment
@@ -180,7 +180,7 @@ def run_verify(
                         "use --mode exhaustive or sample for a threshold below 1")
     if timeout is not None and (mode != "prove" or not timeout > 0):
         raise LoadError(f"--timeout {timeout}: a positive number of seconds, with --mode prove")
-    check_outputs_before_work(json_out, search)
+    check_outputs_before_work(json_out, search, input_files(hypothesis, network, alignment))
     hyp = load_hypothesis(hypothesis)
     if not Path(network).is_file():
         raise LoadError(f"{network}: no such network file")
@@ -229,13 +229,26 @@ def probe(net: Network, hyp: Any, al: Alignment | None = None) -> None:
     probe_network(net, model, batch)
 
 
-def check_outputs_before_work(json_out: Path | None, search: SearchRequest | None) -> None:
-    """``--json`` and ``--save-alignment`` must be writable before anything is loaded or run."""
+def input_files(hypothesis: str, network: str, alignment: str | None) -> dict[str, str | None]:
+    """The files a command reads, by what they are (for :func:`~causalabs.cli.paths.check_not_an_input`)."""
+    return {
+        "the hypothesis file": split_ref(hypothesis)[0],
+        "the network file": network,
+        "the alignment file": None if alignment is None else split_ref(alignment)[0],
+    }
+
+
+def check_outputs_before_work(
+    json_out: Path | None, search: SearchRequest | None, inputs: dict[str, str | None] | None = None
+) -> None:
+    """``--json`` and ``--save-alignment`` must be writable, and not input files, before anything is loaded or run."""
     if json_out is not None:
+        check_not_an_input(json_out, "--json", dict(inputs or {}))
         check_output_file(json_out, "--json")
     if search is not None and search.save is not None:
         if Path(search.save).suffix == ".safetensors":
             raise LoadError(f"--save-alignment {search.save}: name the JSON part (.json); its weights go beside it")
+        check_not_an_input(search.save, "--save-alignment", dict(inputs or {}))
         check_output_file(search.save, "--save-alignment")
         if json_out is not None and Path(json_out).resolve() == Path(search.save).resolve():
             raise LoadError(f"--json and --save-alignment name the same file {json_out}")
@@ -252,6 +265,6 @@ def run_report(result: Path, fmt: str) -> str:
 
 
 __all__ = [
-    "CausalabsError", "SearchRequest", "check_outputs_before_work", "fitted_variables", "parse_dims", "parse_sites", "probe",
+    "CausalabsError", "SearchRequest", "check_outputs_before_work", "fitted_variables", "input_files", "parse_dims", "parse_sites", "probe",
     "resolve_alignment", "run_report", "run_verify", "searched_alignment", "split_option", "write_atomic",
 ]
