@@ -1,4 +1,4 @@
-"""Load user files by path: ``path/file.py:ClassName`` hypotheses and network files, and JSON files.
+"""Load user files by path: ``path/file.py:ClassName`` hypotheses and network files.
 
 Importing a user file runs its code: an exception there (or ``sys.exit``) is
 a :class:`~causalabs.errors.UserCodeError` naming the file and line, except
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import linecache
 import sys
 import traceback
@@ -152,31 +151,6 @@ def load_hypothesis(ref: str) -> Any:
     if not (isinstance(obj, type) and issubclass(obj, Hypothesis)):
         raise LoadError(f"{ref}: {obj!r} is not a causalabs.Hypothesis subclass ({_their_names(module)})")
     return obj
-
-
-def read_json(path: str | Path, noun: str) -> Any:
-    """The JSON document in the file at ``path``; ``noun`` names what it should be (``"alignment file"``).
-
-    A :class:`~causalabs.errors.LoadError` naming the file when it is
-    missing, a folder, not UTF-8, not JSON, or nested too deeply for the
-    parser.
-    """
-    p = Path(path)
-    a = f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
-    if p.is_dir():
-        raise LoadError(f"{p}: is a folder, not {a}")
-    try:
-        text = p.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise LoadError(f"{p}: no such {noun}") from None
-    except UnicodeDecodeError as exc:
-        raise LoadError(f"{p}: not {a} (not UTF-8 text: byte {exc.object[exc.start]:#04x} at offset {exc.start})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise LoadError(f"{p}: not {a} (invalid JSON: {exc})") from None
-    except RecursionError:
-        raise LoadError(f"{p}: not {a} (JSON nested too deeply to read)") from None
 
 
 def sha256_file(path: str | Path) -> str:

@@ -331,47 +331,49 @@ def test_python_on_symbolic_variables_names_the_users_symbols(mechanism: str, fr
 # --- alignment and report files that are not what they claim: exit 2 ---------------------------------------
 
 
-def _bad_json_files(folder: Path) -> dict[str, tuple[Path, str]]:
+#: Each malformed file, and what the error line says about it as an alignment file and as a report.
+BAD_FILES = {
+    "a list": ("[1, 2]", "schema None, expected 'causalabs.alignment'", "not a causalabs report (schema None"),
+    "a list where a dict belongs": (
+        json.dumps({"schema": "causalabs.alignment", "version": 1, "weights": None, "featurizers": [], "sites": [1, 2]}),
+        "field sites: expected an object, got list", "malformed causalabs report (AttributeError",
+    ),
+    "100k-deep JSON": ("[" * 100_000 + "]" * 100_000, "nested too deeply", "nested too deeply"),
+    "not UTF-8": (b"\xff\xfe{}", "not UTF-8 text", "not UTF-8 text"),
+    "a folder": (None, "is a directory, not an alignment file", "is a directory, not a report file"),
+}
+
+
+def _bad_file(folder: Path, case: str, as_report: bool) -> tuple[Path, str]:
+    content, as_alignment_says, as_report_says = BAD_FILES[case]
     folder.mkdir()
-    files = {
-        "a list": ("[1, 2]", "schema None"),
-        "a list where a dict belongs": (
-            json.dumps({"schema": "causalabs.alignment", "version": 1, "weights": None, "featurizers": [],
-                        "sites": [1, 2], "schema_report": 0}), "'list' object has no attribute"),
-        "100k-deep JSON": ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
-        "not UTF-8": (b"\xff\xfe{}", "(not UTF-8 text: byte 0xff at offset 0)"),
-        "a folder": (None, "is a folder"),
-    }
-    out = {}
-    for i, (name, (content, fragment)) in enumerate(files.items()):
-        p = folder / f"f{i}.json"
-        if content is None:
-            p.mkdir()
-        elif isinstance(content, bytes):
-            p.write_bytes(content)
-        else:
-            p.write_text(content)
-        out[name] = (p, fragment)
-    return out
+    p = folder / "f.json"
+    if case == "a list where a dict belongs" and as_report:  # a well-formed digest, so the field is what fails
+        from causalabs.verification.report.report import SCHEMA, report_digest
+
+        doc = {"schema": SCHEMA, "counterexample": None, "per_variable": [1]}
+        content = json.dumps({**doc, "digest": report_digest(doc)})
+    if content is None:
+        p.mkdir()
+    elif isinstance(content, bytes):
+        p.write_bytes(content)
+    else:
+        p.write_text(content)
+    return p, as_report_says if as_report else as_alignment_says
 
 
-@pytest.mark.parametrize("case", ["a list", "a list where a dict belongs", "100k-deep JSON", "not UTF-8", "a folder"])
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
 def test_a_malformed_alignment_file_exits_2(case: str, tmp_path: Path) -> None:
-    path, fragment = _bad_json_files(tmp_path / "files")[case]
+    path, fragment = _bad_file(tmp_path / "files", case, as_report=False)
     before = snapshot(tmp_path)
     r = run("verify", HEQ, "--network", NET, "--alignment", str(path), "--json", str(tmp_path / "r.json"))
     one_error(r, 2, str(path), fragment)
     assert snapshot(tmp_path) == before
 
 
-@pytest.mark.parametrize("case", ["a list", "a list where a dict belongs", "100k-deep JSON", "not UTF-8", "a folder"])
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
 def test_a_malformed_report_file_exits_2(case: str, tmp_path: Path) -> None:
-    path, fragment = _bad_json_files(tmp_path / "files")[case]
-    if case == "a list where a dict belongs":
-        path.write_text(json.dumps({"schema": "causalabs.report/1", "counterexample": None, "per_variable": [1]}))
-        fragment = "malformed causalabs report (AttributeError"
-    elif case == "a list":
-        fragment = "not a causalabs report (schema None"
+    path, fragment = _bad_file(tmp_path / "files", case, as_report=True)
     one_error(run("report", str(path)), 2, str(path), fragment)
 
 
