@@ -116,10 +116,12 @@ def test_a_bare_site_says_which_variables_it_fitted_and_verified(tmp_path: Path)
     assert r.exit_code == 0, r.output
     lines = r.stdout.splitlines()
     assert lines[0].startswith("searched (das, seed 0): left -> ")
-    assert lines[1] == (
+    notes = [line for line in lines if line.startswith("note:")]
+    assert notes == [(
         "note: --site 2 names no variable, so every internal variable of HierarchicalEquality was fitted there "
         "(left, right) and is verified; --site VARIABLE=MODULE fits only those named, for example --site left=2"
-    )
+    )]
+    assert lines.index(notes[0]) < next(i for i, line in enumerate(lines) if line.startswith("VERIFIED"))
     assert set(json.loads(out.read_text())["per_variable"]) == {"left", "right", "left+right"}
 
 
