@@ -59,7 +59,8 @@ def test_the_default_search_verifies_and_says_how_it_trained(tmp_path: Path) -> 
     assert lines[0].startswith("searched (das, seed 0): g1 -> 1.output<Rotation[0:1]>")
     assert lines[1].startswith("  training at 1 (g1+g2): ") and "converged" in lines[1]
     assert "held-out IIA g1 1.0000, g2 1.0000, g1+g2 1.0000" in lines[1]
-    assert lines[2].startswith("VERIFIED") and "4,608 pairs" in r.stdout
+    assert lines[2].startswith("note: --site 1 names no variable, so every internal variable")  # g1 and g2
+    assert lines[3].startswith("VERIFIED") and "4,608 pairs" in r.stdout
     found = json.loads(out.read_text())["provenance"]["alignment_search"]
     assert found["converged"] is True
     (fit,) = found["training"]
