@@ -66,6 +66,7 @@ _LAZY = {
     "assert_abstraction": "causalabs.verification",
     "Report": "causalabs.verification",
     "Counterexample": "causalabs.verification",
+    "reproduce": "causalabs.verification",
     "path_patch": "causalabs.scrub",
     "fit_das": "causalabs.align",
     "load_alignment": "causalabs.align",
@@ -78,7 +79,7 @@ if TYPE_CHECKING:
     from causalabs.align import fit_das, load_alignment, save_alignment
     from causalabs.metrics import Estimate, iia, proportion
     from causalabs.scrub import path_patch
-    from causalabs.verification import Counterexample, Report, assert_abstraction, falsify, verify
+    from causalabs.verification import Counterexample, Report, assert_abstraction, falsify, reproduce, verify
     from causalabs.network import (
         Alignment,
         Decoded,

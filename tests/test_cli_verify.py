@@ -27,7 +27,8 @@ def test_verified_and_refuted_exit_codes(tmp_path: Path) -> None:
     assert ok.stdout.startswith("VERIFIED")
     bad = run("verify", f"{HEQ}:SwappedEquality", "--network", NET)
     assert bad.exit_code == 1
-    assert "counterexample:" in bad.stdout and "replay: causalabs.interchange(SwappedEquality" in bad.stdout
+    assert "counterexample (the first in input order):" in bad.stdout
+    assert "replay: import causalabs as ca; print(ca.reproduce(" in bad.stdout
 
 
 def test_inconclusive_exit_code() -> None:
@@ -114,7 +115,7 @@ def test_prove_mode_exit_codes() -> None:
     ok = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--mode", "prove")
     assert ok.exit_code == 0 and ok.stdout.startswith("PROVED"), ok.output
     bad = run("verify", f"{HEQ}:SwappedEquality", "--network", NET, "--mode", "prove")
-    assert bad.exit_code == 1 and bad.stdout.startswith("REFUTED") and "replay:" in bad.stdout, bad.output
+    assert bad.exit_code == 1 and bad.stdout.startswith("REFUTED") and "\nreplay: " in bad.stdout, bad.output
 
 
 def test_sampled_report_round_trips_and_version_1_reports_still_read(tmp_path: Path) -> None:

@@ -30,8 +30,11 @@ def test_das_search_at_the_right_layer_is_verified_and_recorded(tmp_path: Path) 
     r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", ROT, "--search", "das", "--site", "2",
             "--json", str(out), "--save-alignment", str(saved))
     assert r.exit_code == 0, r.output
-    assert r.stdout.startswith("searched (das, seed 0): left -> 2.output<Rotation[0:1]>")
-    assert "VERIFIED" in r.stdout and "every pair agrees" in r.stdout
+    # the search reports its progress on stderr; stdout is the report, verdict first, the search in its claim
+    assert "searched (das, seed 0): left -> 2.output<Rotation[0:1]>" in r.stderr
+    assert r.stdout.startswith("VERIFIED") and "every pair agrees" in r.stdout
+    assert "found by das at left=2, right=2, seed 0; training converged\n" in r.stdout
+    assert f"saved to {saved}\n" in r.stdout
     found = json.loads(out.read_text())["provenance"]["alignment_search"]
     assert found["method"] == "das" and found["sites"] == {"left": "2", "right": "2"}
     assert len(found["train_digests"]) == 3  # left, right, left+right
@@ -55,21 +58,23 @@ def test_search_then_verify_twice_gives_identical_json_apart_from_timing(tmp_pat
 def test_neuron_search_on_the_rotated_network_is_refuted() -> None:
     r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", ROT, "--search", "neurons", "--site", "2")
     assert r.exit_code == 1, r.output
-    assert "REFUTED" in r.stdout and "counterexample:" in r.stdout
+    assert r.stdout.startswith("REFUTED") and "counterexample (the first in input order):" in r.stdout
+    assert "alignment=alignment))" in r.stdout and "add --save-alignment FILE" in r.stdout
 
 
 def test_wrong_layer_is_refuted() -> None:
     r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--search", "das", "--site", "0",
             "--train-samples", "128")
     assert r.exit_code == 1, r.output
-    assert "converged" in r.stdout.splitlines()[1]  # the search stopped for lack of held-out gain, not at its cap
+    # the search stopped for lack of held-out gain, not at its cap: its progress on stderr, the report says so too
+    assert "converged" in r.stderr.splitlines()[1] and "; training converged\n" in r.stdout
 
 
 def test_wrong_layer_after_a_capped_search_is_inconclusive() -> None:
     r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--search", "das", "--site", "0",
             "--epochs", "2", "--train-samples", "128")
     assert r.exit_code == 3, r.output
-    assert "did not converge" in r.stdout.splitlines()[1]
+    assert "did not converge" in r.stderr.splitlines()[1] and "; training did not converge\n" in r.stdout
     assert "INCONCLUSIVE" in r.stdout and "the search did not converge; raise --epochs" in r.stdout
 
 
@@ -114,14 +119,14 @@ def test_a_bare_site_says_which_variables_it_fitted_and_verified(tmp_path: Path)
     r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--search", "das", "--site", "2",
             "--json", str(out))
     assert r.exit_code == 0, r.output
-    lines = r.stdout.splitlines()
+    lines = r.stderr.splitlines()  # the search's progress and note; stdout is the report, verdict first
     assert lines[0].startswith("searched (das, seed 0): left -> ")
     notes = [line for line in lines if line.startswith("note:")]
     assert notes == [(
         "note: --site 2 names no variable, so every internal variable of HierarchicalEquality was fitted there "
         "(left, right) and is verified; --site VARIABLE=MODULE fits only those named, for example --site left=2"
     )]
-    assert lines.index(notes[0]) < next(i for i, line in enumerate(lines) if line.startswith("VERIFIED"))
+    assert r.stdout.startswith("VERIFIED")
     assert set(json.loads(out.read_text())["per_variable"]) == {"left", "right", "left+right"}
 
 
@@ -130,7 +135,7 @@ def test_site_variable_equals_module_fits_and_verifies_only_that_variable(tmp_pa
     r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--search", "das", "--site", "left=2",
             "--json", str(out))
     assert r.exit_code == 0, r.output
-    assert "note:" not in r.stdout
+    assert "note:" not in r.output
     doc = json.loads(out.read_text())
     assert list(doc["per_variable"]) == ["left"]
     assert doc["provenance"]["alignment_search"]["sites"] == {"left": "2"}
@@ -144,3 +149,19 @@ def test_search_refuses_variable_equals_module_with_a_pointer(tmp_path: Path) ->
         "(left, right) at each, alone and together; VARIABLE=MODULE is for verify --search"
     )
     assert not (tmp_path / "o").exists()
+
+
+def test_replay_line_after_a_saved_search_loads_the_saved_alignment(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    saved = tmp_path / "neurons.json"
+    r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", ROT, "--search", "neurons", "--site", "2",
+            "--save-alignment", str(saved), "--json", str(tmp_path / "r.json"))
+    assert r.exit_code == 1, r.output
+    (line,) = [x.removeprefix("replay: ") for x in r.stdout.splitlines() if x.startswith("replay: ")]
+    assert f'alignment="{saved}"' in line and f"saved to {saved}" in r.stdout
+    cx = json.loads((tmp_path / "r.json").read_text())["counterexample"]
+    done = subprocess.run([sys.executable, "-c", line], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"out: hypothesis {cx['expected']}, network {cx['observed']} (disagree)\n"

@@ -77,15 +77,16 @@ def test_wrong_claim_fails_with_the_counterexample(pytester):
     result = run_inner(pytester, "\ndef test_swapped():\n    assert_abstraction(SWAPPED, NET, ALIGN)\n")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
-        "*AbstractionRefuted: SwappedEquality on heq_handbuilt: REFUTED (exhaustive, threshold 1)",
-        "*Counterexample (first in input order):",
-        "*base     {'w': 0, 'x': 0, 'y': 0, 'z': 0}",
-        "*source   left <- {'w': 0, 'x': 0, 'y': 0, 'z': 1}",
-        "*expected 0 (hypothesis)",
-        "*observed 1 (network)",
-        "*causalabs.interchange(SwappedEquality, {'w': 0, 'x': 0, 'y': 0, 'z': 0}, {'left': {*",
-        "*Replay the check with:",
-        "*assert_abstraction(SwappedEquality, network, alignment, mode='exhaustive')",
+        "*AbstractionRefuted: REFUTED: SwappedEquality on heq_handbuilt (exhaustive)",
+        "*threshold   1: every pair must agree (exact abstraction)",
+        "*counterexample (the first in input order):",
+        "*  base           w=0, x=0, y=0, z=0",
+        "*  source (left)  w=0, x=0, y=0, z=1",
+        "*  output         hypothesis 0, network 1",
+        "*replay: import causalabs as ca; print(ca.reproduce(SwappedEquality, network, {'w': 0, 'x': 0, 'y': 0, 'z': 0}, "
+        "{'left': {'w': 0, 'x': 0, 'y': 0, 'z': 1}}, alignment=alignment))",
+        "*no seed (every pair), causalabs *, torch *, device cpu",
+        "*rerun the check with: assert_abstraction(SwappedEquality, network, alignment, mode='exhaustive')",
     ])
     result.stdout.fnmatch_lines(["*test_swapped*SwappedEquality*heq_handbuilt*exhaustive*refuted*0.5312*"])
 
@@ -107,7 +108,7 @@ def test_falsify():
 
 def falsify_example(result: pytest.RunResult) -> list[str]:
     out = result.stdout.lines
-    i = next(k for k, line in enumerate(out) if "Counterexample (shrunk)" in line)
+    i = next(k for k, line in enumerate(out) if "counterexample (shrunk)" in line)
     return [line for line in out[i + 1 : i + 6]]
 
 
@@ -120,14 +121,18 @@ def test_seed_option_reaches_header_reports_and_replays_falsify(pytester):
     recorded = json.loads((pytester.path / "seed.json").read_text())
     assert recorded == {"seed": 7, "n": 3 * 500}  # dev profile: 500 pairs per variable set
     first.stdout.fnmatch_lines([
-        "*REFUTED by falsify*seed=7*",
-        "*replay   seed=7",
-        "*assert_abstraction(SwappedEquality, network, alignment, mode='falsify', seed=7, max_examples=50, deadline_s=5.0)",
-        "*rerun this test with: pytest --causalabs-seed 7",
+        "*AbstractionRefuted: REFUTED: SwappedEquality on heq_handbuilt (falsify)",
+        "*budget: 50 examples of up to 32 pairs, 5 s",
+        "*counterexample (shrunk):",
+        "*replay: import causalabs as ca; print(ca.reproduce(SwappedEquality, network, *, alignment=alignment))",
+        "*seed 7, causalabs *",
+        "*rerun the check with: assert_abstraction(SwappedEquality, network, alignment, mode='falsify', seed=7, "
+        "max_examples=50, deadline_s=5.0)",
+        "*or rerun this test with: pytest --causalabs-seed 7",
     ])
     again = run_inner(pytester, SEEDED, "--causalabs-seed", "7", "--causalabs-profile", "dev")
     assert falsify_example(again) == falsify_example(first)
-    assert re.search(r"base\s+\{", "\n".join(falsify_example(first)))
+    assert re.search(r"base\s+w=\d", "\n".join(falsify_example(first)))
 
 
 def test_unknown_profile_is_a_usage_error(pytester):
@@ -151,8 +156,8 @@ def test_profile_registered_in_conftest(pytester):
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines([
         "causalabs *, seed 0, profile tiny",
-        "*AbstractionInconclusive: HierarchicalEquality on heq_handbuilt: INCONCLUSIVE (sample, threshold 1)",
-        "*no failure in 60 pairs; IIA >= 0.8609 (95%) on every variable set; sampling never verifies an exact claim*",
+        "*AbstractionInconclusive: INCONCLUSIVE: HierarchicalEquality on heq_handbuilt (sample)",
+        "*no failure in 60 pairs; IIA >= 0.8609 (95%) on every variable set; sampling*",
         "*(inconclusive: sample more pairs, state a threshold below 1*allow_inconclusive=True)",
     ])
     result.stdout.fnmatch_lines(["*causalabs: 2 claims checked*", "*test_inconclusive*sample*inconclusive*"])

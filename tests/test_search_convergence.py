@@ -55,12 +55,12 @@ def test_the_default_search_verifies_and_says_how_it_trained(tmp_path: Path) -> 
     out = tmp_path / "r.json"
     r = run("verify", HYP, "--network", NET, "--search", "das", "--site", "1", "--json", str(out))
     assert r.exit_code == 0, r.output
-    lines = r.stdout.splitlines()
+    lines = r.stderr.splitlines()  # the search's progress; stdout is the report, verdict first
     assert lines[0].startswith("searched (das, seed 0): g1 -> 1.output<Rotation[0:1]>")
     assert lines[1].startswith("  training at 1 (g1+g2): ") and "converged" in lines[1]
     assert "held-out IIA g1 1.0000, g2 1.0000, g1+g2 1.0000" in lines[1]
     assert lines[2].startswith("note: --site 1 names no variable, so every internal variable")  # g1 and g2
-    assert lines[3].startswith("VERIFIED") and "4,608 pairs" in r.stdout
+    assert r.stdout.startswith("VERIFIED") and "4,608 pairs" in r.stdout and "; training converged\n" in r.stdout
     found = json.loads(out.read_text())["provenance"]["alignment_search"]
     assert found["converged"] is True
     (fit,) = found["training"]
@@ -72,8 +72,8 @@ def test_a_search_cut_short_is_inconclusive_not_refuted(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     r = run("verify", HYP, "--network", NET, "--search", "das", "--site", "1", "--epochs", "5", "--json", str(out))
     assert r.exit_code == 3, r.output
-    assert "did not converge" in r.stdout.splitlines()[1]
-    assert "INCONCLUSIVE" in r.stdout and "REFUTED" not in r.stdout
+    assert "did not converge" in r.stderr.splitlines()[1]
+    assert r.stdout.startswith("INCONCLUSIVE") and "REFUTED" not in r.stdout
     assert "the search did not converge; raise --epochs" in r.stdout
     doc = json.loads(out.read_text())
     assert doc["verdict"] == "inconclusive"

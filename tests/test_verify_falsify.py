@@ -11,6 +11,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 from pathlib import Path
 
 import numpy as np
@@ -169,13 +172,19 @@ def test_swapped_twin_is_refuted_shrunk_and_replays(heq: Network) -> None:
     assert (expected, observed) == (ce.expected, ce.observed)
     assert observed != expected
     assert replay(ce, H, heq, ORGANISM.alignment()) == (expected, observed)
-    # the printout is a pasteable call plus the seed that replays the search
+    # the printout: the search with its seed, the shrunk pair, and ONE replay line
     text = str(result)
-    assert "Falsifying example:" in text and ce.call("SwappedEquality") in text
-    assert network_call(ce) in text
-    assert "seed=0" in text and "causalabs.verification.falsify(SwappedEquality" in text
-    # ... and the printed lines really paste: both sides evaluate to the two answers
-    names = {"causalabs": ca, "SwappedEquality": H, "network": heq, "alignment": ORGANISM.alignment()}
+    assert "seed 0" in text and "counterexample (shrunk):" in text
+    replays = [line for line in text.splitlines() if line.startswith("replay: ")]
+    assert len(replays) == 1
+    # ... that really pastes: with the searched objects named, it prints both answers as ints
+    names = {"SwappedEquality": H, "network": heq, "alignment": ORGANISM.alignment()}
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(replays[0].removeprefix("replay: "), names)
+    assert printed.getvalue() == f"out: hypothesis {expected}, network {observed} (disagree)\n"
+    # the older one-sided calls still evaluate to the two answers
+    names["causalabs"] = ca
     assert int(eval(ce.call("SwappedEquality"), names)["out"][0]) == expected
     with torch.no_grad():
         assert int(eval(network_call(ce), names)[0]) == observed

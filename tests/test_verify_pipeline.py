@@ -81,7 +81,7 @@ def test_threshold_verdict_reports_the_failures(heq):
     assert r.verdict == "verified" and r.failures > 0
     assert r.counterexample is None  # failing pairs below an exact claim are no counterexample to it
     assert "VERIFIED at threshold 0.375" in to_text(r)
-    assert f"{r.failures}" in to_text(r)
+    assert f"({r.failures:,} failing pairs)" in to_text(r)  # in the headline
     left = r.per_variable[0]
     assert (left.changed.successes, left.changed.n) == (9216, 24576)
     assert (left.unchanged.successes, left.unchanged.n) == (34816 - 9216, 65536 - 24576)
@@ -195,7 +195,9 @@ def test_same_command_gives_byte_identical_json_apart_from_timing(heq):
 def test_renderers(heq):
     r = verify(wrong(heq, "SwappedEquality"), heq.network, heq.alignment())
     text, md, tex = to_text(r), to_markdown(r), to_latex(r)
-    assert text.startswith("REFUTED") and "replay: causalabs.interchange(SwappedEquality" in text
+    # made by the library, the report names the hypothesis class and the objects: the replay line says so
+    assert text.startswith("REFUTED") and "replay: import causalabs as ca; print(ca.reproduce(SwappedEquality, network" in text
+    assert "alignment=alignment))" in text
     assert "| left+right |" in md and "```" in md
     assert "\\toprule" in tex and "\\bottomrule" in tex and "left+right" in tex
 

@@ -6,20 +6,23 @@ Exit status: 0 verified, 1 refuted, 3 inconclusive; errors are mapped in
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import typer
 
 from causalabs.align.settings import DAS_SETTINGS
 from causalabs.cli.paths import check_not_an_input, check_output_file, make_folder, write_atomic
-from causalabs.errors import AlignmentError, CausalabsError, LoadError
-from causalabs.loading import load_attr, load_hypothesis, load_module, split_ref
-from causalabs.network.alignment import Alignment
-from causalabs.network.network import Network, load_network, probe_batch, probe_network
-from causalabs.usercode import call_user
+from causalabs.errors import CausalabsError, LoadError
+from causalabs.loading import load_hypothesis, split_ref
+
+if TYPE_CHECKING:  # torch-side types: ``causalabs report`` renders JSON without importing torch
+    from causalabs.network.alignment import Alignment
+    from causalabs.network.network import Network
+    from causalabs.verification.report.report import Report
 
 EXIT = {"verified": 0, "refuted": 1, "inconclusive": 3}
 MODES = ("exhaustive", "sample", "falsify", "prove")
@@ -30,23 +33,9 @@ def resolve_alignment(ref: str | None, network_file: str, net: Network | None = 
 
     A saved file is checked against ``net`` (and ``hyp``) when given: its sites must exist and fit.
     """
-    if ref is None:
-        fn = getattr(load_module(network_file), "alignment", None)
-        if not callable(fn):
-            raise AlignmentError(f"{network_file}: no alignment() in the network file; pass --alignment")
-        obj: Any = call_user(fn, role="alignment()", where=network_file)
-    elif split_ref(ref)[1] is not None:
-        path, name = split_ref(ref)
-        obj = load_attr(ref)
-        if callable(obj) and not isinstance(obj, Alignment):
-            obj = call_user(obj, role=f"{name}()", where=path)
-    else:
-        from causalabs.align.store import load_alignment
+    from causalabs.verification.reproduce import resolve_alignment as resolve
 
-        obj = load_alignment(ref, network=net, hypothesis=hyp)
-    if not isinstance(obj, Alignment):
-        raise AlignmentError(f"{ref or network_file}: gives {type(obj).__name__}, not a causalabs Alignment")
-    return obj
+    return resolve(ref, network_file, net, hyp)
 
 
 @attrs.frozen
@@ -134,18 +123,19 @@ def searched_alignment(hyp: Any, net: Network, request: SearchRequest, seed: int
         hyp, net, sites, method=request.method, dims=parse_dims(request.dims),
         samples=request.samples, epochs=request.epochs, lr=request.lr, patience=request.patience, seed=seed,
     )
-    typer.echo(f"searched ({request.method}, seed {seed}): {found.describe()}")
+    # progress on stderr: the report on stdout starts with its verdict (its claim names the search)
+    typer.echo(f"searched ({request.method}, seed {seed}): {found.describe()}", err=True)
     for fit in found.info.get("training", ()):
-        typer.echo(f"  training at {fit['site']} ({'+'.join(fit['variables'])}): {describe(fit)}")
+        typer.echo(f"  training at {fit['site']} ({'+'.join(fit['variables'])}): {describe(fit)}", err=True)
     note = fitted_variables(hyp, sites)
     if note is not None:
-        typer.echo(note)
+        typer.echo(note, err=True)
     if request.save is not None:
         from causalabs.align.store import network_fingerprint, save_alignment
 
         make_folder(request.save.parent)
         save_alignment(found, request.save, info={**dict(found.info), **network_fingerprint(net)})
-        typer.echo(f"alignment saved to {request.save}")
+        typer.echo(f"alignment saved to {request.save}", err=True)
     return found
 
 
@@ -164,8 +154,8 @@ def run_verify(
     timeout: float | None = None,
     progress: bool | None = None,
 ) -> int:
-    """Load, verify, print the text report, optionally write JSON; return the exit status."""
-    from causalabs.verification.pipeline import verify
+    """Load, check in any mode, print the text report, optionally write its JSON; return the exit status."""
+    from causalabs.network.network import load_network
     from causalabs.verification.report.render import to_text
 
     if search is not None and alignment is not None:
@@ -191,24 +181,10 @@ def run_verify(
     else:
         probe(net, hyp)
         al = searched_alignment(hyp, net, search, seed)
-    if mode == "falsify":
-        from causalabs.verification.falsify import falsify
-
-        result = falsify(hyp, net, al, seed=seed)
-        typer.echo(str(result))
-        return EXIT["refuted"] if result.counterexample is not None else EXIT["inconclusive"]
-    if mode == "prove":
-        from causalabs.verification.prove.proof import prove
-
-        proof = prove(hyp, net, al, timeout=timeout, progress=progress)
-        typer.echo(f"{proof.status.upper()}: {hyp.__name__} on {net.name} (prove, {proof.elapsed:.2f} s)\n  {proof.reason}")
-        if proof.counterexample is not None:
-            typer.echo(proof.counterexample.describe())
-            typer.echo(f"replay: {proof.counterexample.call(hyp.__name__)}")
-        return {"proved": 0, "refuted": 1, "unknown": 3}[proof.status]
-    report = verify(
-        hyp, net, al, mode=mode, threshold=threshold, seed=seed, samples=samples, sampling=sampling  # type: ignore[arg-type]
-    )
+    report = check(hyp, net, al, mode, threshold, seed, samples, sampling, timeout=timeout, progress=progress)
+    saved = None if search is None or search.save is None else str(search.save)
+    refs = {"hypothesis": hypothesis, "network": network, "alignment": alignment if search is None else saved}
+    report = attrs.evolve(report, provenance={**report.provenance, "replay": refs})
     typer.echo(to_text(report))
     if json_out is not None:
         write_atomic(json_out, report.to_json())
@@ -218,6 +194,7 @@ def run_verify(
 def probe(net: Network, hyp: Any, al: Alignment | None = None) -> None:
     """Before any work: the network runs on a few of the hypothesis' inputs, its sites and outputs are finite
     and its decoded values are values of the hypothesis' output (typed errors naming the site or function)."""
+    from causalabs.network.network import probe_batch, probe_network
     from causalabs.scm.semantics import model_of
 
     model = model_of(hyp)
@@ -254,6 +231,32 @@ def check_outputs_before_work(
             raise LoadError(f"--json and --save-alignment name the same file {json_out}")
 
 
+def check(
+    hyp: Any, net: Network, al: Alignment, mode: str, threshold: float, seed: int, samples: int, sampling: str,
+    *, timeout: float | None = None, progress: bool | None = None,
+) -> Report:
+    """The claim checked in ``mode``, as a :class:`Report` (falsify's and prove's answers in the same schema)."""
+    from causalabs.scm.semantics import model_of
+
+    if mode == "falsify":
+        from causalabs.verification.falsify import falsify
+        from causalabs.verification.report.modes import falsify_report
+
+        defaults = inspect.signature(falsify).parameters
+        budget = {k: defaults[k].default for k in ("max_examples", "deadline_s", "batch")}
+        return falsify_report(falsify(hyp, net, al, seed=seed), model_of(hyp), net, al, budget=budget)
+    if mode == "prove":
+        from causalabs.verification.prove.proof import prove
+        from causalabs.verification.report.modes import proof_report
+
+        return proof_report(prove(hyp, net, al, timeout=timeout, progress=progress), model_of(hyp), net, al)
+    from causalabs.verification.pipeline import verify
+
+    return verify(
+        hyp, net, al, mode=mode, threshold=threshold, seed=seed, samples=samples, sampling=sampling  # type: ignore[arg-type]
+    )
+
+
 def run_report(result: Path, fmt: str) -> str:
     """Render a JSON report written by ``causalabs verify --json`` in another format."""
     from causalabs.verification.report.io import load_report
@@ -261,7 +264,8 @@ def run_report(result: Path, fmt: str) -> str:
 
     if fmt not in RENDERERS:
         raise LoadError(f"--format {fmt!r}: choose one of {', '.join(RENDERERS)}")
-    return RENDERERS[fmt](load_report(result))  # schema and digest checked: an edited report is refused
+    text = RENDERERS[fmt](load_report(result))  # schema and digest checked: an edited report is refused
+    return text if text.endswith("\n") else text + "\n"  # printed as verify prints it
 
 
 __all__ = [

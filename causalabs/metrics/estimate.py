@@ -6,7 +6,7 @@ import math
 from typing import Literal
 
 import attrs
-from scipy import special, stats
+from scipy import special  # scipy.stats (a second of imports) loads in mean(), where it is used
 
 from causalabs.errors import EstimateError
 from causalabs.metrics.bounds import cp_lower, cp_upper
@@ -144,6 +144,7 @@ def mean(values: "list[float] | object", *, confidence: float = 0.95, exact: boo
     interval is unknown (NaN), never the point itself.
     """
     import numpy as np
+    from scipy import stats
 
     arr = np.asarray(values, dtype=np.float64).reshape(-1)
     n = int(arr.size)

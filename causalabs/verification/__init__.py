@@ -6,32 +6,54 @@
 * ``prove`` -- exact verification for ReLU MLPs on finite domains (the subpackage
   :mod:`causalabs.verification.prove`, function ``causalabs.verification.prove.prove``);
 * :func:`assert_abstraction` -- a claim as a test assertion (the pytest plugin's settings);
+* :func:`reproduce` -- one counterexample re-run from the claim's files (what a replay line calls);
 * :class:`Report` -- the verdict value (:mod:`~causalabs.verification.report`).
 
 ``causalabs.verify`` is the function :func:`verify`; this package is its room.
+The modules that import torch (the pipeline, prove, the assertion) load on
+first use of their names, so that reading a saved report
+(:mod:`~causalabs.verification.report`) imports no torch.  ``falsify`` and
+``reproduce`` load eagerly (they import torch only when called): each is
+both a module and the function it holds, and the function must win.
 """
 
-from causalabs.verification.assertion import (
-    AbstractionInconclusive,
-    AbstractionRefuted,
-    assert_abstraction,
-)
-from causalabs.verification.falsify import FalsifyResult, falsify, replay
-from causalabs.verification.pipeline import verify
-from causalabs.verification.prove import ProofResult
-from causalabs.verification.report import SCHEMA, Counterexample, Report, VariableEvidence
+from __future__ import annotations
 
-__all__ = [
-    "SCHEMA",
-    "AbstractionInconclusive",
-    "AbstractionRefuted",
-    "Counterexample",
-    "FalsifyResult",
-    "ProofResult",
-    "Report",
-    "VariableEvidence",
-    "assert_abstraction",
-    "falsify",
-    "replay",
-    "verify",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from causalabs.verification.falsify import FalsifyResult, falsify, replay
+from causalabs.verification.report import SCHEMA, Counterexample, Report, VariableEvidence
+from causalabs.verification.reproduce import Reproduction, reproduce
+
+if TYPE_CHECKING:
+    from causalabs.verification.assertion import AbstractionInconclusive, AbstractionRefuted, assert_abstraction
+    from causalabs.verification.pipeline import verify
+    from causalabs.verification.prove import ProofResult
+
+#: Public names that load on first use -> the module that defines each.
+_LAZY = {
+    "AbstractionInconclusive": "causalabs.verification.assertion",
+    "AbstractionRefuted": "causalabs.verification.assertion",
+    "assert_abstraction": "causalabs.verification.assertion",
+    "verify": "causalabs.verification.pipeline",
+    "ProofResult": "causalabs.verification.prove",
+}
+_EAGER = ["SCHEMA", "Counterexample", "FalsifyResult", "Report", "Reproduction", "VariableEvidence",
+          "falsify", "replay", "reproduce"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'causalabs.verification' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = sorted([*_LAZY, *_EAGER])

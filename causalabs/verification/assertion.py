@@ -6,9 +6,10 @@
 
 * returns the :class:`Report` (or the :class:`FalsifyResult`) when the claim holds;
 * raises :class:`AbstractionRefuted` (a :class:`~causalabs.errors.Refutation`,
-  hence an ``AssertionError``) when it is refuted; the message holds the
-  minimal counterexample, expected vs observed, the pasteable calls that
-  reproduce both sides, and the call (and seed) that replays the check;
+  hence an ``AssertionError``) when it is refuted; the message is the
+  report as ``causalabs verify`` prints it (verdict, claim, evidence, the
+  counterexample with one replay line, seed and versions), then how to
+  rerun the check (``pytest --causalabs-seed N`` under pytest);
 * raises :class:`AbstractionInconclusive` (also an ``AssertionError``) when a
   sampled check can neither verify nor refute (a bound straddles the
   threshold; at the default threshold 1 a sample that finds no failure is
@@ -33,14 +34,17 @@ the plugin prints them in a table at the end of the run.
 
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Any
 
 import attrs
 
 from causalabs.errors import CausalabsError, Refutation
-from causalabs.verification.falsify import FalsifyResult, falsify, network_call
+from causalabs.verification.falsify import FalsifyResult, falsify
 from causalabs.verification.pipeline import verify
+from causalabs.verification.report.modes import falsify_report
+from causalabs.verification.report.render import to_text
 from causalabs.verification.report.report import Report
 
 __all__ = [
@@ -227,30 +231,15 @@ def _replay_call(name: str, mode: str, threshold: float, seed: int | None, extra
     return f"assert_abstraction({', '.join(parts)})"
 
 
-def _message(name: str, network: str, outcome: Report | FalsifyResult, replay: str, seed: int | None) -> str:
-    if isinstance(outcome, FalsifyResult):
-        head = f"{name} on {network}: REFUTED by falsify ({outcome.examples_run} examples, seed={outcome.seed})"
-        reason = f"the shrunk example below disagrees (stopped by {outcome.stop_reason})"
-    else:
-        head = f"{name} on {outcome.network}: {outcome.verdict.upper()} ({outcome.mode}, threshold {outcome.threshold:g})"
-        reason = outcome.reason
-    lines = [head, f"  {reason}"]
-    if not isinstance(outcome, FalsifyResult):
-        lines.append(f"  IIA {_iia_text(outcome)}")
-    cx = outcome.counterexample
-    if cx is not None:
-        kind = {"exhaustive": "first in input order", "falsify": "shrunk", "sample": "first failing sampled pair"}
-        lines += ["", f"Counterexample ({kind.get(cx.found_by, cx.found_by)}):"]
-        lines += [f"    {line}" for line in cx.describe().splitlines()]
-        lines += [
-            "Reproduce the hypothesis' side with:",
-            f"    {cx.call(name)}",
-            "Reproduce the network's side with:",
-            f"    {network_call(cx)}",
-        ]
-    lines += ["", "Replay the check with:", f"    {replay}"]
-    if seed is not None and _current_test():
-        lines.append(f"    or rerun this test with: pytest --causalabs-seed {seed}")
+def _message(report: Report, rerun: str, session_seed: int | None) -> str:
+    """The report's text (one shape with the command line's), then how to rerun the check.
+
+    ``session_seed``: the seed when it came from the session (not the call),
+    so that ``pytest --causalabs-seed N`` reruns the same check.
+    """
+    lines = [to_text(report), "", f"rerun the check with: {rerun}"]
+    if session_seed is not None and _current_test():
+        lines.append(f"or rerun this test with: pytest --causalabs-seed {session_seed}")
     return "\n".join(lines)
 
 
@@ -290,6 +279,7 @@ def assert_abstraction(
     if mode not in MODES:
         raise CausalabsError(f"assert_abstraction: unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     profile = current_profile()
+    from_session = seed is None
     seed = current_seed() if seed is None else int(seed)
     name = str(getattr(hypothesis, "__name__", None) or getattr(hypothesis, "name", "H"))
     extra: dict[str, Any] = {}
@@ -318,13 +308,21 @@ def assert_abstraction(
         extra["variables"] = [getattr(v, "name", v) for v in kw["variables"]]
     net_name = str(getattr(network, "name", type(network).__name__))
     _SESSION.claims.append(Claim(name, net_name, mode, verdict, _iia_text(outcome), used_seed, _current_test()))
-    replay = _replay_call(name, mode, threshold, used_seed, extra)
+    rerun = _replay_call(name, mode, threshold, used_seed, extra)
     if verdict == "refuted":
-        raise AbstractionRefuted(_message(name, net_name, outcome, replay, used_seed), outcome)
+        if isinstance(outcome, FalsifyResult):
+            from causalabs.scm.semantics import model_of
+
+            defaults = inspect.signature(falsify).parameters
+            budget = {k: kw.get(k, defaults[k].default) for k in ("max_examples", "deadline_s", "batch")}
+            report = falsify_report(outcome, model_of(hypothesis), network, alignment, budget=budget)
+        else:
+            report = outcome
+        raise AbstractionRefuted(_message(report, rerun, used_seed if from_session else None), outcome)
     if verdict == "inconclusive" and not allow_inconclusive:
         assert isinstance(outcome, Report)
         raise AbstractionInconclusive(
-            _message(name, net_name, outcome, replay, used_seed)
+            _message(outcome, rerun, used_seed if from_session else None)
             + "\n(inconclusive: sample more pairs, state a threshold below 1, use mode='exhaustive', "
             "or pass allow_inconclusive=True)",
             outcome,

@@ -36,18 +36,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
-import torch
 
 from causalabs.errors import AlignmentError, UnknownVariableError
-from causalabs.network.alignment import Alignment
-from causalabs.network.network import Network
 from causalabs.verification.falsify_minimize import Pair, minimize, order_key
 from causalabs.verification.falsify_seeding import no_harvested_constants
 from causalabs.verification.report.counterexample import Counterexample
+
+if TYPE_CHECKING:  # torch loads with the search, not with the package (``causalabs report`` needs no torch)
+    from causalabs.network.alignment import Alignment
+    from causalabs.network.network import Network
 
 __all__ = ["FalsifyResult", "falsify", "network_call", "pair_margins", "replay"]
 
@@ -81,23 +82,22 @@ class FalsifyResult:
         return self.counterexample is not None
 
     def describe(self) -> str:
-        """Falsifying-example text: the pasteable call, the two answers, and how to replay."""
+        """Falsifying-example text: the search, the shrunk pair, and one line that re-runs both sides.
+
+        The replay line names ``network`` and ``alignment`` (the objects that
+        were searched); ``causalabs verify --mode falsify`` prints one that
+        loads them from their files instead.
+        """
         head = (
-            f"falsify: {self.examples_run} examples ({self.pairs_run} pairs) in {self.elapsed:.2f} s, "
-            f"seed={self.seed}, stopped by {self.stop_reason}"
+            f"falsify: {self.examples_run:,} examples ({self.pairs_run:,} pairs) in {self.elapsed:.2f} s, "
+            f"seed {self.seed}, stopped by {self.stop_reason.replace('_', ' ')}"
         )
         ce = self.counterexample
         if ce is None:
             return head + "\nno counterexample found (not a proof: the search samples)"
-        margin = "" if ce.margin is None else f", margin {ce.margin:.4g}"
-        lines = [
-            head,
-            "Falsifying example:",
-            f"    {ce.call(self.hypothesis)}",
-            f"    {network_call(ce)}",
-            f"    expected {ce.expected} (hypothesis), observed {ce.observed} (network){margin}",
-            f"Replay the search with: {self.call or f'falsify(..., seed={self.seed})'}",
-        ]
+        lines = [head, "counterexample (shrunk):"]
+        lines += [f"  {line}" for line in ce.describe().splitlines()]
+        lines.append(f"replay: {ce.replay_line(self.hypothesis, 'network', 'alignment')}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -214,6 +214,7 @@ def falsify(
     :class:`~causalabs.errors.AlignmentError` when the alignment (or
     ``variables``) names a variable the hypothesis lacks or that has no site.
     """
+    import torch
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
     from hypothesis import seed as hseed
     from hypothesis import strategies as st
@@ -346,6 +347,8 @@ def replay(
     counterexample: Counterexample, hypothesis: Any, network: Network, alignment: Alignment, *, backend: Any = "native"
 ) -> tuple[int, int]:
     """Re-run one counterexample by hand: (hypothesis' counterfactual output, network's output)."""
+    import torch
+
     from causalabs.engine.interchange import interchange_network
     from causalabs.scm.semantics import interchange, model_of
 

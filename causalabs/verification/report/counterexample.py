@@ -12,6 +12,10 @@ def _freeze_row(row: Mapping[str, Any]) -> dict[str, int]:
     return {str(k): int(v) for k, v in row.items()}
 
 
+def _row(row: Mapping[str, int]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in row.items())
+
+
 def _freeze_sources(sources: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, int]]:
     return {str(k): _freeze_row(v) for k, v in sources.items()}
 
@@ -42,15 +46,27 @@ class Counterexample:
         srcs = ", ".join(f"{v!r}: {row!r}" for v, row in self.sources.items())
         return f"causalabs.interchange({hypothesis}, {self.base!r}, {{{srcs}}})"
 
+    def replay_line(self, hypothesis: str, network: str, alignment: str | None = None) -> str:
+        """One Python line that re-runs both sides and prints them (see :func:`causalabs.reproduce`).
+
+        Each argument is a Python expression: a quoted file reference
+        (``'"models/net.py"'``) runs as pasted in a fresh interpreter; a bare
+        name (``"network"``) needs that name defined.  ``alignment`` None: the
+        network file's ``alignment()``.
+        """
+        srcs = ", ".join(f"{v!r}: {row!r}" for v, row in self.sources.items())
+        extra = "" if alignment is None else f", alignment={alignment}"
+        return (
+            f"import causalabs as ca; print(ca.reproduce({hypothesis}, {network}, {self.base!r}, {{{srcs}}}{extra}))"
+        )
+
     def describe(self) -> str:
-        lines = [
-            f"base     {self.base}",
-            *(f"source   {v} <- {row}" for v, row in self.sources.items()),
-            f"expected {self.expected} (hypothesis)",
-            f"observed {self.observed} (network)",
-        ]
-        if self.seed is not None:
-            lines.append(f"replay   seed={self.seed}")
+        """The disagreement as a reader wants it: the base row, each source row, the two answers."""
+        labels = ["base", *(f"source ({v})" for v in self.sources)]
+        width = max(len(x) for x in [*labels, "output"])
+        rows = [self.base, *self.sources.values()]
+        lines = [f"{label:<{width}}  {_row(row)}" for label, row in zip(labels, rows)]
+        lines.append(f"{'output':<{width}}  hypothesis {self.expected}, network {self.observed}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:

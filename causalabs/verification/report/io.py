@@ -20,6 +20,13 @@ def _estimate(d: dict[str, Any]) -> Estimate:
     return Estimate(**{k: d[k] for k in _ESTIMATE_FIELDS if k in d})
 
 
+def _in_order(entries: dict[str, Any], order: list[str] | None) -> list[tuple[str, Any]]:
+    """``entries`` in the order the report was made in (``order``), when the document records it."""
+    if not isinstance(order, list) or sorted(map(str, order)) != sorted(entries):
+        return list(entries.items())
+    return [(k, entries[k]) for k in order]
+
+
 def report_from_dict(doc: dict[str, Any], *, where: str = "report") -> Report:
     """The :class:`Report` a JSON document describes; LoadError naming ``where`` if it is not one."""
     if not isinstance(doc, dict) or doc.get("schema") not in READABLE:
@@ -30,6 +37,7 @@ def report_from_dict(doc: dict[str, Any], *, where: str = "report") -> Report:
         counterexample = None if cx is None else Counterexample(
             cx["base"], cx["sources"], cx["expected"], cx["observed"], cx.get("margin"), cx.get("seed"), cx.get("found_by", "")
         )
+        order = doc.get("order") if isinstance(doc.get("order"), dict) else {}
         evidence = tuple(
             VariableEvidence(
                 tuple(key.split("+")),
@@ -38,14 +46,14 @@ def report_from_dict(doc: dict[str, Any], *, where: str = "report") -> Report:
                 int(v["failures"]),
                 None if v.get("unchanged") is None else _estimate(v["unchanged"]),
             )
-            for key, v in doc["per_variable"].items()
+            for key, v in _in_order(doc["per_variable"], order.get("per_variable"))
         )
         return Report(
             verdict=doc["verdict"],
             mode=doc["mode"],
             hypothesis=doc["hypothesis"],
             network=doc["network"],
-            alignment=dict(doc["alignment"]),
+            alignment=dict(_in_order(doc["alignment"], order.get("alignment"))),
             threshold=float(doc["threshold"]),
             iia=_estimate(doc["iia"]),
             per_variable=evidence,
@@ -55,6 +63,7 @@ def report_from_dict(doc: dict[str, Any], *, where: str = "report") -> Report:
             timing=dict(doc.get("timing", {})),
             confidence=float(doc.get("confidence", 0.95)),
             statistics=dict(doc.get("statistics", {})),
+            details=dict(doc.get("details", {})),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # AttributeError: a list where a dict belongs
         raise LoadError(f"{where}: malformed causalabs report ({type(exc).__name__}: {exc})") from None

@@ -4,8 +4,12 @@ The JSON form follows a versioned schema (``SCHEMA``): ``verdict``, ``mode``,
 ``threshold``, ``confidence``, ``statistics`` (how the verdict was decided:
 interval, sides, correction, bounds tested), ``iia`` {value, lo, hi, n,
 exact}, ``per_variable`` (each set's IIA and its changed and unchanged
-pairs), ``counterexample`` (or null), ``provenance``, and ``timing`` (the only
-fields that differ between two runs of the same command); ``to_json`` adds
+pairs), ``counterexample`` (or null), ``provenance``, ``details`` (what the
+mode did beyond the IIA evidence: falsify's search, prove's answer per
+variable set; empty for exhaustive and sample), ``order`` (the order of
+``alignment`` and ``per_variable``, which the sorted JSON keys lose) and
+``timing`` (the only fields that differ between two runs of the same
+command); ``to_json`` adds
 ``digest``: the SHA-256 of the canonical JSON of every other field except
 ``timing`` (:func:`report_digest`), so an edited verdict or number is
 detected when the file is read back
@@ -68,6 +72,7 @@ class Report:
     timing: dict[str, float] = attrs.field(factory=dict)
     confidence: float = 0.95
     statistics: dict[str, Any] = attrs.field(factory=dict)
+    details: dict[str, Any] = attrs.field(factory=dict)
 
     @property
     def failures(self) -> int:
@@ -105,6 +110,9 @@ class Report:
             "reason": self.reason,
             "provenance": dict(self.provenance),
             "timing": dict(self.timing),
+            "details": dict(self.details),
+            # the JSON sorts every key: these lists keep the order the report was made in
+            "order": {"alignment": list(self.alignment), "per_variable": ["+".join(e.variables) for e in self.per_variable]},
         }
 
     def to_json(self) -> str:
