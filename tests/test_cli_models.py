@@ -152,3 +152,25 @@ def test_models_lists_subfolders_and_keeps_bracketed_site_names() -> None:
     assert {"tracr_reverse", "tracr_sort", "heq_trained"} <= set(first_cells)
     # tracr sites carry positions, written "[pos 1,2,3,4]": shown as text, not eaten as markup
     assert "[pos 1,2,3,4]" in first_cells["tracr_reverse"]
+
+
+def test_at_80_columns_each_organism_is_a_block_with_whole_words() -> None:
+    """A pipe or a narrow terminal: one block per organism, nothing cut or broken inside a word."""
+    result = runner.invoke(app, ["models", str(MODELS)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in result.stdout and "│" not in result.stdout
+    catalogue = find_organisms(MODELS)
+    words = result.stdout.split()
+
+    def whole(phrase: str) -> bool:  # wrapped at spaces only: its words appear whole and in order
+        parts = phrase.split()
+        return any(words[i : i + len(parts)] == parts for i, w in enumerate(words) if w == parts[0])
+
+    for org in catalogue.organisms:
+        assert any(line.startswith(f"{org.name}  (") for line in lines), org.name
+        assert whole(org.info.task), org.info.task
+        for v, s in org.info.alignment.items():
+            assert whole(f"{v} -> {s}"), (v, s)
+    assert len(lines) < 12 * len(catalogue.organisms)

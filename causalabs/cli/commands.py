@@ -3,6 +3,7 @@
 Exit status: 0 verified / proved / done, 1 refuted (and nothing else), 2 usage or input error,
 3 inconclusive / unknown, 4 a failure inside the user's code, 5 the environment (an output path
 that cannot be written), 70 an internal error of causalabs.
+The text users see in ``--help`` is :data:`HELP` and each command's docstring.
 """
 
 from __future__ import annotations
@@ -25,6 +26,25 @@ from causalabs.errors import CausalabsError, LoadError, OutputPathError, UserCod
 from causalabs.loading import hypothesis_classes, load_hypothesis, load_module, split_ref
 from causalabs.scm.render import render_latex, render_text
 from causalabs.usercode import blame, located, one_line, shown_path, what_happened
+
+HELP = """Check a causal-abstraction claim about a neural network.
+
+A claim names a hypothesis (a Python class whose variables have sympy
+mechanisms), a network file (whose load() returns a causalabs.Network) and an
+alignment (which part of the network holds each hypothesis variable).
+`causalabs verify` checks it and prints the verdict, the evidence and, when
+it fails, a counterexample with one line that replays it in Python.
+
+\b
+Exit status:
+  0  verified (or proved)
+  1  refuted, and nothing else
+  2  usage or input error
+  3  inconclusive (or unknown; falsify found nothing)
+  4  an error inside your code (network file, encode, decode, alignment)
+  5  the environment (an output file that cannot be written)
+  70 an internal error of causalabs (a bug: please report it)
+"""
 
 err = Console(stderr=True)
 
@@ -80,7 +100,8 @@ class _Commands(TyperGroup):
             raise typer.Exit(code) from None
 
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, cls=_Commands)
+# Plain help (click's): flags print without a type, values with their metavar, at any width.
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP, cls=_Commands, rich_markup_mode=None)
 
 
 @app.callback()
@@ -93,7 +114,7 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """causalabs: state a causal-abstraction claim, check it, get a verdict."""
+    """Check a causal-abstraction claim about a neural network."""
 
 
 def _list_hypotheses(path: str) -> None:
@@ -107,12 +128,15 @@ def _list_hypotheses(path: str) -> None:
         typer.echo(f"  {path}:{cls.__name__}" + (f"  {doc[0]}" if doc else ""))
 
 
-@app.command()
+@app.command(short_help="Print a hypothesis: variables, domains, mechanisms, graph.")
 def show(
-    hypothesis: str = typer.Argument(..., help="path/file.py:ClassName, or path/file.py to list its classes"),
+    hypothesis: str = typer.Argument(
+        ..., metavar="FILE.py[:CLASS]", help="the hypothesis: a file and the class in it, or a file to list its classes"
+    ),
     latex: bool = typer.Option(False, "--latex", help="print LaTeX instead of text"),
 ) -> None:
-    """Print a hypothesis' variables, domains, mechanisms and graph (or list the classes of a file)."""
+    """Print a hypothesis: its variables with their domains, its mechanisms and its causal graph (or list the
+    hypothesis classes of a file)."""
     if split_ref(hypothesis)[1] is None:
         _list_hypotheses(hypothesis)
         return
@@ -123,18 +147,22 @@ def show(
 DEFAULT_ORGANISMS = Path("models")
 
 
-@app.command()
+@app.command(short_help="List the model organisms (networks whose mechanism is known).")
 def models(
     folder: Annotated[
-        Path, typer.Argument(metavar="FOLDER", help="folder of organism files (network files with TASK and metadata)")
+        Path, typer.Argument(metavar="FOLDER", help="folder of organism files (default: models)", show_default=False)
     ] = DEFAULT_ORGANISMS,
     measure: Annotated[
         bool, typer.Option("--measure", help="recompute each accuracy over the hypothesis' whole input domain")
     ] = False,
 ) -> None:
-    """List the model organisms in FOLDER: task, size, accuracy, hypotheses and known alignment."""
-    from rich.table import Table
+    """List the model organisms in FOLDER: networks whose mechanism is known.
 
+    For each: its task, size, accuracy, the hypothesis it implements, wrong
+    twins it does not implement, and its known alignment.  A table on a wide
+    terminal, one block per organism on a narrow one or in a pipe.
+    """
+    from causalabs.cli.layout import print_table
     from causalabs.organisms import find_organisms, task_accuracy
 
     catalogue = find_organisms(folder)
@@ -143,9 +171,7 @@ def models(
     if not catalogue.organisms:
         err.print(f"no organisms in {folder}", highlight=False, soft_wrap=True)
         return
-    table = Table(title=f"organisms in {folder}", show_lines=True)
-    for column in ("organism", "task", "params", "accuracy", "hypothesis", "wrong", "alignment"):
-        table.add_column(column, justify="right" if column == "params" else "left", overflow="fold")
+    rows = []
     for org in catalogue.organisms:
         info = org.info
         accuracy = "-" if info.accuracy is None else f"{info.accuracy:.4f}"
@@ -159,7 +185,7 @@ def models(
         hypothesis = _class_name(info.hypothesis)
         if info.also_correct:
             hypothesis += " (also " + ", ".join(map(_class_name, info.also_correct)) + ")"
-        cells = (
+        rows.append((
             org.name,
             info.task,
             f"{org.parameters:,}",
@@ -167,57 +193,84 @@ def models(
             hypothesis,
             ", ".join(map(_class_name, info.wrong)) or "-",
             "\n".join(f"{v} -> {s}" for v, s in info.alignment.items()) or "-",
-        )
-        table.add_row(*map(escape, cells))  # site names hold brackets, not markup
-    Console().print(table)
+        ))
+    columns = ("organism", "task", "params", "accuracy", "hypothesis", "wrong", "alignment")
+    print_table(f"organisms in {folder}", columns, rows, right=("params",), inline=("params", "accuracy"),
+                show_lines=True)
 
 
 def _class_name(ref: str) -> str:
     return ref.rpartition(":")[2]
 
 
-@app.command()
+@app.command(short_help="Check a claim: verdict, evidence, counterexample.")
 def verify(
-    hypothesis: str = typer.Argument(..., help="path/file.py:ClassName"),
-    network: str = typer.Option(..., "--network", help="network file (path/file.py with load())"),
+    hypothesis: str = typer.Argument(..., metavar="FILE.py:CLASS", help="the hypothesis: a file and the class in it"),
+    network: str = typer.Option(..., "--network", metavar="FILE.py", help="the network file (its load() returns the network)"),
     alignment: str = typer.Option(
-        None, "--alignment", help="alignment file (.json), or path/file.py:function; default: the network file's alignment()"
+        None, "--alignment", metavar="REF",
+        help="a saved alignment (.json) or FILE.py:FUNCTION; default: the network file's alignment()",
     ),
-    mode: str = typer.Option("exhaustive", "--mode", help="exhaustive | sample | falsify | prove"),
+    mode: str = typer.Option(
+        "exhaustive", "--mode", metavar="MODE",
+        help="exhaustive (every pair, exact), sample (sampled pairs, bounds), falsify (search for one "
+        "disagreement) or prove (z3, ReLU networks)",
+    ),
     threshold: float = typer.Option(
-        1.0, "--threshold",
-        help="IIA each variable set must reach on changed and on unchanged pairs (default 1: an exact abstraction)",
+        1.0, "--threshold", metavar="T",
+        help="the IIA each variable set must reach on changed and on unchanged pairs (1: an exact abstraction)",
     ),
-    seed: int = typer.Option(0, "--seed", help="seed for sampling and search"),
-    samples: int = typer.Option(2000, "--samples", help="pairs per variable set in sample mode"),
+    seed: int = typer.Option(
+        0, "--seed", metavar="N", help="seed of sample, falsify and --search (exhaustive and prove use none)"
+    ),
+    samples: int = typer.Option(2000, "--samples", metavar="N", help="sample mode: pairs per variable set"),
     sampling: str = typer.Option(
-        "balanced", "--sampling",
-        help="sample mode: balanced (half changed, half unchanged pairs) | random (uniform pairs)",
+        "balanced", "--sampling", metavar="HOW",
+        help="sample mode: balanced (half changed, half unchanged pairs) or random (uniform pairs)",
     ),
-    json_out: Path = typer.Option(None, "--json", help="also write the report as JSON here"),
+    json_out: Path = typer.Option(None, "--json", metavar="FILE", help="also write the report here as JSON"),
     search_method: str = typer.Option(
-        None, "--search", help="find the alignment first: das | boundless | neurons | pca (instead of --alignment)"
+        None, "--search", metavar="METHOD", help="find the alignment first: das, boundless, neurons or pca"
     ),
     site: list[str] = typer.Option(
-        None, "--site", help="with --search: a module path for every variable, or VARIABLE=MODULE (repeat)"
+        None, "--site", metavar="MODULE",
+        help="with --search: where to look, a module path for every variable or VARIABLE=MODULE (repeat)",
     ),
-    dims: list[str] = typer.Option(None, "--dims", help="with --search: VARIABLE=K coordinates (default 1 each)"),
+    dims: list[str] = typer.Option(
+        None, "--dims", metavar="VAR=K", help="with --search: coordinates per variable (default 1 each)"
+    ),
     epochs: int = typer.Option(
-        DAS_SETTINGS.epochs, "--epochs", help="with --search: the cap on training epochs (das, boundless)"
+        DAS_SETTINGS.epochs, "--epochs", metavar="N", help="with --search: the cap on training epochs (das, boundless)"
     ),
-    lr: float = typer.Option(DAS_SETTINGS.lr, "--lr", help="with --search: learning rate (das, boundless)"),
+    train_samples: int = typer.Option(
+        512, "--train-samples", metavar="N", help="with --search: training pairs per variable set"
+    ),
+    save_alignment: Path = typer.Option(
+        None, "--save-alignment", metavar="FILE", help="with --search: save the alignment it finds"
+    ),
+    lr: float = typer.Option(
+        DAS_SETTINGS.lr, "--lr", metavar="RATE", help="with --search: learning rate (das, boundless)"
+    ),
     patience: int = typer.Option(
-        DAS_SETTINGS.patience, "--patience", help="with --search: stop after this many epochs without held-out gain"
+        DAS_SETTINGS.patience, "--patience", metavar="N",
+        help="with --search: stop after this many epochs without held-out gain",
     ),
-    train_samples: int = typer.Option(512, "--train-samples", help="with --search: training pairs per variable set"),
-    save_alignment: Path = typer.Option(None, "--save-alignment", help="with --search: save the found alignment here"),
-    timeout: float = typer.Option(None, "--timeout", help="prove: give up after SECONDS, answering unknown (exit 3)"),
+    timeout: float = typer.Option(
+        None, "--timeout", metavar="SECONDS", help="prove: give up after SECONDS, answering unknown (exit 3)"
+    ),
     no_progress: bool = typer.Option(False, "--no-progress", help="prove: no progress line on stderr"),
 ) -> None:
-    """Check that NETWORK implements HYPOTHESIS under the alignment: exit 0 verified, 1 refuted, 3 inconclusive.
+    """Check that the network implements the hypothesis under the alignment.
 
-    The alignment is a saved file or function (--alignment), the network file's alignment(), or found here by
-    --search METHOD at --site (trained on pairs drawn away from the verifier's seeds).
+    Prints the verdict first, then the claim, the evidence per variable set
+    and, when refuted by a pair, that counterexample with one replay line to
+    paste into Python.  The alignment is --alignment, the network file's
+    alignment(), or found first by --search METHOD at --site.
+
+    \b
+    Example:
+      causalabs verify hypotheses/hierarchical_equality.py:HierarchicalEquality \\
+          --network models/heq_handbuilt.py
     """
     from causalabs.cli.verify import SearchRequest, run_verify
 
@@ -232,62 +285,81 @@ def verify(
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(short_help="Print a saved report as text, Markdown, LaTeX or JSON.")
 def report(
-    result: Path = typer.Argument(..., help="a JSON report written by `causalabs verify --json`"),
-    fmt: str = typer.Option("txt", "--format", help="txt | md | tex | json"),
+    result: Path = typer.Argument(..., metavar="REPORT.json", help="a report written by causalabs verify --json"),
+    fmt: str = typer.Option(
+        "txt", "--format", metavar="FORMAT", help="txt (as verify prints it), md, tex (a booktabs table) or json"
+    ),
 ) -> None:
-    """Render a saved report as text, Markdown, a LaTeX (booktabs) table, or JSON."""
+    """Print a report saved by `causalabs verify --json` as text (as verify printed it), Markdown, a LaTeX
+    booktabs table, or JSON."""
     from causalabs.cli.verify import run_report
 
     typer.echo(run_report(result, fmt), nl=False)
 
 
-@app.command()
+@app.command(short_help="Find where the network holds each hypothesis variable.")
 def search(
-    hypothesis: str = typer.Argument(..., help="path/file.py:ClassName"),
-    network: str = typer.Option(..., "--network", help="network file (path/file.py with load())"),
-    site: list[str] = typer.Option(..., "--site", help="module path to search (repeat, or comma-separate: --site 2,0)"),
-    method: str = typer.Option("das", "--method", help="das | boundless | neurons | pca"),
-    dims: list[str] = typer.Option(None, "--dims", help="VAR=K coordinates per variable (repeat; default 1 each)"),
-    out: Path = typer.Option(None, "--out", help="output folder (default runs/search-<network>-<hypothesis>)"),
-    seed: int = typer.Option(0, "--seed", help="seed for the datasets and the fits"),
-    samples: int = typer.Option(512, "--samples", help="pairs per variable set, in each of train and test"),
-    epochs: int = typer.Option(DAS_SETTINGS.epochs, "--epochs", help="the cap on training epochs (das, boundless)"),
-    lr: float = typer.Option(DAS_SETTINGS.lr, "--lr", help="learning rate (das, boundless)"),
-    patience: int = typer.Option(
-        DAS_SETTINGS.patience, "--patience", help="stop training after this many epochs without held-out gain"
+    hypothesis: str = typer.Argument(..., metavar="FILE.py:CLASS", help="the hypothesis: a file and the class in it"),
+    network: str = typer.Option(..., "--network", metavar="FILE.py", help="the network file (its load() returns the network)"),
+    site: list[str] = typer.Option(
+        ..., "--site", metavar="MODULE", help="module path to search (repeat, or comma-separate: --site 2,0)"
     ),
-    data: str = typer.Option("balanced", "--data", help="balanced | random counterfactual pairs"),
+    method: str = typer.Option("das", "--method", metavar="METHOD", help="das, boundless, neurons or pca"),
+    dims: list[str] = typer.Option(
+        None, "--dims", metavar="VAR=K", help="coordinates per variable (repeat; default 1 each)"
+    ),
+    out: Path = typer.Option(
+        None, "--out", metavar="FOLDER", help="where results go (default runs/search-NETWORK-HYPOTHESIS)"
+    ),
+    seed: int = typer.Option(0, "--seed", metavar="N", help="seed of the datasets and the fits"),
+    samples: int = typer.Option(512, "--samples", metavar="N", help="pairs per variable set, in each of train and test"),
+    epochs: int = typer.Option(
+        DAS_SETTINGS.epochs, "--epochs", metavar="N", help="the cap on training epochs (das, boundless)"
+    ),
+    lr: float = typer.Option(DAS_SETTINGS.lr, "--lr", metavar="RATE", help="learning rate (das, boundless)"),
+    patience: int = typer.Option(
+        DAS_SETTINGS.patience, "--patience", metavar="N", help="stop training after this many epochs without held-out gain"
+    ),
+    data: str = typer.Option("balanced", "--data", metavar="HOW", help="balanced or random counterfactual pairs"),
 ) -> None:
-    """Search for each internal variable at each SITE: held-out IIA table, heatmap and saved alignments in --out."""
+    """Fit an alignment for each internal variable (alone and together) at each --site.
+
+    Prints held-out IIA per site and variable set, and writes a heatmap, the
+    records and one alignment file per site and set into --out (pass one to
+    causalabs verify --alignment).
+    """
     from causalabs.cli.search import run_search
 
     code = run_search(hypothesis, network, site, method, dims, out, seed, samples, epochs, data, lr, patience)
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(short_help="Causal scrubbing: loss recovered under the hypothesis.")
 def scrub(
-    hypothesis: str = typer.Argument(..., help="path/file.py:ClassName"),
-    network: str = typer.Option(..., "--network", help="network file (path/file.py with load())"),
+    hypothesis: str = typer.Argument(..., metavar="FILE.py:CLASS", help="the hypothesis: a file and the class in it"),
+    network: str = typer.Option(..., "--network", metavar="FILE.py", help="the network file (its load() returns the network)"),
     alignment: str = typer.Option(
-        None, "--alignment", help="alignment file (.json), or path/file.py:function; default: the network file's alignment()"
+        None, "--alignment", metavar="REF",
+        help="a saved alignment (.json) or FILE.py:FUNCTION; default: the network file's alignment()",
     ),
-    json_out: Path = typer.Option(None, "--json", help="also write the result as JSON here"),
-    n: int = typer.Option(1000, "--n", help="number of reference inputs"),
-    seed: int = typer.Option(0, "--seed", help="seed for references and resampling"),
+    json_out: Path = typer.Option(None, "--json", metavar="FILE", help="also write the result here as JSON"),
+    n: int = typer.Option(1000, "--n", metavar="N", help="number of reference inputs"),
+    seed: int = typer.Option(0, "--seed", metavar="N", help="seed of the references and the resampling"),
     references: str = typer.Option(
-        "auto", "--references",
-        help="auto | balanced | uniform: auto balances the references over the output when one value holds >= 90%",
+        "auto", "--references", metavar="HOW",
+        help="auto, balanced or uniform: auto balances the references over the output when one value holds >= 90%",
     ),
     threshold: float = typer.Option(
-        None, "--threshold", help="give a verdict: verified iff loss recovered's lower bound >= T, refuted iff upper < T"
+        None, "--threshold", metavar="T",
+        help="give a verdict: verified iff loss recovered's lower bound >= T, refuted iff its upper bound < T",
     ),
 ) -> None:
-    """Causal-scrub HYPOTHESIS on NETWORK under the alignment: loss recovered and accuracy with intervals.
+    """Causal-scrub the network under the hypothesis: resample every activation the hypothesis says does
+    not matter, and report the loss recovered and the accuracy, with intervals.
 
-    Without --threshold exit 0; with it, exit 0 verified, 1 refuted, 3 inconclusive.
+    Without --threshold it exits 0; with it, 0 verified, 1 refuted, 3 inconclusive.
     """
     from causalabs.cli.search import run_scrub
 

@@ -18,6 +18,7 @@ from causalabs.align.find import DATA, METHODS, search_method, training_sets
 from causalabs.align.settings import DAS_SETTINGS
 from causalabs.align.sweep_files import alignment_path, slug
 from causalabs.cli.paths import check_not_an_input, check_output_file, check_output_folder, make_folder, write_atomic
+from causalabs.cli.layout import print_table
 from causalabs.cli.verify import (
     EXIT,
     input_files,
@@ -67,10 +68,6 @@ def run_search(
     patience: int | None = DAS_SETTINGS.patience,
 ) -> int:
     """Fit and score ``method`` at every site for every internal variable (alone and together); return 0."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
     from causalabs.align.heatmap import plot_heatmap
     from causalabs.align.store import network_fingerprint
     from causalabs.align.sweep import grid, sweep
@@ -127,14 +124,13 @@ def run_search(
     heatmap = plot_heatmap(result, folder / "heatmap.png")
     write_atomic(folder / "records.jsonl", result.to_json_lines())
 
-    table = Table(title=f"held-out IIA: {model.name} on {net.name} ({result.method}, seed {seed})", show_lines=False)
-    table.add_column("site", no_wrap=True)
-    for vs in sets:
-        table.add_column("+".join(vs), justify="right", no_wrap=True)
     by = {(r.site, r.variables): r for r in result.records}
-    for loc in locations:
-        table.add_row(escape(loc.name), *(_cell(by[(loc.name, vs)].overall) for vs in sets))
-    Console().print(table)
+    print_table(
+        f"held-out IIA: {model.name} on {net.name} ({result.method}, seed {seed})",
+        ["site", *("+".join(vs) for vs in sets)],
+        [[loc.name, *(_cell(by[(loc.name, vs)].overall) for vs in sets)] for loc in locations],
+        right=["+".join(vs) for vs in sets],
+    )
     for line in _training_lines(folder, [r for r in result.records if r.site in result.computed]):
         typer.echo(line)
     missing = [p for p in (alignment_path(folder, r.site, r.variables) for r in result.records) if not p.is_file()]
