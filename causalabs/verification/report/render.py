@@ -84,7 +84,7 @@ def _claim(r: Report) -> list[str]:
     if r.threshold >= 1.0:
         lines.append("  threshold   1: every pair must agree (exact abstraction)")
     else:
-        lines.append(f"  threshold   {r.threshold:g}: IIA >= {r.threshold:g} on every variable set")
+        lines.append(f"  threshold   {r.threshold:g}: IIA >= {r.threshold:g} on changed and on unchanged pairs of every set")
     return lines
 
 
