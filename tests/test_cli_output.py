@@ -105,7 +105,9 @@ def test_falsify_and_prove_fill_their_details(outputs) -> None:
     proved = json.loads(outputs[("prove", "HierarchicalEquality")][2].read_text())
     assert proved["verdict"] == "verified" and [s["answer"] for s in proved["details"]["sets"]] == ["proved"] * 3
     refuted = json.loads(outputs[("prove", "SwappedEquality")][2].read_text())
-    assert refuted["details"]["sets"][0] == {"variables": "left", "answer": "refuted", "method": "z3"}
+    first = refuted["details"]["sets"][0]
+    assert (first["variables"], first["answer"]) == ("left", "refuted") and first["method"] in ("z3", "enumeration")
+    assert [s["answer"] for s in refuted["details"]["sets"][1:]] == ["not checked", "not checked"]
 
 
 def _paste(line: str) -> subprocess.Popen[str]:
