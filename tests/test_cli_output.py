@@ -108,6 +108,8 @@ def test_falsify_and_prove_fill_their_details(outputs) -> None:
     first = refuted["details"]["sets"][0]
     assert (first["variables"], first["answer"]) == ("left", "refuted") and first["method"] in ("z3", "enumeration")
     assert [s["answer"] for s in refuted["details"]["sets"][1:]] == ["not checked", "not checked"]
+    # the printed counterexample names the method that found it
+    assert f"counterexample (found by {first['method']}, replayed by the engine):" in outputs[("prove", "SwappedEquality")][1]
 
 
 def _paste(line: str) -> subprocess.Popen[str]:

@@ -35,7 +35,7 @@ FOUND_BY = {
     "exhaustive": "the first in input order",
     "sample": "the first failing sampled pair",
     "falsify": "shrunk",
-    "prove": "a solver's witness, replayed",
+    "prove": "the prover's witness, replayed by the engine",
 }
 #: A variable-set name longer than this gets a line of its own above its rows.
 NAME_WIDTH = 20
@@ -220,7 +220,11 @@ def counterexample(r: Report) -> list[str]:
     cx = r.counterexample
     if cx is None:
         return []
-    lines = [f"counterexample ({FOUND_BY.get(cx.found_by, cx.found_by or r.mode)}):"]
+    how = FOUND_BY.get(cx.found_by, cx.found_by or r.mode)
+    refuting = [d for d in r.details.get("sets", ()) if d.get("answer") == "refuted" and d.get("method")]
+    if cx.found_by == "prove" and refuting:  # which of prove's two exact methods found it
+        how = f"found by {refuting[0]['method']}, replayed by the engine"
+    lines = [f"counterexample ({how}):"]
     lines += [f"  {line}" for line in cx.describe().splitlines()]
     lines.append(f"replay: {replay_line(r)}")
     if r.provenance.get("alignment_search") and not (r.provenance.get("replay") or {}).get("alignment"):
