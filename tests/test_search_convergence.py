@@ -21,6 +21,7 @@ from causalabs.align.find import find_alignment
 from causalabs.cli import app
 from causalabs.loading import load_hypothesis
 from causalabs.network import Alignment, load_network
+from causalabs.scm import model_of
 from causalabs.verification import verify
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,6 +89,31 @@ def test_sample_mode_after_a_capped_search_is_inconclusive_too(and_or) -> None:
     r = verify(hyp, net, capped, mode="sample", threshold=1.0, samples=4_000, sampling="balanced", seed=1)
     assert r.verdict == "inconclusive" and r.reason.startswith("the search did not converge; raise --epochs")
     assert r.counterexample is not None  # the alignment it reached does fail: the evidence stays in the report
+
+
+@pytest.mark.parametrize("mode", ["falsify", "prove"])
+def test_falsify_and_prove_after_a_capped_search_are_inconclusive_too(and_or, mode) -> None:
+    """Every mode reads the search's record the same way: a refutation of what a capped search reached is exit 3."""
+    from causalabs.verification.falsify import falsify
+    from causalabs.verification.prove import prove
+    from causalabs.verification.report.modes import falsify_report, proof_report
+
+    hyp, net = and_or
+    model = model_of(hyp)
+    capped = find_alignment(hyp, net, "1", epochs=5, seed=0)
+    assert capped.info["converged"] is False
+    if mode == "falsify":
+        result = falsify(hyp, net, capped, seed=0)
+        report = falsify_report(result, model, net, capped)
+    else:
+        result = prove(hyp, net, capped, progress=False)
+        report = proof_report(result, model, net, capped)
+    assert result.counterexample is not None  # the alignment the capped search reached does fail
+    assert report.verdict == "inconclusive" and report.reason.startswith("the search did not converge; raise --epochs")
+    uncapped = Alignment(capped.sites)  # the same sites with no search record: judged as given
+    again = falsify_report(falsify(hyp, net, uncapped, seed=0), model, net, uncapped) if mode == "falsify" else \
+        proof_report(prove(hyp, net, uncapped, progress=False), model, net, uncapped)
+    assert again.verdict == "refuted"
 
 
 def test_a_converged_search_that_fails_is_still_refuted() -> None:

@@ -42,7 +42,7 @@ from causalabs.verification.exhaustive import (
     count_source_classes,
     variable_sets,
 )
-from causalabs.verification.report.provenance import provenance, search_converged
+from causalabs.verification.report.provenance import after_search, provenance
 from causalabs.verification.report.report import Report
 from causalabs.verification.verdict import STRATA, SetCounts, Stratum, check_claim, decide
 
@@ -262,10 +262,7 @@ def verify(
         if exact
         else proportion(successes, total, confidence=confidence, method="clopper-pearson")
     )
-    verdict, reason = decision.verdict, decision.reason
-    if verdict == "refuted" and search_converged(alignment.info) is False:
-        # the search stopped at its epoch cap still improving: the refutation is of what it reached, not of the claim
-        verdict, reason = "inconclusive", f"{UNCONVERGED}; the alignment it reached: {reason}"
+    verdict, reason = after_search(decision.verdict, decision.reason, alignment.info)
     return Report(
         verdict=verdict,
         mode=mode,
@@ -290,6 +287,3 @@ def verify(
         statistics=decision.statistics,
     )
 
-
-#: The reason given when a refutation follows a search that reached its epoch cap while still improving.
-UNCONVERGED = "the search did not converge; raise --epochs"

@@ -12,7 +12,8 @@ Neither mode measures an IIA: ``iia`` is the empty estimate (n = 0) and
   was settled (``method``: z3 or enumeration).  Verdict: proved -> verified,
   refuted -> refuted, unknown -> inconclusive.
 
-Both take the claim's exact threshold, 1: they look for one disagreeing pair.
+Both take the claim's exact threshold, 1: they look for one disagreeing pair.  As in ``verify``, a
+refutation under an alignment whose search did not converge is inconclusive (``after_search``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from causalabs.metrics.estimate import proportion
-from causalabs.verification.report.provenance import provenance
+from causalabs.verification.report.provenance import after_search, provenance
 from causalabs.verification.report.report import Report
 
 __all__ = ["falsify_report", "proof_report"]
@@ -51,6 +52,7 @@ def falsify_report(
         verdict = "inconclusive"
         reason = (f"no disagreement found in {result.examples_run:,} examples ({result.pairs_run:,} pairs); "
                   "not a proof: the search samples")
+    verdict, reason = after_search(verdict, reason, alignment.info)
     return Report(
         verdict=verdict,  # type: ignore[arg-type]
         mode="falsify",
@@ -90,14 +92,15 @@ def _proof_sets(result: Any) -> list[dict[str, str]]:
 
 def proof_report(result: Any, model: Any, network: Any, alignment: Any) -> Report:
     """The :class:`Report` of a :class:`~causalabs.verification.prove.ProofResult`."""
+    verdict, reason = after_search(PROOF_VERDICTS[result.status], result.reason, alignment.info)
     return Report(
-        verdict=PROOF_VERDICTS[result.status],  # type: ignore[arg-type]
+        verdict=verdict,  # type: ignore[arg-type]
         mode="prove",
         **_claim(model, network, alignment),
         iia=proportion(0, 0),
         per_variable=(),
         counterexample=result.counterexample,
-        reason=result.reason,
+        reason=reason,
         provenance=provenance(model, network, seed=None, mode="prove", alignment_info=alignment.info),
         timing={"seconds": round(float(result.elapsed), 3)},
         details={"sets": _proof_sets(result)},

@@ -56,6 +56,21 @@ def search_converged(info: Mapping[str, Any]) -> bool | None:
     return flag if isinstance(flag, bool) else None
 
 
+#: The reason a refutation after an unconverged search is only inconclusive.
+UNCONVERGED = "the search did not converge; raise --epochs"
+
+
+def after_search(verdict: str, reason: str, info: Mapping[str, Any]) -> tuple[str, str]:
+    """A refutation under an alignment whose search stopped at its epoch cap still improving is inconclusive.
+
+    The refutation is of what the search reached, not of the claim; every
+    mode (verify, falsify, prove) reports it the same way.
+    """
+    if verdict == "refuted" and search_converged(info) is False:
+        return "inconclusive", f"{UNCONVERGED}; the alignment it reached: {reason}"
+    return verdict, reason
+
+
 def provenance(
     model: CausalModel,
     network: Network,
