@@ -31,7 +31,7 @@ from causalabs.data import random_pairs
 from causalabs.engine import evaluate_pairs
 from causalabs.loading import load_module
 from causalabs.metrics import iia
-from causalabs.verification.falsify import falsify
+from causalabs.verification.falsification import falsify
 
 TARGET_S = 30.0
 

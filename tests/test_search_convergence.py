@@ -94,7 +94,7 @@ def test_sample_mode_after_a_capped_search_is_inconclusive_too(and_or) -> None:
 @pytest.mark.parametrize("mode", ["falsify", "prove"])
 def test_falsify_and_prove_after_a_capped_search_are_inconclusive_too(and_or, mode) -> None:
     """Every mode reads the search's record the same way: a refutation of what a capped search reached is exit 3."""
-    from causalabs.verification.falsify import falsify
+    from causalabs.verification.falsification import falsify
     from causalabs.verification.prove import prove
     from causalabs.verification.report.modes import falsify_report, proof_report
 

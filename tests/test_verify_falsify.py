@@ -29,7 +29,7 @@ from causalabs.loading import load_module
 from causalabs.metrics import iia
 from causalabs.network import Alignment, Decoded, Network, load_network, site
 from causalabs.verification.report.counterexample import Counterexample
-from causalabs.verification.falsify import (
+from causalabs.verification.falsification.search import (
     FalsifyResult,
     falsify,
     network_call,
@@ -278,7 +278,7 @@ class _Clock:
 def test_deadline_cuts_shrinking_but_keeps_a_real_counterexample(heq: Network, monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib
 
-    module = importlib.import_module("causalabs.verification.falsify")  # the package re-exports the function
+    module = importlib.import_module("causalabs.verification.falsification.search")
     H = HEQ.SwappedEquality
     monkeypatch.setattr(module, "time", _Clock())
     whole = falsify(H, heq, ORGANISM.alignment(), max_examples=100, seed=2, deadline_s=1e6)

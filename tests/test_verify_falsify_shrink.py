@@ -18,7 +18,7 @@ import torch
 import causalabs as ca
 from causalabs.engine import interchange_network
 from causalabs.network import Alignment, Network, load_network
-from causalabs.verification.falsify import falsify, replay
+from causalabs.verification.falsification import falsify, replay
 from causalabs.verification.report.counterexample import Counterexample
 from test_verify_falsify import HEQ, ORGANISM, ROOT, equality, planted_alignment, planted_network
 
@@ -32,7 +32,7 @@ sys.path.insert(0, {tests!r})
 import torch
 torch.set_num_threads(1)
 from test_verify_falsify import equality, planted_alignment, planted_network
-from causalabs.verification.falsify import falsify
+from causalabs.verification.falsification import falsify
 
 H, net = equality(200), planted_network(200, ws=tuple(range(50)), xs=tuple(range(150, 200)))
 
@@ -120,7 +120,7 @@ SMALL_CASES = {
 def test_counterexample_is_the_smallest_failing_pair(case: str, seed: int) -> None:
     """Brute force over all 65,536 pairs of the reported set: falsify reports the first failing one.
 
-    The order (falsify_minimize): the base's values, then the source's, each
+    The order (falsification.minimize): the base's values, then the source's, each
     input in the hypothesis' order, by position in its domain.  The
     intervened set is the search's, minimal: one variable here.
     """
@@ -143,7 +143,7 @@ def test_minimize_is_minimal_under_its_moves() -> None:
     """
     import itertools
 
-    from causalabs.verification.falsify_minimize import Pair, minimize
+    from causalabs.verification.falsification.minimize import Pair, minimize
 
     radices = (3, 3)
     cells = 2 * len(radices)  # base row and one source row

@@ -33,7 +33,7 @@ def resolve_alignment(ref: str | None, network_file: str, net: Network | None = 
 
     A saved file is checked against ``net`` (and ``hyp``) when given: its sites must exist and fit.
     """
-    from causalabs.verification.reproduce import resolve_alignment as resolve
+    from causalabs.verification.reproduction import resolve_alignment as resolve
 
     return resolve(ref, network_file, net, hyp)
 
@@ -239,7 +239,7 @@ def check(
     from causalabs.scm.semantics import model_of
 
     if mode == "falsify":
-        from causalabs.verification.falsify import falsify
+        from causalabs.verification.falsification import falsify
         from causalabs.verification.report.modes import falsify_report
 
         defaults = inspect.signature(falsify).parameters

@@ -12,9 +12,10 @@
 ``causalabs.verify`` is the function :func:`verify`; this package is its room.
 The modules that import torch (the pipeline, prove, the assertion) load on
 first use of their names, so that reading a saved report
-(:mod:`~causalabs.verification.report`) imports no torch.  ``falsify`` and
-``reproduce`` load eagerly (they import torch only when called): each is
-both a module and the function it holds, and the function must win.
+(:mod:`~causalabs.verification.report`) imports no torch.  Modules are named
+for what they hold (``falsification``, ``reproduction``), never for a
+function they export, so ``causalabs.verification.falsify`` is only ever the
+function.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from causalabs.verification.falsify import FalsifyResult, falsify, replay
+from causalabs.verification.falsification import FalsifyResult, falsify, replay
 from causalabs.verification.report import SCHEMA, Counterexample, Report, VariableEvidence
-from causalabs.verification.reproduce import Reproduction, reproduce
+from causalabs.verification.reproduction import Reproduction, reproduce
 
 if TYPE_CHECKING:
     from causalabs.verification.assertion import AbstractionInconclusive, AbstractionRefuted, assert_abstraction

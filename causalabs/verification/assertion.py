@@ -41,7 +41,7 @@ from typing import Any
 import attrs
 
 from causalabs.errors import CausalabsError, Refutation
-from causalabs.verification.falsify import FalsifyResult, falsify
+from causalabs.verification.falsification import FalsifyResult, falsify
 from causalabs.verification.pipeline import verify
 from causalabs.verification.report.modes import falsify_report
 from causalabs.verification.report.render import to_text

@@ -16,7 +16,7 @@ failing), which steers generation toward near misses.
 The first failing example ends the search.  Its smallest disagreeing pair
 is then minimised variable by variable, deterministically, by replaying
 candidates through the network in batches
-(:mod:`~causalabs.verification.falsify_minimize`, which states the order and
+(:mod:`~causalabs.verification.falsification.minimize`, which states the order and
 what "minimal" guarantees), and returned as a
 :class:`~causalabs.verification.Counterexample`.  The library's own
 shrinker is not used.
@@ -25,7 +25,7 @@ The search is a function of its arguments and ``seed`` alone: no example
 database, ``hypothesis.seed``, and no constants drawn from outside the
 search (the library otherwise mixes literals harvested from every loaded
 local module into its draws and caches them under ``./.hypothesis/``; see
-:mod:`~causalabs.verification.falsify_seeding`) -- as long as ``deadline_s``
+:mod:`~causalabs.verification.falsification.seeding`) -- as long as ``deadline_s``
 is not reached: past it the search stops at once, in generation or in the
 minimisation, the result holds the best counterexample found so far (if
 any: a real disagreement, possibly not minimised) and ``stop_reason`` is
@@ -42,8 +42,8 @@ import attrs
 import numpy as np
 
 from causalabs.errors import AlignmentError, UnknownVariableError
-from causalabs.verification.falsify_minimize import Pair, minimize, order_key
-from causalabs.verification.falsify_seeding import no_harvested_constants
+from causalabs.verification.falsification.minimize import Pair, minimize, order_key
+from causalabs.verification.falsification.seeding import no_harvested_constants
 from causalabs.verification.report.counterexample import Counterexample
 
 if TYPE_CHECKING:  # torch loads with the search, not with the package (``causalabs report`` needs no torch)
@@ -210,7 +210,7 @@ def falsify(
     included (past it the best counterexample so far is kept).  Same
     ``seed``, same search, same counterexample, whatever else is imported.
     The counterexample is minimal variable by variable in the order of
-    :mod:`~causalabs.verification.falsify_minimize`.  Raises
+    :mod:`~causalabs.verification.falsification.minimize`.  Raises
     :class:`~causalabs.errors.AlignmentError` when the alignment (or
     ``variables``) names a variable the hypothesis lacks or that has no site.
     """
