@@ -8,7 +8,7 @@ one JSON line per case:
      "scrub_refs_per_s": ..., "ratio": ..., "target": 1 / (k + 1), "met": ...}
 
 ``scrub_ms`` is one batch of ``B`` references through
-``causalabs.scrub.scrub.scrubbed_outputs`` (agreeing-input sampling plus
+``causalabs.scrub.resampling.scrubbed_outputs`` (agreeing-input sampling plus
 every partial and patched pass, on the dataset encoded once and with one
 random generator, as ``scrub`` does); ``forward_ms`` is a plain encoded forward
 of ``B`` dataset inputs.  ``ratio = scrub throughput / forward throughput``
@@ -48,7 +48,7 @@ from causalabs.network import Network, argmax_decoder, encode, load_network, sit
 from causalabs.scrub import correspondence
 from causalabs.scrub.plan import ScrubPlan
 from causalabs.scrub.sampling import AgreeingSampler
-from causalabs.scrub.scrub import encoded_once, scrubbed_outputs
+from causalabs.scrub.resampling import encoded_once, scrubbed_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -61,3 +61,28 @@ def test_every_subpackage_and_module_of_causalabs_has_a_layer() -> None:
     here = {f"causalabs.{p.stem}" for p in package.glob("*.py") if p.name != "__init__.py"}
     here |= {f"causalabs.{p.name}" for p in package.iterdir() if (p / "__init__.py").is_file()}
     assert here == _layered()
+
+
+def test_no_module_shares_its_name_with_what_its_package_exports() -> None:
+    """One name per thing: ``package.name`` is either a submodule or something the package exports, never both.
+
+    A package that re-exports a function under its module's name (``scrub/scrub.py`` exporting ``scrub``)
+    makes ``causalabs.scrub.scrub`` the function or the module depending on what was imported last.
+    """
+    import importlib
+    import pkgutil
+
+    clashes = []
+
+    def walk(package: object) -> None:
+        for info in pkgutil.iter_modules(package.__path__):  # type: ignore[attr-defined]
+            name = f"{package.__name__}.{info.name}"  # type: ignore[attr-defined]
+            module = importlib.import_module(name)
+            exported = getattr(package, info.name, module)
+            if exported is not module:
+                clashes.append(f"{name} (also a {type(exported).__name__} of its package)")
+            if info.ispkg:
+                walk(module)
+
+    walk(causalabs)
+    assert not clashes, "rename these modules: " + ", ".join(clashes)

@@ -199,7 +199,7 @@ def test_result_serialises(heq):
 def test_same_height_nodes_share_one_pass_to_the_bit(organism):
     # one patched pass per height, rows of several nodes stacked, equals one pass per node exactly
     from causalabs.backends.native import NativeBackend
-    from causalabs.scrub.scrub import encoded_once, scrubbed_outputs
+    from causalabs.scrub.resampling import encoded_once, scrubbed_outputs
 
     path = ROOT / "models" / "tracr" / f"{organism}.py"
     net, align = load_network(path), load_module(path).alignment()

@@ -41,7 +41,7 @@ from causalabs.atomic import write_json_atomic
 from causalabs.engine.evaluate import evaluate_pairs
 from causalabs.errors import SweepError
 from causalabs.metrics.estimate import Estimate
-from causalabs.metrics.iia import iia
+from causalabs.metrics.accuracy import iia
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network
 from causalabs.network.sites import Site

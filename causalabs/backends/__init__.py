@@ -1,7 +1,7 @@
 """Backends run interventions on a network; each declares what it can do beyond ``interchange``.
 
 The engine sees only the :class:`Backend` protocol and the capabilities a
-backend declares (:mod:`causalabs.backends.capabilities`).  ``native``
+backend declares (:mod:`causalabs.backends.declaration`).  ``native``
 (forward hooks; fast, differentiable; declares ``collect`` and ``patch``) is
 the default; ``pyvene`` expresses the same sites as a pyvene
 ``IntervenableModel`` (parity and interoperability; interchange only).
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from causalabs.backends.capabilities import (
+from causalabs.backends.declaration import (
     INTERCHANGE_ONLY,
     Capabilities,
     Collects,

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from causalabs.backends.capabilities import Capabilities
+from causalabs.backends.declaration import Capabilities
 from causalabs.backends.hooks import StopForward, edit_hooks
 from causalabs.data.ops import row_ids, stack_rows
 from causalabs.errors import (

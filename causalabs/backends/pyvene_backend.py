@@ -32,7 +32,7 @@ import attrs
 import numpy as np
 import torch
 
-from causalabs.backends.capabilities import INTERCHANGE_ONLY
+from causalabs.backends.declaration import INTERCHANGE_ONLY
 from causalabs.backends.hooks import edit_hooks
 from causalabs.backends.pyvene_interop import (
     ScopedIntervenableModel,

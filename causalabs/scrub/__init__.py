@@ -7,7 +7,7 @@ recovers.  ``path_patch`` is the two-input special case for one sender and
 chosen receivers.  See ``docs/scrubbing.md``.
 """
 
-from causalabs.scrub.correspondence import (
+from causalabs.scrub.claims import (
     Correspondence,
     check_order,
     correspondence,
@@ -18,7 +18,7 @@ from causalabs.scrub.plan import ScrubPlan, TreeNode
 from causalabs.scrub.references import References, draw_references
 from causalabs.scrub.result import ScrubResult, agreement_warning, judge
 from causalabs.scrub.sampling import AgreeingSampler
-from causalabs.scrub.scrub import scrub
+from causalabs.scrub.resampling import scrub
 
 __all__ = [
     "AgreeingSampler",

@@ -31,7 +31,7 @@ from causalabs.errors import ScrubError
 from causalabs.metrics.estimate import Estimate
 from causalabs.network.network import Decoded, Network, encode
 from causalabs.network.sites import Site, positions_tensor, resolve_module
-from causalabs.scrub.correspondence import execution_order
+from causalabs.scrub.claims import execution_order
 
 Batch = dict[str, np.ndarray]
 Metric = Callable[[Decoded, Decoded], np.ndarray]

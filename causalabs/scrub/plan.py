@@ -6,7 +6,7 @@ import attrs
 
 from causalabs.errors import CorrespondenceError
 from causalabs.network.sites import Site
-from causalabs.scrub.correspondence import Correspondence
+from causalabs.scrub.claims import Correspondence
 
 #: Largest treeified correspondence accepted (shared claimed nodes are copied per path).
 MAX_TREE = 4_096

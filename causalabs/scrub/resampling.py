@@ -70,7 +70,7 @@ from causalabs.network.sites import (
 )
 from causalabs.scm.semantics import as_batch, run
 from causalabs.scm.semantics import batch_size as rows_in
-from causalabs.scrub.correspondence import Correspondence, check_order, correspondence
+from causalabs.scrub.claims import Correspondence, check_order, correspondence
 from causalabs.scrub.plan import ScrubPlan
 from causalabs.scrub.result import ScrubResult, label_losses, summarize
 from causalabs.scrub.sampling import AgreeingSampler
