@@ -203,14 +203,25 @@ def _class_name(ref: str) -> str:
     return ref.rpartition(":")[2]
 
 
-@app.command(short_help="Check a claim: verdict, evidence, counterexample.")
-def verify(
-    hypothesis: str = typer.Argument(..., metavar="FILE.py:CLASS", help="the hypothesis: a file and the class in it"),
-    network: str = typer.Option(..., "--network", metavar="FILE.py", help="the network file (its load() returns the network)"),
-    alignment: str = typer.Option(
-        None, "--alignment", metavar="REF",
+# The claim's parts, named the same way by every command that takes them.
+HypothesisRef = Annotated[str, typer.Argument(metavar="FILE.py:CLASS", help="the hypothesis: a file and the class in it")]
+NetworkFile = Annotated[
+    str, typer.Option("--network", metavar="FILE.py", help="the network file (its load() returns the network)")
+]
+AlignmentRef = Annotated[
+    "str | None",
+    typer.Option(
+        "--alignment", metavar="REF",
         help="a saved alignment (.json) or FILE.py:FUNCTION; default: the network file's alignment()",
     ),
+]
+
+
+@app.command(short_help="Check a claim: verdict, evidence, counterexample.")
+def verify(
+    hypothesis: HypothesisRef,
+    network: NetworkFile,
+    alignment: AlignmentRef = None,
     mode: str = typer.Option(
         "exhaustive", "--mode", metavar="MODE",
         help="exhaustive (every pair, exact), sample (sampled pairs, bounds), falsify (search for one "
@@ -301,8 +312,8 @@ def report(
 
 @app.command(short_help="Find where the network holds each hypothesis variable.")
 def search(
-    hypothesis: str = typer.Argument(..., metavar="FILE.py:CLASS", help="the hypothesis: a file and the class in it"),
-    network: str = typer.Option(..., "--network", metavar="FILE.py", help="the network file (its load() returns the network)"),
+    hypothesis: HypothesisRef,
+    network: NetworkFile,
     site: list[str] = typer.Option(
         ..., "--site", metavar="MODULE", help="module path to search (repeat, or comma-separate: --site 2,0)"
     ),
@@ -338,12 +349,9 @@ def search(
 
 @app.command(short_help="Causal scrubbing: loss recovered under the hypothesis.")
 def scrub(
-    hypothesis: str = typer.Argument(..., metavar="FILE.py:CLASS", help="the hypothesis: a file and the class in it"),
-    network: str = typer.Option(..., "--network", metavar="FILE.py", help="the network file (its load() returns the network)"),
-    alignment: str = typer.Option(
-        None, "--alignment", metavar="REF",
-        help="a saved alignment (.json) or FILE.py:FUNCTION; default: the network file's alignment()",
-    ),
+    hypothesis: HypothesisRef,
+    network: NetworkFile,
+    alignment: AlignmentRef = None,
     json_out: Path = typer.Option(None, "--json", metavar="FILE", help="also write the result here as JSON"),
     n: int = typer.Option(1000, "--n", metavar="N", help="number of reference inputs"),
     seed: int = typer.Option(0, "--seed", metavar="N", help="seed of the references and the resampling"),

@@ -36,13 +36,8 @@ def argmax_decoder(classes: tuple[int, ...] | None = None) -> Callable[[Any], De
 
     @adapter
     def decode(out: Any) -> Decoded:
-        if hasattr(out, "logits"):
-            logits = out.logits
-        elif isinstance(out, torch.Tensor):
-            logits = out
-        elif isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
-            logits = out[0]
-        else:
+        logits = output_tensor(out)
+        if logits is None:
             raise DecodedValueError(
                 f"argmax_decoder: the module returned {type(out).__name__}; it reads logits "
                 "(a tensor, a tuple starting with one, or an output with .logits)"
@@ -56,13 +51,14 @@ def argmax_decoder(classes: tuple[int, ...] | None = None) -> Callable[[Any], De
     return decode
 
 
-def _output_tensor(out: Any) -> torch.Tensor | None:
-    """The module's output tensor: ``out`` itself, its ``.logits``, or the first item of a tuple."""
-    if isinstance(out, torch.Tensor):
-        return out
+def output_tensor(out: Any) -> torch.Tensor | None:
+    """A module output's logits: its ``.logits`` (a Hugging Face output), ``out`` itself, or the first
+    item of a tuple; None when it holds none of these."""
     logits = getattr(out, "logits", None)
     if isinstance(logits, torch.Tensor):
         return logits
+    if isinstance(out, torch.Tensor):
+        return out
     if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
         return out[0]
     return None
@@ -97,7 +93,7 @@ def check_decoded(d: Any, out: Any, where: str) -> Decoded:
             raise DecodedValueError(
                 f"{where}: decode() gave {len(d.classes)} classes for {scores.shape[1]} score columns"
             )
-    raw = _output_tensor(out)
+    raw = output_tensor(out)
     if raw is not None and raw.ndim > 0 and raw.shape[0] != v.shape[0]:
         raise DecodedValueError(f"{where}: decode() gave {v.shape[0]} values for {raw.shape[0]} output rows")
     checked = scores if scores is not None else (raw if raw is not None and raw.is_floating_point() else None)

@@ -45,6 +45,7 @@ from causalabs.network.hf_sites import (
     mlp_site,
     num_layers,
 )
+from causalabs.network.decoded import output_tensor
 from causalabs.network.network import Decoded, Network
 
 Batch = dict[str, np.ndarray]
@@ -199,13 +200,9 @@ class TokenTemplate:
 
 def logits_of(out: Any) -> torch.Tensor:
     """The logits tensor of a model output (a ``ModelOutput``, a tuple or a tensor)."""
-    if isinstance(out, torch.Tensor):
-        return out
-    logits = getattr(out, "logits", None)
-    if isinstance(logits, torch.Tensor):
+    logits = output_tensor(out)
+    if logits is not None:
         return logits
-    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
-        return out[0]
     raise NetworkError(f"cannot find logits in a model output of type {type(out).__name__}")
 
 
