@@ -197,3 +197,26 @@ def test_a_malformed_alignment_file_exits_2(case: str, tmp_path: Path) -> None:
 def test_a_malformed_report_file_exits_2(case: str, tmp_path: Path) -> None:
     path, fragment = _bad_file(tmp_path / "files", case, as_report=True)
     one_error(run("report", str(path)), 2, str(path), fragment)
+
+
+# --- the command line itself misused: click's usage error, exit 2 (never the internal-error 70) -------------
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("verify", HEQ, "--network", NET, "--foo"), "No such option: --foo"),
+        (("verify", HEQ, "--network", NET, "--seeed", "3"), "No such option: --seeed"),
+        (("verify", HEQ), "Missing option '--network'"),
+        (("show",), "Missing argument"),
+        (("verify", HEQ, "--network", NET, "--samples", "abc"), "Invalid value for '--samples'"),
+        (("verify", HEQ, "--network", NET, "--mode"), "Option '--mode' requires an argument"),
+        (("nosuchcmd",), "No such command 'nosuchcmd'"),
+        (("show", HEQ, "--traceback"), "No such option: --traceback"),
+    ],
+)
+def test_a_misused_command_line_is_a_usage_error(args, says) -> None:
+    r = run(*args)
+    assert r.exit_code == 2, (r.exit_code, r.stderr)
+    assert r.stdout == "" and "internal error" not in r.stderr and "Traceback" not in r.stderr
+    assert says in r.stderr and "Error: " in r.stderr

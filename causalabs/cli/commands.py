@@ -82,13 +82,34 @@ def failure(exc: BaseException) -> tuple[int, str]:
     )
 
 
+def _click_outcomes() -> tuple[type[BaseException], ...]:
+    """The exceptions click itself turns into an exit status: from the click package, and from the copy of
+    click that typer carries (typer >= 0.24 raises its own ``typer._click`` classes, which the click
+    package's ``except`` clauses do not catch)."""
+    families = [click]
+    try:
+        from typer import _click as carried
+
+        families.append(carried)
+    except ImportError:  # a typer that uses the click package
+        pass
+    outcomes: list[type[BaseException]] = [typer.Exit, typer.Abort]
+    for family in families:
+        outcomes += [getattr(family.exceptions, name) for name in ("ClickException", "Exit", "Abort")
+                     if hasattr(family.exceptions, name)]
+    return tuple(outcomes)
+
+
+CLICK_OUTCOMES = _click_outcomes()
+
+
 class _Commands(TyperGroup):
     """The command group: every exception a command lets out becomes an exit status and one line on stderr."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+        except CLICK_OUTCOMES:  # usage errors (exit 2), --help, typer.Exit: click prints and exits
             raise
         except (Exception, SystemExit) as exc:  # KeyboardInterrupt goes on (exit 130)
             code, line = failure(exc)
