@@ -135,6 +135,10 @@ def test_nan_logits_under_an_intervention_name_the_patched_site() -> None:
         ("min(a, b)", ["write sp.Min(a, b)", "Python asked whether b < a"]),
         ("a if a > b else b", ["sp.Piecewise((x, cond), (y, True))", "Python asked whether a > b"]),
         ("sp.Eq(a, 1) and b", ["sp.And(...), sp.Or(...)"]),
+        # plain variables: Python's and/or once gave b (or a) silently, a wrong claim with no error
+        ("a and b", ["sp.And(...), sp.Or(...)", "Python asked whether a is true"]),
+        ("a or b", ["sp.And(...), sp.Or(...)", "Python asked whether a is true"]),
+        ("sp.Eq(a, 1 if b else 0)", ["sp.Piecewise((x, cond), (y, True))", "Python asked whether b is true"]),
         ("math.floor(a / 2)", ["sp.floor"]),
         ("int(a) + b", ["where Python needs an int"]),
     ],
@@ -148,6 +152,31 @@ def test_python_on_symbolic_variables_names_the_users_symbols(mechanism: str, fr
     )
     line = one_error(run("show", f"{hyp}:Biggest"), 2, "hyp.py:8 (Biggest)", f"`m = ca.var({mechanism})`", *fragments)
     assert "_ca_" not in line  # no placeholder names
+
+
+def test_a_variable_used_as_a_truth_value_in_the_output_is_refused(tmp_path: Path) -> None:
+    hyp = write(
+        tmp_path, "hyp.py",
+        "import sympy as sp\nimport causalabs as ca\n\n\nclass NotM(ca.Hypothesis):\n"
+        "    a, b = ca.inputs('a b', domain=range(2))\n    m = ca.var(sp.And(sp.Eq(a, 1), sp.Eq(b, 1)))\n"
+        "    out = ca.output(not m)\n",
+        header="",
+    )
+    one_error(run("show", f"{hyp}:NotM"), 2, "hyp.py:8 (NotM)", "sp.Not(...)", "Python asked whether m is true")
+
+
+def test_sympy_may_still_ask_a_variable_for_a_truth_value() -> None:
+    """Only a class body is refused: sympy's own ``not base`` (dividing by a variable) keeps working."""
+    import sympy as sp
+
+    import causalabs as ca
+
+    class Ratio(ca.Hypothesis):
+        a, b = ca.inputs("a b", domain=range(1, 4))
+        q = ca.var(sp.floor(a / b))
+        out = ca.output(sp.Eq(q, 1))
+
+    assert list(ca.run(Ratio, {"a": [3, 1], "b": [2, 3]})["out"]) == [1, 0]
 
 
 # --- alignment and report files that are not what they claim: exit 2 ---------------------------------------

@@ -9,6 +9,7 @@ name is the class attribute it is bound to, and the class machinery in
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Union
 
@@ -92,8 +93,28 @@ def normalize_domain(domain: DomainLike, what: str) -> Domain:
     return dom
 
 
+class Placeholder(sp.Symbol):
+    """A variable while its class body runs: a sympy ``Symbol`` that refuses to be a Python truth value.
+
+    ``a and b`` asks Python whether ``a`` is true; a plain ``Symbol`` says yes,
+    so ``ca.var(a and b)`` would silently mean ``b``.  A placeholder raises
+    instead, and the class machinery explains the line (``sp.And(a, b)``;
+    see :mod:`causalabs.scm.explain`).  ``not a``, ``if a:`` and ``a or b``
+    are refused the same way.  Only a class body is refused: sympy's own
+    code asks symbols for a truth value too (``not base`` in ``Pow``), and
+    gets a plain ``Symbol``'s answer, True.  The class machinery renames
+    placeholders to plain symbols when the class is created.
+    """
+
+    def __bool__(self) -> bool:
+        caller = sys._getframe(1).f_locals
+        if "__module__" in caller and "__qualname__" in caller:  # Python's and/or/not/if in a class body
+            raise TypeError(f"cannot determine truth value of the symbolic variable {self.name}")
+        return True
+
+
 def _placeholder(label: str) -> sp.Symbol:
-    return sp.Symbol(f"_ca_{next(_counter)}_{label}")
+    return Placeholder(f"_ca_{next(_counter)}_{label}")
 
 
 def inputs(names: str, *, domain: DomainLike) -> tuple[sp.Symbol, ...]:

@@ -67,6 +67,9 @@ def explain(exc: BaseException, line: str, names: Mapping[str, str] | None = Non
     None means the failure is not one of these mistakes.
     """
     message = readable(str(exc), names)
+    if isinstance(exc, TypeError) and "truth value of the symbolic variable" in message:  # declare.Placeholder
+        variable = message.rsplit(" ", 1)[-1]
+        return f"{_suggestion(line)} (Python asked whether {variable} is true)"
     if isinstance(exc, TypeError) and "truth value of Relational" in message:
         relation = message.rsplit(":", 1)[-1].strip()
         return f"{_suggestion(line)} (Python asked whether {relation})"
