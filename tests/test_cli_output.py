@@ -86,7 +86,8 @@ def test_json_in_every_mode_same_schema_and_report_prints_the_same_text(outputs,
         assert set(doc) == set(exhaustive) and doc["schema"] == exhaustive["schema"]
         assert doc["mode"] == mode and doc["hypothesis"] == hyp
         assert {"verified": 0, "refuted": 1, "inconclusive": 3}[doc["verdict"]] == code
-        assert doc["provenance"]["replay"] == {"hypothesis": f"{HYP}:{hyp}", "network": NET, "alignment": None}
+        assert doc["provenance"]["replay"] == {"hypothesis": f"{HYP}:{hyp}", "network": NET, "alignment": None,
+                                               "searched": False}
         keys = set(doc) if keys is None else keys
         assert set(doc) == keys
         # the saved report reads back into the same value, and renders the text that was printed

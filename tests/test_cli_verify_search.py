@@ -40,6 +40,10 @@ def test_das_search_at_the_right_layer_is_verified_and_recorded(tmp_path: Path) 
     assert len(found["train_digests"]) == 3  # left, right, left+right
     again = run("verify", f"{HEQ}:HierarchicalEquality", "--network", ROT, "--alignment", str(saved))
     assert again.exit_code == 0, again.output
+    # the saved file records the search that found it; this command ran none, and says so
+    assert "found by das at left=2, right=2, seed 0; training converged\n" in again.stdout
+    assert f"(from {saved})\n" in again.stdout and "saved to" not in again.stdout
+    assert again.stdout.rstrip().splitlines()[-1].startswith("no seed (every pair), ")
 
 
 def test_search_then_verify_twice_gives_identical_json_apart_from_timing(tmp_path: Path) -> None:

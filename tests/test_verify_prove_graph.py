@@ -108,6 +108,17 @@ class _TwoInputs(nn.Module):
         return self.a(x)
 
 
+class _Untraceable(nn.Module):
+    """Control flow on a tensor's value: torch.fx cannot trace it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Linear(4, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.a(x) if x.sum() > 0 else -self.a(x)
+
+
 class _Twice(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -125,6 +136,7 @@ class _Twice(nn.Module):
         (nn.Sequential(nn.Linear(4, 4), nn.Tanh(), nn.Linear(4, 2)), r"module '1' is Tanh"),
         (nn.Sequential(nn.Linear(4, 4), nn.Flatten(0), nn.Linear(4, 2)), r"module '1' is Flatten"),
         (_TwoInputs(), r"_TwoInputs.*takes 2 inputs"),
+        (_Untraceable(), r"prove decides networks built from Linear, ReLU.*cannot trace _Untraceable.*--mode exhaustive"),
     ],
 )
 def test_unsupported_graph_names_the_first_node_at_fault(module: nn.Module, message: str) -> None:

@@ -183,7 +183,8 @@ def run_verify(
         al = searched_alignment(hyp, net, search, seed)
     report = check(hyp, net, al, mode, threshold, seed, samples, sampling, timeout=timeout, progress=progress)
     saved = None if search is None or search.save is None else str(search.save)
-    refs = {"hypothesis": hypothesis, "network": network, "alignment": alignment if search is None else saved}
+    refs = {"hypothesis": hypothesis, "network": network, "alignment": alignment if search is None else saved,
+            "searched": search is not None}
     report = attrs.evolve(report, provenance={**report.provenance, "replay": refs})
     typer.echo(to_text(report))
     if json_out is not None:

@@ -42,7 +42,8 @@ from causalabs.verification.exhaustive import (
     count_source_classes,
     variable_sets,
 )
-from causalabs.verification.report.provenance import after_search, provenance
+from causalabs.verification.report.found import after_search
+from causalabs.verification.report.provenance import provenance
 from causalabs.verification.report.report import Report
 from causalabs.verification.verdict import STRATA, SetCounts, Stratum, check_claim, decide
 

@@ -107,8 +107,9 @@ def chain(module: nn.Module, *, network: str = "network") -> list[Step]:
         gm = torch.fx.symbolic_trace(module)
     except Exception as exc:
         raise UnsupportedNetworkError(
-            f"{network}: prove reads the module's graph with torch.fx.symbolic_trace, which fails on "
-            f"{type(module).__name__}: {type(exc).__name__}: {exc}"
+            f"{network}: prove decides networks built from Linear, ReLU, Identity and Flatten layers in one "
+            f"chain, read with torch.fx.symbolic_trace, which cannot trace {type(module).__name__} "
+            f"({type(exc).__name__}: {exc}); check this claim with --mode exhaustive or sample"
         ) from None
     nodes = list(gm.graph.nodes)
     inputs = [n for n in nodes if n.op == "placeholder"]

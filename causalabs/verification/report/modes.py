@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from causalabs.metrics.estimate import proportion
-from causalabs.verification.report.provenance import after_search, provenance
+from causalabs.verification.report.found import after_search
+from causalabs.verification.report.provenance import provenance
 from causalabs.verification.report.report import Report
 
 __all__ = ["falsify_report", "proof_report"]

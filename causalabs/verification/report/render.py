@@ -28,6 +28,7 @@ import textwrap
 from typing import Any
 
 from causalabs.metrics.estimate import Estimate
+from causalabs.verification.report.found import search_converged
 from causalabs.verification.report.report import Report, VariableEvidence
 
 #: How each mode found its counterexample, as the counterexample header says it.
@@ -63,6 +64,15 @@ def headline(r: Report) -> str:
 # --- parts of the text report -------------------------------------------------------
 
 
+def _searched_here(r: Report) -> bool:
+    """Whether the command that made ``r`` ran the alignment search (not loaded an alignment that records one).
+
+    The command line says so in ``provenance["replay"]["searched"]``; reports without it (the Python
+    API, older files) are read as before: a recorded search is this check's.
+    """
+    return bool((r.provenance.get("replay") or {}).get("searched", True))
+
+
 def _claim(r: Report) -> list[str]:
     p = r.provenance
     refs: dict[str, Any] = p.get("replay") or {}
@@ -73,11 +83,14 @@ def _claim(r: Report) -> list[str]:
     lines += [f"              {s}" for s in sites[1:]]
     found = p.get("alignment_search")
     if found:
-        where = found.get("sites")
+        where = found.get("sites") or found.get("site")  # find_alignment's map, or a sweep's one site
         where = ", ".join(f"{v}={m}" for v, m in where.items()) if isinstance(where, dict) else where
-        trained = {True: "; training converged", False: "; training did not converge"}.get(found.get("converged"), "")
+        trained = {True: "; training converged", False: "; training did not converge"}.get(search_converged(found), "")
         lines.append(f"              found by {found.get('method')} at {where}, seed {found.get('seed')}{trained}")
-        lines.append(f"              saved to {refs['alignment']}" if refs.get("alignment") else "              not saved")
+        if _searched_here(r):
+            lines.append(f"              saved to {refs['alignment']}" if refs.get("alignment") else "              not saved")
+        else:  # a saved alignment that records the search that once found it
+            lines.append("              (from " + (refs.get("alignment") or "the network file's alignment()") + ")")
     elif refs:
         src = refs.get("alignment")
         lines.append("              (from " + (src if src else "the network file's alignment()") + ")")
@@ -238,7 +251,7 @@ def footer(r: Report) -> str:
     found = p.get("alignment_search") or {}
     if p.get("seed") is not None:
         seed = f"seed {p['seed']}"
-    elif found.get("seed") is not None:
+    elif found.get("seed") is not None and _searched_here(r):
         seed = f"seed {found['seed']} (alignment search)"
     else:
         seed = f"no seed ({'every pair' if r.mode == 'exhaustive' else 'exact'})"
