@@ -96,6 +96,26 @@ def test_json_in_every_mode_same_schema_and_report_prints_the_same_text(outputs,
         assert again.exit_code == 0 and again.stdout == text
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_latex_and_markdown_show_each_mode_s_evidence(outputs, mode: str) -> None:
+    """A table for a paper in every mode: named columns that every row fills, the counterexample in the caption."""
+    _, _, path = outputs[(mode, "SwappedEquality")]
+    tex = runner.invoke(app, ["report", str(path), "--format", "tex"])
+    assert tex.exit_code == 0, tex.output
+    spec = re.search(r"\\begin\{tabular\}\{(\w+)\}", tex.stdout).group(1)
+    body = tex.stdout.split("\\midrule\n", 1)[1].split("\\bottomrule", 1)[0]
+    rows = [line for line in body.splitlines() if line.endswith("\\\\")]
+    head = tex.stdout.split("\\toprule\n", 1)[1].splitlines()[0]
+    assert rows, tex.stdout
+    for line in [head, *rows]:  # as many cells as columns, every cell filled
+        cells = [c.strip() for c in line.removesuffix("\\\\").split("&")]
+        assert len(cells) == len(spec) and all(cells[:1]), line
+    assert "Counterexample: base w=" in tex.stdout
+    md = runner.invoke(app, ["report", str(path), "--format", "md"]).stdout
+    if mode in ("exhaustive", "sample"):
+        assert "| unchanged pairs |" in md and re.search(r"\d,\d{3}", md)
+
+
 def test_falsify_and_prove_fill_their_details(outputs) -> None:
     falsified = json.loads(outputs[("falsify", "SwappedEquality")][2].read_text())
     assert falsified["details"]["stop_reason"] == "counterexample" and falsified["details"]["examples_run"] >= 1

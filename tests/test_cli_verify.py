@@ -59,7 +59,7 @@ def test_one_default_threshold_in_every_mode(tmp_path: Path) -> None:
 def test_a_threshold_outside_0_1_is_a_usage_error(value: str) -> None:
     r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--threshold", value)
     assert r.exit_code == 2, r.output
-    assert "threshold must be a number in (0, 1]" in r.output and "Traceback" not in r.output
+    assert f"--threshold {value}: a number in (0, 1]" in r.output and "Traceback" not in r.output
 
 
 def test_falsify_and_prove_take_no_threshold_below_1() -> None:

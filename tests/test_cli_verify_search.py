@@ -145,11 +145,12 @@ def test_site_variable_equals_module_fits_and_verifies_only_that_variable(tmp_pa
     assert doc["provenance"]["alignment_search"]["sites"] == {"left": "2"}
 
 
-def test_search_refuses_variable_equals_module_with_a_pointer(tmp_path: Path) -> None:
-    r = run("search", f"{HEQ}:HierarchicalEquality", "--network", NET, "--site", "left=2", "--out", str(tmp_path / "o"))
+@pytest.mark.parametrize("given", ["left=2", "lft=2"])  # a misspelt variable gets the same pointer
+def test_search_refuses_variable_equals_module_with_a_pointer(tmp_path: Path, given: str) -> None:
+    r = run("search", f"{HEQ}:HierarchicalEquality", "--network", NET, "--site", given, "--out", str(tmp_path / "o"))
     assert r.exit_code == 2, r.output
     assert r.stderr.strip() == (
-        "error: --site left=2: search takes module paths and fits every internal variable of HierarchicalEquality "
+        f"error: --site {given}: search takes module paths and fits every internal variable of HierarchicalEquality "
         "(left, right) at each, alone and together; VARIABLE=MODULE is for verify --search"
     )
     assert not (tmp_path / "o").exists()

@@ -96,8 +96,7 @@ def run_search(
     if not modules:
         raise LoadError("--site: give at least one module path, for example --site 2")
     for m in modules:
-        var, eq, _ = m.partition("=")
-        if eq and var.strip() in internals:
+        if "=" in m:  # module paths never hold '=': a VARIABLE=MODULE meant for verify --search
             raise LoadError(
                 f"--site {m}: search takes module paths and fits every internal variable of {model.name} "
                 f"({', '.join(internals)}) at each, alone and together; VARIABLE=MODULE is for verify --search"

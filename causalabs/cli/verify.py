@@ -164,7 +164,9 @@ def run_verify(
         raise LoadError(f"--mode {mode!r}: choose exhaustive, sample, falsify or prove")
     from causalabs.verification.verdict import check_claim
 
-    check_claim(threshold, 0.95)  # a bad --threshold is refused before anything loads
+    if not 0.0 < threshold <= 1.0:  # refused before anything loads, in the option's name
+        raise LoadError(f"--threshold {threshold:g}: a number in (0, 1] (1: an exact abstraction)")
+    check_claim(threshold, 0.95)
     if mode in ("falsify", "prove") and threshold != 1.0:
         raise LoadError(f"--threshold {threshold:g}: --mode {mode} checks the exact claim (threshold 1); "
                         "use --mode exhaustive or sample for a threshold below 1")

@@ -142,7 +142,8 @@ def resolve_module(root: nn.Module, path: str, *, network: str = "network") -> n
         pass
     names = [n for n, _ in root.named_modules() if n]
     close = difflib.get_close_matches(path, names, n=5, cutoff=0.5)
-    hint = f"; did you mean {', '.join(close)}?" if close else f"; its modules include {', '.join(names[:8])}"
+    hint = (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close
+            else f"; its modules include {', '.join(repr(n) for n in names[:8])}")
     raise UnknownModuleError(f"site {path!r}: {network} has no module {path!r}{hint}")
 
 

@@ -237,7 +237,7 @@ def _decide_sampled(sets: Sequence[SetCounts], t: float, confidence: float) -> D
         reason = (
             f"{_name(s.variables)}: no {name} pair among {s.total:,} sampled pairs, so their IIA is unknown "
             f"(such pairs are absent or rarer than {share:.2%} of pairs, {_pct(confidence)}); sample more pairs, "
-            "use sampling='balanced', or mode='exhaustive'"
+            "draw balanced pairs, or use exhaustive mode"
         )
         return Decision("inconclusive", reason, ev, stats, (j, name))
     failures = sum(e.failures for e in ev)
@@ -247,7 +247,7 @@ def _decide_sampled(sets: Sequence[SetCounts], t: float, confidence: float) -> D
         where = "" if len(sets) == 1 else " on every variable set"
         reason = (
             f"no failure in {pairs:,} pairs; IIA >= {lowest:.4f} ({_pct(confidence)}){where}; sampling never "
-            "verifies an exact claim (threshold 1): use mode='exhaustive', or state a threshold below 1"
+            "verifies an exact claim (threshold 1): use exhaustive mode, or state a threshold below 1"
         )
         j, name = min(short, key=lambda key: bounds[key].lo)
         return Decision("inconclusive", reason, ev, stats, (j, name))

@@ -276,10 +276,10 @@ def _est(e: Estimate) -> str:
     if e.n == 0:
         return "n/a (no pairs)"
     if e.exact:
-        return f"{e.value:.4f} (exact, {e.successes}/{e.n})"
+        return f"{e.value:.4f} (exact, {e.successes:,}/{e.n:,})"
     if e.hi_confidence is not None:  # decision bounds: lower and upper at their own levels
-        return f"{e.value:.4f} [{e.lo:.4f}, {e.hi:.4f}] ({e.confidence:.0%} / {e.hi_confidence:.2%} {e.method}, n={e.n})"
-    return f"{e.value:.4f} [{e.lo:.4f}, {e.hi:.4f}] ({e.confidence:.0%} {e.method}, n={e.n})"
+        return f"{e.value:.4f} [{e.lo:.4f}, {e.hi:.4f}] ({e.confidence:.0%} / {e.hi_confidence:.2%} {e.method}, n={e.n:,})"
+    return f"{e.value:.4f} [{e.lo:.4f}, {e.hi:.4f}] ({e.confidence:.0%} {e.method}, n={e.n:,})"
 
 
 def to_markdown(r: Report) -> str:
@@ -288,8 +288,8 @@ def to_markdown(r: Report) -> str:
         lines += ["| variables | IIA | changed pairs | unchanged pairs | failures |", "| --- | --- | --- | --- | --- |"]
         for e in r.per_variable:
             unchanged = "" if e.unchanged is None else _est(e.unchanged)
-            lines.append(f"| {'+'.join(e.variables)} | {_est(e.iia)} | {_est(e.changed)} | {unchanged} | {e.failures} |")
-        lines.append(f"| **all** | {_est(r.iia)} | | | {r.failures} |")
+            lines.append(f"| {'+'.join(e.variables)} | {_est(e.iia)} | {_est(e.changed)} | {unchanged} | {e.failures:,} |")
+        lines.append(f"| **all** | {_est(r.iia)} | | | {r.failures:,} |")
     else:
         lines += ["```", *evidence(r), "```"]
     lines += ["", "Alignment: " + "; ".join(f"`{v}` -> `{s}`" for v, s in r.alignment.items())]
@@ -313,37 +313,41 @@ def _tex_est(e: Estimate) -> str:
     return f"{e.value:.4f} [{e.lo:.3f}, {e.hi:.3f}]"
 
 
+def _tex_table(spec: str, head: str, rows: list[str], caption: str) -> str:
+    body = [r"\begin{table}[t]", r"\centering", f"\\begin{{tabular}}{{{spec}}}", r"\toprule", head, r"\midrule"]
+    return "\n".join([*body, *rows, r"\bottomrule", r"\end{tabular}", f"\\caption{{{caption}}}", r"\end{table}", ""])
+
+
+def _tex_counterexample(r: Report) -> str:
+    cx = r.counterexample
+    if cx is None:
+        return ""
+    row = lambda values: ", ".join(f"{k}={v}" for k, v in values.items())  # noqa: E731
+    sources = "; ".join(f"{v} from {row(src)}" for v, src in cx.sources.items())
+    return f" Counterexample: base {row(cx.base)}; {sources}; hypothesis {cx.expected}, network {cx.observed}."
+
+
 def to_latex(r: Report) -> str:
-    """A booktabs table a paper can ``\\input``."""
+    """A booktabs table a paper can ``\\input``: the evidence of the report's mode, the verdict in the caption."""
+    caption = _tex(f"{r.hypothesis} on {r.network}: {r.verdict} ({r.mode}, {footer(r).split(',')[0]})."
+                   + _tex_counterexample(r))
     if r.mode == "prove":
-        head = r"Variables & Answer & Method & \\"
-        rows = [f"{_tex(s['variables'])} & {_tex(s['answer'])} & {_tex(s['method'])} & \\\\" for s in r.details.get("sets", [])]
-        total = []
-    else:
-        head = r"Variables & IIA & IIA (changed pairs) & Failures \\"
-        rows = [
-            f"{_tex('+'.join(e.variables))} & {_tex_est(e.iia)} & {_tex_est(e.changed)} & {e.failures} \\\\"
-            for e in r.per_variable
-        ]
-        total = [r"\midrule", f"All & {_tex_est(r.iia)} & & {r.failures} \\\\"] if rows else []
-    caption = _tex(f"{r.hypothesis} on {r.network}: {r.verdict} ({r.mode}, {footer(r).split(',')[0]}).")
-    return "\n".join(
-        [
-            r"\begin{table}[t]",
-            r"\centering",
-            r"\begin{tabular}{lccr}",
-            r"\toprule",
-            head,
-            r"\midrule",
-            *rows,
-            *total,
-            r"\bottomrule",
-            r"\end{tabular}",
-            f"\\caption{{{caption}}}",
-            r"\end{table}",
-            "",
-        ]
-    )
+        rows = [f"{_tex(s['variables'])} & {_tex(s['answer'])} & {_tex(s['method'] or '--')} \\\\"
+                for s in r.details.get("sets", [])]
+        return _tex_table("lll", r"Variables & Answer & Method \\", rows, caption)
+    if r.mode == "falsify":
+        d = r.details
+        stop = str(d.get("stop_reason", "")).replace("_", " ")
+        row = f"{d.get('examples_run', 0):,} & {d.get('pairs_run', 0):,} & {_tex(stop)} \\\\"
+        return _tex_table("rrl", r"Examples & Pairs & Stopped by \\", [row], caption)
+    rows = [
+        f"{_tex('+'.join(e.variables))} & {_tex_est(e.iia)} & {_tex_est(e.changed)} & "
+        f"{'--' if e.unchanged is None else _tex_est(e.unchanged)} & {e.failures:,} \\\\"
+        for e in r.per_variable
+    ]
+    rows += [r"\midrule", f"All & {_tex_est(r.iia)} & & & {r.failures:,} \\\\"] if rows else []
+    head = r"Variables & IIA & IIA (changed pairs) & IIA (unchanged pairs) & Failures \\"
+    return _tex_table("lcccr", head, rows, caption)
 
 
 RENDERERS = {"txt": to_text, "md": to_markdown, "tex": to_latex, "json": Report.to_json}
