@@ -79,6 +79,26 @@ def test_measure_recomputes_accuracy_over_the_whole_domain(tmp_path: Path) -> No
     assert "1.0000 (256/256)" in found["heq_handbuilt"], result.stderr
 
 
+def test_json_lists_the_same_catalogue_for_machines(tmp_path: Path) -> None:
+    import json
+
+    folder = tmp_path / "organisms"
+    (folder / "weights").mkdir(parents=True)
+    for name in ("_organism", "boolean_circuit", "heq_handbuilt"):
+        shutil.copy(MODELS / f"{name}.py", folder)
+    for name in ("boolean_circuit", "heq_handbuilt"):
+        shutil.copy(MODELS / "weights" / f"{name}.safetensors", folder / "weights")
+    result = runner.invoke(app, ["models", str(folder), "--json", "--measure"], env={"COLUMNS": "40"})
+    assert result.exit_code == 0, result.output
+    entries = {e["organism"]: e for e in json.loads(result.stdout)}  # the whole stdout is JSON, at any width
+    assert set(entries) == {"boolean_circuit", "heq_handbuilt"}
+    heq = entries["heq_handbuilt"]
+    assert heq["parameters"] == 232 and heq["accuracy"] == 1.0
+    assert heq["measured_accuracy"] == {"value": 1.0, "successes": 256, "n": 256}
+    assert heq["hypothesis"].endswith(":HierarchicalEquality") and heq["wrong"][0].endswith(":SwappedEquality")
+    assert heq["alignment"]["left"] == "2.output<units [0]>"
+
+
 def test_a_missing_folder_is_a_usage_error_naming_it(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
     result = runner.invoke(app, ["models", str(missing)], env=WIDE)

@@ -1,8 +1,8 @@
 """docs/your_own_network.md runs as written: its files are written, its commands run, its outputs hold.
 
-The page becomes one bash script run in an empty folder holding only a
+The page becomes one bash script run in an empty "checkout" holding only a
 ``.venv`` link to this interpreter's environment (what the page's first
-command activates): a ```` ```python title="F" ```` block writes ``F`` in the
+command activates); the page makes its study folder beside it: a ```` ```python title="F" ```` block writes ``F`` in the
 shell's current folder; every line of a ```` ```bash ```` block runs in the
 same shell (so ``cd`` carries on), its output and exit status recorded; a
 trailing ``# exit N`` comment states the status expected (0 otherwise). A
@@ -92,14 +92,17 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path) -> None:
     venv = Path(sys.prefix)
     if not (venv / "bin" / "activate").is_file():
         pytest.skip("not running inside a virtual environment: the page activates one")
-    (tmp_path / ".venv").symlink_to(venv)
+    checkout = tmp_path / "checkout"  # the page starts in a checkout and makes its study folder beside it
+    checkout.mkdir()
+    (checkout / ".venv").symlink_to(venv)
     out = tmp_path / "outputs"
     out.mkdir()
     script, commands = parse(PAGE.read_text())
     assert len(commands) >= 8, "the page lost its commands"
     env = {"OUT": str(out), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     env.update({k: v for k, v in os.environ.items() if k in ("PYTHONPATH", "LANG", "LC_ALL")})
-    subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, check=True, timeout=600)
+    subprocess.run(["bash", "-c", script], cwd=checkout, env=env, check=True, timeout=600)
+    assert sorted(p.name for p in checkout.iterdir()) == [".venv"]  # nothing written into the checkout
     for i, cmd in enumerate(commands):
         printed = (out / f"{i}.out").read_text()
         status = int((out / f"{i}.rc").read_text())

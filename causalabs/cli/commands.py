@@ -8,6 +8,7 @@ The text users see in ``--help`` is :data:`HELP` and each command's docstring.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -93,12 +94,14 @@ def models(
     measure: Annotated[
         bool, typer.Option("--measure", help="recompute each accuracy over the hypothesis' whole input domain")
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the catalogue as JSON (for machines)")] = False,
 ) -> None:
     """List the model organisms in FOLDER: networks whose mechanism is known.
 
     For each: its task, size, accuracy, the hypothesis it implements, wrong
     twins it does not implement, and its known alignment.  A table on a wide
-    terminal, one block per organism on a narrow one or in a pipe.
+    terminal, one block per organism on a narrow one or in a pipe; --json for
+    machines.
     """
     from causalabs.cli.layout import print_table
     from causalabs.organisms import find_organisms, task_accuracy
@@ -109,17 +112,25 @@ def models(
     if not catalogue.organisms:
         err.print(f"no organisms in {folder}", highlight=False, soft_wrap=True)
         return
-    rows = []
+    rows, entries = [], []
     for org in catalogue.organisms:
         info = org.info
         accuracy = "-" if info.accuracy is None else f"{info.accuracy:.4f}"
+        measured: dict[str, float | int] | None = None
         if measure:
             try:
                 est = task_accuracy(org.network, org.hypothesis())
                 accuracy = f"{est.value:.4f} ({est.successes}/{est.n})"
+                measured = {"value": est.value, "successes": int(est.successes or 0), "n": est.n}
             except CausalabsError as exc:
                 accuracy = "?"
                 err.print(f"[yellow]{org.name}: accuracy not measured: {exc}[/]", highlight=False, soft_wrap=True)
+        entries.append({
+            "organism": org.name, "task": info.task, "parameters": org.parameters, "accuracy": info.accuracy,
+            **({"measured_accuracy": measured} if measure else {}),
+            "hypothesis": info.hypothesis, "also_correct": list(info.also_correct), "wrong": list(info.wrong),
+            "alignment": dict(info.alignment),
+        })
         hypothesis = _class_name(info.hypothesis)
         if info.also_correct:
             hypothesis += " (also " + ", ".join(map(_class_name, info.also_correct)) + ")"
@@ -132,6 +143,9 @@ def models(
             ", ".join(map(_class_name, info.wrong)) or "-",
             "\n".join(f"{v} -> {s}" for v, s in info.alignment.items()) or "-",
         ))
+    if as_json:
+        typer.echo(json.dumps(entries, indent=2))
+        return
     columns = ("organism", "task", "params", "accuracy", "hypothesis", "wrong", "alignment")
     print_table(f"organisms in {folder}", columns, rows, right=("params",), inline=("params", "accuracy"),
                 show_lines=True)
