@@ -24,3 +24,11 @@ def test_every_docs_page_is_listed_with_a_line() -> None:
     listed = set(re.findall(r"^\| \[(\w+\.md)\]\(docs/\1\) \| \S", README, re.M))
     pages = {p.name for p in (ROOT / "docs").glob("*.md")}
     assert pages == listed, f"missing from the README: {sorted(pages - listed)}; no such page: {sorted(listed - pages)}"
+
+
+def test_verify_md_opens_with_python_that_runs_as_written() -> None:
+    page = (ROOT / "docs" / "verify.md").read_text()
+    code = re.search(r"```python\n(.*?)```", page, re.S).group(1)
+    run = subprocess.run([sys.executable, "-c", code + "\nassert report.verdict == 'verified', report.reason\n"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
