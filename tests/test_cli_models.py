@@ -64,13 +64,19 @@ def test_default_folder_is_models_in_the_working_directory(monkeypatch: pytest.M
     assert set(HANDBUILT) <= set(rows(result.stdout))
 
 
-def test_measure_recomputes_accuracy_over_the_whole_domain(tmp_path: Path) -> None:
+def two_organisms(tmp_path: Path) -> Path:
+    """A folder with two small organisms (boolean_circuit, heq_handbuilt) and their weights."""
     folder = tmp_path / "organisms"
     (folder / "weights").mkdir(parents=True)
     for name in ("_organism", "boolean_circuit", "heq_handbuilt"):
         shutil.copy(MODELS / f"{name}.py", folder)
     for name in ("boolean_circuit", "heq_handbuilt"):
         shutil.copy(MODELS / "weights" / f"{name}.safetensors", folder / "weights")
+    return folder
+
+
+def test_measure_recomputes_accuracy_over_the_whole_domain(tmp_path: Path) -> None:
+    folder = two_organisms(tmp_path)
     result = runner.invoke(app, ["models", str(folder), "--measure"], env=WIDE)
     assert result.exit_code == 0, result.output
     found = rows(result.stdout)
@@ -82,12 +88,7 @@ def test_measure_recomputes_accuracy_over_the_whole_domain(tmp_path: Path) -> No
 def test_json_lists_the_same_catalogue_for_machines(tmp_path: Path) -> None:
     import json
 
-    folder = tmp_path / "organisms"
-    (folder / "weights").mkdir(parents=True)
-    for name in ("_organism", "boolean_circuit", "heq_handbuilt"):
-        shutil.copy(MODELS / f"{name}.py", folder)
-    for name in ("boolean_circuit", "heq_handbuilt"):
-        shutil.copy(MODELS / "weights" / f"{name}.safetensors", folder / "weights")
+    folder = two_organisms(tmp_path)
     result = runner.invoke(app, ["models", str(folder), "--json", "--measure"], env={"COLUMNS": "40"})
     assert result.exit_code == 0, result.output
     entries = {e["organism"]: e for e in json.loads(result.stdout)}  # the whole stdout is JSON, at any width
