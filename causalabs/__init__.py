@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from causalabs import _deprecated, errors
+from causalabs._lazy import lazy_exports
 from causalabs.data import (
     CounterfactualDataset,
     balanced,
@@ -103,19 +104,17 @@ _deprecated.install_module_alias("causalabs.verify", "causalabs.verification")
 _SUBPACKAGES = {"verification", "scrub", "cli", "align", "engine", "metrics", "network", "backends", "organisms", "loading"}
 
 
+_lazy_getattr, _lazy_dir = lazy_exports(__name__, _LAZY, globals())
+
+
 def __getattr__(name: str) -> Any:
     if name in _SUBPACKAGES:
         return importlib.import_module(f"causalabs.{name}")
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'causalabs' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return _lazy_getattr(name)
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | _SUBPACKAGES)
+    return sorted(set(_lazy_dir()) | _SUBPACKAGES)
 
 
 __all__ = [

@@ -6,8 +6,9 @@ training defaults, read by the command line) imports without torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from causalabs._lazy import lazy_exports
 
 #: Public names: name -> submodule that defines it.
 _LAZY = {
@@ -65,17 +66,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from causalabs.align.sweep import DAS, FullSite, SweepRecord, SweepResult, grid
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'causalabs.align' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"causalabs.align.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, {name: f"{__name__}.{module}" for name, module in _LAZY.items()},
+                                     globals())
 
 
 __all__ = sorted(_LAZY)

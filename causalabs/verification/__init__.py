@@ -20,9 +20,9 @@ function.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from causalabs._lazy import lazy_exports
 from causalabs.verification.falsification import FalsifyResult, falsify, replay
 from causalabs.verification.report import SCHEMA, Counterexample, Report, VariableEvidence
 from causalabs.verification.reproduction import Reproduction, reproduce
@@ -43,18 +43,7 @@ _LAZY = {
 _EAGER = ["SCHEMA", "Counterexample", "FalsifyResult", "Report", "Reproduction", "VariableEvidence",
           "falsify", "replay", "reproduce"]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'causalabs.verification' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
 
 
 __all__ = sorted([*_LAZY, *_EAGER])
