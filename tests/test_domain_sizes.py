@@ -257,3 +257,24 @@ def test_cli_show_renders_a_thirty_million_value_domain_without_building_it(tmp_
     assert r.exit_code == 0, r.output
     assert "in  a   in {0..29999999}" in r.output
     assert peak < 40 * MB, f"show traced {peak / MB:.0f} MB"  # the domain as a list: over 1 GB
+
+
+def test_falsify_draws_from_a_large_range_without_building_it():
+    """falsify draws each input as a position in its domain and maps positions to values arithmetically."""
+    from causalabs.verification.falsification import falsify
+
+    class Parity(ca.Hypothesis):
+        a = ca.input("a", domain=range(BIG))
+        b = ca.input("b", domain=range(2))
+        odd = ca.var(sp.Mod(a, 2), domain=range(2))
+        out = ca.output(sp.Eq(odd, b))
+
+    def encode(batch):
+        return torch.from_numpy(np.stack([np.asarray(batch["a"]) % 2, np.asarray(batch["b"])], 1).astype(np.float32))
+
+    torch.manual_seed(0)
+    net = ca.Network(torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Linear(4, 2)), encode,
+                     argmax_decoder((0, 1)), name="parity")
+    result, peak = _peak(lambda: falsify(Parity, net, Alignment({"odd": site("0", units=[0])}), seed=0, max_examples=5))
+    assert not isinstance(result, Exception), result
+    assert peak < 60 * MB, f"falsify traced {peak / MB:.0f} MB (the domain as an array is {BIG * 8 / MB:.0f} MB)"

@@ -42,6 +42,7 @@ import attrs
 import numpy as np
 
 from causalabs.errors import AlignmentError, UnknownVariableError
+from causalabs.scm.domains import values_at
 from causalabs.verification.falsification.minimize import Pair, minimize, order_key
 from causalabs.verification.falsification.seeding import no_harvested_constants
 from causalabs.verification.report.counterexample import Counterexample
@@ -228,7 +229,7 @@ def falsify(
         raise ValueError(f"falsify: batch and max_examples must be >= 1, got batch={batch}, max_examples={max_examples}")
     inputs = model.inputs
     out_name = model.output
-    domains = [np.asarray(model.variables[n].domain, dtype=np.int64) for n in inputs]
+    domains = [model.variables[n].domain for n in inputs]  # a range stays a range: nothing is enumerated
     radices = [len(d) for d in domains]
     # every input value drawn on its own, as its position in the domain: the library
     # shrinks each toward the first value of its domain
@@ -244,7 +245,7 @@ def falsify(
 
     def values(index: np.ndarray) -> dict[str, np.ndarray]:
         """Domain positions (n, inputs) -> input values."""
-        return {n: domains[j][index[:, j]] for j, n in enumerate(inputs)}
+        return {n: values_at(domains[j], index[:, j]) for j, n in enumerate(inputs)}
 
     state: dict[str, Any] = {"examples": 0, "pairs": 0, "failure": None, "first": None}
     start = time.perf_counter()
