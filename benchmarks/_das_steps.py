@@ -37,21 +37,15 @@ def forward_seconds(network: Network, x: torch.Tensor, calls: int = 300) -> floa
     return statistics.median(times)
 
 
+def batch1_fit(network: Network, datasets: list[Any], **kw: Any) -> Any:
+    """The measured run: DAS at batch 1 on the fixed schedule (``STEP_EPOCHS`` epochs, no early stop)."""
+    return fit_das(network, Site(SITE), DIMS, datasets, epochs=STEP_EPOCHS, batch_size=1, lr=LR, patience=None,
+                   seed=SEED, **kw)
+
+
 def causalabs_step_seconds(network: Network, datasets: list[Any], fast_mlp: bool | None = None) -> float:
     stamps: list[float] = []
-    fit_das(
-        network,
-        Site(SITE),
-        DIMS,
-        datasets,
-        epochs=STEP_EPOCHS,
-        batch_size=1,
-        lr=LR,
-        patience=None,
-        seed=SEED,
-        progress=lambda *_: stamps.append(time.perf_counter()),
-        fast_mlp=fast_mlp,
-    )
+    batch1_fit(network, datasets, progress=lambda *_: stamps.append(time.perf_counter()), fast_mlp=fast_mlp)
     steps = sum(len(ds.expected) for ds in datasets) * (STEP_EPOCHS - 1)
     return (stamps[-1] - stamps[0]) / steps
 
@@ -167,17 +161,7 @@ def profile_step(
     prof = cProfile.Profile()
     steps = sum(len(ds.expected) for ds in datasets) * STEP_EPOCHS
     prof.enable()
-    fit_das(
-        network,
-        Site(SITE),
-        DIMS,
-        datasets,
-        epochs=STEP_EPOCHS,
-        batch_size=1,
-        lr=LR,
-        patience=None,
-        seed=SEED,
-    )
+    batch1_fit(network, datasets)
     prof.disable()
     raw: dict[Any, Any] = pstats.Stats(prof).stats  # type: ignore[attr-defined]
     rows = []
