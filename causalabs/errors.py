@@ -139,6 +139,10 @@ class SweepError(CausalabsError, ValueError):
 # --- causal scrubbing -------------------------------------------------------
 
 
+class FigureError(CausalabsError, ValueError):
+    """A figure cannot be drawn or written as asked: a size, format or file name names the fault."""
+
+
 class ScrubError(CausalabsError, ValueError):
     """Causal scrubbing cannot run as asked (a correspondence or dataset at fault)."""
 

@@ -97,7 +97,7 @@ class SweepRecord:
         )
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class SweepResult:
     """Every record of a sweep, in grid order (location, then variable set)."""
 
@@ -107,6 +107,17 @@ class SweepResult:
     computed: tuple[str, ...]  # locations fitted in this call
     resumed: tuple[str, ...]  # locations read back from out_dir
     out_dir: Path | None = None
+
+    def __repr__(self) -> str:
+        best = max(self.records, key=lambda r: r.overall.value, default=None)
+        top = "" if best is None else f"; best IIA {best.overall.value:.4f} ({'+'.join(best.variables)} at {best.site})"
+        return f"<SweepResult {self.method} for {self.hypothesis}: {len(self.records)} records{top}>"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: IIA by module x position (one panel per variable set) and the records."""
+        from causalabs.align.display import repr_html
+
+        return repr_html(self)
 
     def to_json_lines(self) -> str:
         return "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in self.records)

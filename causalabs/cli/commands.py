@@ -248,18 +248,56 @@ def verify(
     raise typer.Exit(code)
 
 
-@app.command(short_help="Print a saved report as text, Markdown, LaTeX or JSON.")
+@app.command(short_help="Print a saved report as text, Markdown, LaTeX, JSON or an HTML page.")
 def report(
     result: Path = typer.Argument(..., metavar="REPORT.json", help="a report written by causalabs verify --json"),
     fmt: str = typer.Option(
-        "txt", "--format", metavar="FORMAT", help="txt (as verify prints it), md, tex (a booktabs table) or json"
+        "txt", "--format", metavar="FORMAT",
+        help="txt (as verify prints it), md, tex (a booktabs table), json, or html (a self-contained page; "
+        "also for scrub results and sweeps)",
     ),
+    out: Path = typer.Option(None, "--out", metavar="FILE", help="write to FILE (atomically) instead of printing"),
 ) -> None:
     """Print a report saved by `causalabs verify --json` as text (as verify printed it), Markdown, a LaTeX
-    booktabs table, or JSON."""
+    booktabs table, JSON, or one self-contained HTML page with its figures (--format html, which also
+    renders a `causalabs scrub --json` result or a sweep's records.jsonl)."""
+    if fmt == "html":
+        from causalabs.cli.pages import run_html
+
+        text = run_html(result, out)
+        if text is not None:
+            typer.echo(text, nl=False)
+        return
     from causalabs.cli.verify import run_report
 
-    typer.echo(run_report(result, fmt), nl=False)
+    text = run_report(result, fmt)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    from causalabs.cli.pages import check_page_target, write_atomic
+
+    check_page_target(out, "--out", [result])
+    write_atomic(out, text)
+
+
+@app.command(short_help="Draw a figure for a paper from saved results (PDF, SVG or PNG).")
+def plot(
+    results: list[Path] = typer.Argument(..., metavar="RESULT...", help="saved results (see --kind)"),
+    kind: str = typer.Option(..., "--kind", metavar="KIND", help="iia (a report), grid (a sweep), loss (scrub "
+                             "results, one row each) or training (saved DAS alignments, one line each)"),
+    out: Path = typer.Option(..., "--out", metavar="FILE", help="the figure: .pdf, .svg or .png"),
+    width: str = typer.Option("one", "--width", metavar="COLUMNS", help="one (3.4 in) or two (7 in) columns"),
+    tokens: str = typer.Option(None, "--tokens", metavar="T1,T2,...", help="grid: a token label per position"),
+) -> None:
+    """Draw a figure from saved results into --out, byte-identical for the same results.
+
+    \b
+    Example:
+      causalabs plot report.json --kind iia --out iia.pdf
+    """
+    from causalabs.cli.pages import run_plot
+
+    run_plot(results, kind, out, width, tokens)
 
 
 @app.command(short_help="Find where the network holds each hypothesis variable.")

@@ -67,6 +67,12 @@ class CausalModel:
     doc: str = ""
     source_file: str | None = None
 
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the causal graph as an SVG figure and the variables with their mechanisms."""
+        from causalabs.scm.display import repr_html
+
+        return repr_html(self)
+
     @property
     def inputs(self) -> tuple[str, ...]:
         return tuple(n for n, v in self.variables.items() if v.is_input)

@@ -49,7 +49,7 @@ def _se(values: np.ndarray) -> float:
     return float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
 
 
-@attrs.frozen(eq=False)
+@attrs.frozen(eq=False, repr=False)
 class ScrubResult:
     """Outcome of :func:`causalabs.scrub.scrub` over ``n`` references.
 
@@ -90,6 +90,17 @@ class ScrubResult:
         for k in ("loss_scrubbed", "loss_original", "loss_random", "loss_recovered", "accuracy", "accuracy_original"):
             out[k] = getattr(self, k).to_dict()
         return out
+
+    def __repr__(self) -> str:
+        rec = self.loss_recovered
+        return (f"<ScrubResult {self.hypothesis}: loss recovered {rec.value:.4f} [{rec.lo:.4f}, {rec.hi:.4f}], "
+                f"n={self.n}, seed={self.seed}>")
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: loss recovered with its interval (figure and table), the losses and accuracies."""
+        from causalabs.scrub.display import repr_html
+
+        return repr_html(self.to_dict())
 
     def __str__(self) -> str:
         return (

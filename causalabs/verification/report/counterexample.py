@@ -69,6 +69,15 @@ class Counterexample:
         lines.append(f"{'output':<{width}}  hypothesis {self.expected}, network {self.observed}")
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the base and source rows as a table, then the two answers."""
+        from html import escape
+
+        rows = [("base", _row(self.base)), *((f"source ({v})", _row(r)) for v, r in self.sources.items())]
+        cells = "".join(f"<tr><th>{escape(a)}</th><td><code>{escape(b)}</code></td></tr>" for a, b in rows)
+        return (f"<table><tbody>{cells}<tr><th>output</th><td>hypothesis <b>{self.expected}</b>, "
+                f"network <b>{self.observed}</b></td></tr></tbody></table>")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "base": self.base,

@@ -54,7 +54,7 @@ class VariableEvidence:
     unchanged: Estimate | None = None
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class Report:
     """What was claimed, the verdict, and everything needed to rerun and check it."""
 
@@ -77,6 +77,17 @@ class Report:
     @property
     def failures(self) -> int:
         return sum(e.failures for e in self.per_variable)
+
+    def __repr__(self) -> str:
+        """One line: the verdict, the claim, the mode and the reason (``str`` / ``to_text`` for the whole report)."""
+        at = "" if self.threshold >= 1.0 else f" at threshold {self.threshold:g}"
+        return f"<Report {self.verdict}{at}: {self.hypothesis} on {self.network} ({self.mode}); {self.reason}>"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: verdict, claim, IIA figure and table, counterexample, provenance."""
+        from causalabs.verification.report.html import repr_html
+
+        return repr_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         def est(e: Estimate) -> dict[str, Any]:
