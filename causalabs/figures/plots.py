@@ -71,8 +71,8 @@ def iia_intervals(
         ax.set_ylabel("IIA")
         ax.set_xlabel("intervened variables")
         if title:
-            fig.suptitle(title)
-        fig.legend(loc="outside upper center", frameon=False, ncols=min(4, k + (threshold is not None)))
+            ax.set_title(title)
+        fig.legend(loc="outside lower center", frameon=False, ncols=min(4, k + (threshold is not None)))
     return fig
 
 
