@@ -110,6 +110,8 @@ def test_plot_refuses_bad_requests_and_foreign_files(results, tmp_path):
     assert r.exit_code == 2 and ".pdf, .svg or .png" in r.output
     r = run("plot", str(results["verified"]), "--kind", "pie", "--out", str(tmp_path / "x.pdf"))
     assert r.exit_code == 2 and "choose one of" in r.output
+    r = run("plot", str(results["verified"]), "--kind", "iia", "--width", "three", "--out", str(tmp_path / "x.pdf"))
+    assert r.exit_code == 2 and "width must be one of one, two" in r.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["paper.pdf"]  # nothing left behind
 
 
@@ -119,3 +121,27 @@ def test_causal_graph_layers_and_cycles():
     assert layers({"a": [], "b": [], "c": ["a", "b"], "d": ["c"]}) == [["a", "b"], ["c"], ["d"]]
     with pytest.raises(FigureError, match="cycle"):
         layers({"a": ["b"], "b": ["a"]})
+
+
+def test_same_bytes_in_separate_processes_with_different_hash_seeds(results, tmp_path):
+    """Two fresh interpreters (different PYTHONHASHSEED) write the same PDF, SVG and PNG for the same report."""
+    import os
+    import subprocess
+    import sys
+
+    outs = []
+    for seed in ("1", "2"):
+        folder = tmp_path / seed
+        folder.mkdir()
+        code = (
+            "import sys, causalabs.figures as F\n"
+            "from causalabs.verification.report.io import load_report\n"
+            "from causalabs.verification.report.figures import report_figure\n"
+            "fig = report_figure(load_report(sys.argv[1]))\n"
+            "for f in F.FORMATS: F.save(fig, sys.argv[2] + '/fig.' + f)\n"
+        )
+        proc = subprocess.run([sys.executable, "-c", code, str(results["refuted"]), str(folder)],
+                              env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        outs.append({f: (folder / f"fig.{f}").read_bytes() for f in F.FORMATS})
+    assert outs[0] == outs[1]

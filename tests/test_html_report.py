@@ -58,12 +58,12 @@ def test_scrub_and_sweep_pages(results, tmp_path):
     assert "alignment sweep: pca" in html and "<td>2.output</td>" in html
 
 
-def test_html_to_stdout_and_other_formats_to_a_file(results, tmp_path):
+def test_html_to_stdout_and_out_only_for_html(results, tmp_path):
     r = run("report", str(results["verified"]), "--format", "html")
     assert r.exit_code == 0 and r.output.startswith("<!DOCTYPE html>")
     out = tmp_path / "r.md"
-    assert run("report", str(results["verified"]), "--format", "md", "--out", str(out)).exit_code == 0
-    assert out.read_text().startswith("**VERIFIED")
+    r = run("report", str(results["verified"]), "--format", "md", "--out", str(out))
+    assert r.exit_code == 2 and "--out goes with --format html" in r.output and not out.exists()
 
 
 def test_the_page_is_written_only_over_its_own_files(results, tmp_path):
@@ -103,7 +103,7 @@ def test_notebook_displays(results):
     assert html.startswith('<div class="causalabs-fragment">') and "REFUTED" in html and "<h3>" in html
     assert "w=0, x=0, y=0, z=1" in refuted.counterexample._repr_html_()
     sweep = read_records(results["sweep"])
-    assert repr(sweep).startswith("<SweepResult pca for : 6 records; best IIA")
+    assert repr(sweep).startswith("<SweepResult pca: 6 records; best IIA")
     assert "data:image/svg+xml" in sweep._repr_html_()
     model = ca.model_of(load_hypothesis(f"{HEQ}:HierarchicalEquality"))
     html = model._repr_html_()
@@ -123,3 +123,28 @@ def test_scrub_result_display():
     assert repr(r).startswith("<ScrubResult H: loss recovered ") and repr(r).endswith("n=50, seed=0>")
     html = r._repr_html_()
     assert "causal scrubbing of H" in html and f"{r.loss_recovered.value:.4f}" in html
+
+
+def test_falsify_report_page_has_no_iia_figure_but_its_search(tmp_path):
+    from tests._pages import NET
+
+    rep = tmp_path / "falsify.json"
+    r = run("verify", f"{HEQ}:SwappedEquality", "--network", NET, "--mode", "falsify", "--json", str(rep))
+    assert r.exit_code == 1, r.output
+    out = tmp_path / "falsify.html"
+    assert run("report", str(rep), "--format", "html", "--out", str(out)).exit_code == 0
+    html = out.read_text()
+    _self_contained(html)
+    assert "data:image" not in html and "a seeded search for one disagreeing pair" in html
+    assert "<h2>Counterexample</h2>" in html and "shrunk" in html
+    r = run("plot", str(rep), "--kind", "iia", "--out", str(tmp_path / "x.pdf"))
+    assert r.exit_code == 2 and "has no IIA per variable set" in r.output
+
+
+def test_results_that_are_none_of_ours_are_refused(tmp_path):
+    other = tmp_path / "other.json"
+    other.write_text('{"hello": 1}')
+    r = run("report", str(other), "--format", "html")
+    assert r.exit_code == 2 and "not a causalabs result" in r.output
+    r = run("report", str(tmp_path / "missing.json"), "--format", "html")
+    assert r.exit_code == 2 and "no such result file" in r.output

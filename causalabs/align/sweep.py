@@ -111,7 +111,8 @@ class SweepResult:
     def __repr__(self) -> str:
         best = max(self.records, key=lambda r: r.overall.value, default=None)
         top = "" if best is None else f"; best IIA {best.overall.value:.4f} ({'+'.join(best.variables)} at {best.site})"
-        return f"<SweepResult {self.method} for {self.hypothesis}: {len(self.records)} records{top}>"
+        of = f" for {self.hypothesis}" if self.hypothesis else ""
+        return f"<SweepResult {self.method}{of}: {len(self.records)} records{top}>"
 
     def _repr_html_(self) -> str:
         """Jupyter's display: IIA by module x position (one panel per variable set) and the records."""

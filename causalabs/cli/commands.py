@@ -256,7 +256,9 @@ def report(
         help="txt (as verify prints it), md, tex (a booktabs table), json, or html (a self-contained page; "
         "also for scrub results and sweeps)",
     ),
-    out: Path = typer.Option(None, "--out", metavar="FILE", help="write to FILE (atomically) instead of printing"),
+    out: Path = typer.Option(
+        None, "--out", metavar="FILE", help="with --format html: write the page to FILE (atomically) instead of printing"
+    ),
 ) -> None:
     """Print a report saved by `causalabs verify --json` as text (as verify printed it), Markdown, a LaTeX
     booktabs table, JSON, or one self-contained HTML page with its figures (--format html, which also
@@ -268,16 +270,11 @@ def report(
         if text is not None:
             typer.echo(text, nl=False)
         return
+    if out is not None:
+        raise LoadError("--out goes with --format html (redirect the printed text for the other formats)")
     from causalabs.cli.verify import run_report
 
-    text = run_report(result, fmt)
-    if out is None:
-        typer.echo(text, nl=False)
-        return
-    from causalabs.cli.pages import check_page_target, write_atomic
-
-    check_page_target(out, "--out", [result])
-    write_atomic(out, text)
+    typer.echo(run_report(result, fmt), nl=False)
 
 
 @app.command(short_help="Draw a figure for a paper from saved results (PDF, SVG or PNG).")
