@@ -149,7 +149,7 @@ def loss_recovered(
         if title:
             ax.set_title(title)
         if threshold is not None:
-            ax.legend(loc="lower left", frameon=False)
+            fig.legend(loc="outside lower center", frameon=False, ncols=2)
     return fig
 
 
@@ -177,6 +177,5 @@ def training_curves(
         ax.set_ylabel(ylabel)
         if title:
             ax.set_title(title)
-        if len(curves) > 1:
-            ax.legend(frameon=False)
+        ax.legend(frameon=False)
     return fig
