@@ -148,3 +148,18 @@ def test_results_that_are_none_of_ours_are_refused(tmp_path):
     assert r.exit_code == 2 and "not a causalabs result" in r.output
     r = run("report", str(tmp_path / "missing.json"), "--format", "html")
     assert r.exit_code == 2 and "no such result file" in r.output
+
+
+def test_sample_report_page_shows_its_bounds_and_stays_inconclusive(tmp_path):
+    from tests._pages import NET
+
+    rep = tmp_path / "sample.json"
+    r = run("verify", f"{HEQ}:HierarchicalEquality", "--network", NET, "--mode", "sample", "--samples", "200",
+            "--json", str(rep))
+    assert r.exit_code == 3, r.output
+    out = tmp_path / "sample.html"
+    assert run("report", str(rep), "--format", "html", "--out", str(out)).exit_code == 0
+    html = out.read_text()
+    assert ">INCONCLUSIVE</span> HierarchicalEquality" in html and "VERIFIED" not in html
+    assert "bounds on each stratum: lower at 95%" in html
+    assert re.search(r"<td>changed</td><td class=\"num\">1\.0000</td><td>\[0\.\d{4}, 1\.0000\]</td>", html)

@@ -10,7 +10,8 @@ Okabe-Ito palette and viridis, both readable with colour-blindness.
 
 * :mod:`~causalabs.figures.style` -- palette, sizes, the pinned rcParams, export;
 * :mod:`~causalabs.figures.plots` -- IIA with intervals, IIA grids, loss recovered, training curves;
-* :mod:`~causalabs.figures.graph` -- a causal graph, drawn in layers.
+* :mod:`~causalabs.figures.graph` -- a causal graph, drawn in layers;
+* :mod:`~causalabs.figures.html` -- self-contained HTML: page, tables, figures as SVG data URIs.
 
 Nothing here knows a :class:`~causalabs.Report`: adapters that read results
 live with the results (``causalabs.verification.report.figures``,

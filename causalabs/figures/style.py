@@ -38,7 +38,6 @@ RC: dict[str, Any] = {
     "legend.fontsize": 7,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "axes.prop_cycle": None,  # set below (needs cycler)
     "svg.fonttype": "path",
     "svg.hashsalt": "causalabs",
     "pdf.fonttype": 42,
@@ -53,7 +52,7 @@ def pinned() -> Iterator[None]:
     import matplotlib as mpl
     from cycler import cycler
 
-    rc = {**RC, "axes.prop_cycle": cycler(color=list(PALETTE))}
+    rc = {**RC, "axes.prop_cycle": cycler(color=list(PALETTE))}  # the palette as matplotlib's colour cycle
     with mpl.rc_context(rc):
         yield
 

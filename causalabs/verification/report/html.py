@@ -14,7 +14,15 @@ from html import escape
 
 from causalabs.figures.html import figure_tag, fragment, key_values, page, pre, table, verdict_badge
 from causalabs.verification.report.figures import report_figure
-from causalabs.verification.report.render import _claim, _strata, counterexample, evidence, footer, headline
+from causalabs.verification.report.render import (
+    _claim,
+    _evidence_header,
+    _strata,
+    counterexample,
+    evidence,
+    footer,
+    headline,
+)
 from causalabs.verification.report.report import Report
 
 
@@ -59,7 +67,7 @@ def body(r: Report, *, level: int = 1) -> str:
         parts.append(figure_tag(fig, f"IIA per variable set of {r.hypothesis}",
                                 "IIA per intervened variable set with its interval on changed and unchanged pairs; "
                                 f"dashed: the threshold {r.threshold:g}."))
-        parts.append(pre(evidence(r)[0]) + _evidence_table(r))
+        parts.append(pre("\n".join(_evidence_header(r))) + _evidence_table(r))
     else:
         parts.append(pre("\n".join(evidence(r))))
     parts.append(_counterexample(r))
