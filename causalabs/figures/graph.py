@@ -58,19 +58,22 @@ def causal_graph(
         fig = new_figure(width, 0.18 + 0.22 * len(rows))
         ax = fig.add_subplot()
         ax.set_axis_off()
+        depth = {n: r for r, names in enumerate(rows) for n in names}
         for n, ps in parents.items():
             for p in ps:
+                skip = depth[n] - depth[p] > 1  # an edge past a layer bends around the nodes in between
                 ax.annotate("", xy=pos[n], xytext=pos[p],
                             arrowprops={"arrowstyle": "-|>", "color": "0.35", "linewidth": 0.8,
-                                        "shrinkA": 9, "shrinkB": 9})
+                                        "shrinkA": 9, "shrinkB": 9,
+                                        "connectionstyle": "arc3,rad=0.25" if skip else "arc3"})
         for n, (x, y) in pos.items():
             ax.text(x, y, n, ha="center", va="center", fontsize=8,
                     bbox={"boxstyle": "round,pad=0.3", "facecolor": KIND_COLOURS.get(kinds.get(n, ""), "white"),
                           "edgecolor": "0.2", "linewidth": 0.6})
             mech = (mechanisms or {}).get(n)
             if mech:
-                ax.text(x, y - 0.07, mech, ha="center", va="top", fontsize=6,
-                        color="0.25")
+                ax.text(x, y - 0.07, mech, ha="center", va="top", fontsize=6, color="0.25",
+                        bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none"}, zorder=4)
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.25, 1.1)
         if title:
