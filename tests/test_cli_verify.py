@@ -124,7 +124,7 @@ def test_sampled_report_round_trips_and_version_1_reports_still_read(tmp_path: P
             "--json", str(out))
     assert r.exit_code == 0, r.output
     doc = json.loads(out.read_text())
-    assert doc["schema"] == "causalabs.report/2"
+    assert doc["schema"] == "causalabs.report/3" and doc["stopping"] is None
     left = doc["per_variable"]["left"]
     assert left["changed"]["method"] == "clopper-pearson one-sided" and left["changed"]["hi_confidence"] > 0.99
     again = run("report", str(out), "--format", "json")

@@ -179,7 +179,7 @@ def test_same_command_gives_byte_identical_json_apart_from_timing(heq):
     da, db = json.loads(a.to_json()), json.loads(b.to_json())
     da.pop("timing"), db.pop("timing")
     assert json.dumps(da, sort_keys=True) == json.dumps(db, sort_keys=True)
-    assert da["schema"] == "causalabs.report/2"
+    assert da["schema"] == "causalabs.report/3" and da["stopping"] is None
     assert set(da) >= {"verdict", "mode", "iia", "per_variable", "counterexample", "provenance", "threshold",
                        "confidence", "statistics"}
     assert da["threshold"] == 1.0 and da["confidence"] == 0.95

@@ -17,18 +17,13 @@ pair of the set (and stratum) that refuted the claim.
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
 
-from causalabs.data.balance import ENUMERATE_LIMIT as BALANCE_ENUMERATE_LIMIT
-from causalabs.data.balance import balanced
-from causalabs.data.dataset import CounterfactualDataset
-from causalabs.data.generate import random_pairs
 from causalabs.engine.evaluate import evaluate_pairs
-from causalabs.errors import AlignmentError, CausalabsError, DatasetError
+from causalabs.errors import AlignmentError, CausalabsError
 from causalabs.metrics.estimate import proportion
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network
@@ -42,13 +37,17 @@ from causalabs.verification.exhaustive import (
     count_source_classes,
     variable_sets,
 )
+from causalabs.verification.pairs import Sampling
+from causalabs.verification.pairs import distinct as _distinct
+from causalabs.verification.pairs import sample_set as _sample_set
 from causalabs.verification.report.found import after_search
 from causalabs.verification.report.provenance import provenance
 from causalabs.verification.report.report import Report
-from causalabs.verification.verdict import STRATA, SetCounts, Stratum, check_claim, decide
+from causalabs.verification.sequential import verify_sequential
+from causalabs.verification.stopping import MAX_PAIRS
+from causalabs.verification.verdict import SetCounts, Stratum, check_claim, decide
 
-Mode = Literal["exhaustive", "sample"]
-Sampling = Literal["balanced", "random"]
+Mode = Literal["exhaustive", "sample", "sequential"]
 SAMPLINGS = ("balanced", "random")
 
 
@@ -118,41 +117,6 @@ def _exhaustive(
     return counts, counterexample, []
 
 
-def _sample_set(
-    model: CausalModel, vs: tuple[str, ...], n: int, seed: int, sampling: Sampling, fallback: list[str]
-) -> tuple[CounterfactualDataset, frozenset[str], bool]:
-    """The pairs of one set: (dataset, strata proven empty, whether the pairs are a stratified sample).
-
-    Balanced pairs are a stratified sample: half drawn uniformly from the
-    changed pairs, half from the unchanged (``balance_values=False``: balancing
-    source values too would weight some pairs over others inside a stratum,
-    and the stratum's IIA would no longer be the one the claim is about).  A
-    set where one stratum has no pair falls back to random pairs, with a
-    warning; when the pair space was small enough to enumerate, the missing
-    stratum is then proven empty.
-    """
-    if sampling == "balanced":
-        try:
-            return balanced(model, list(vs), n, seed=seed, balance_values=False), frozenset(), True
-        except DatasetError as exc:
-            warnings.warn(f"{'+'.join(vs)}: no balanced sample ({exc}); random pairs instead", stacklevel=4)
-            fallback.append("+".join(vs))
-            ds = random_pairs(model, list(vs), n, seed=seed)
-            enumerated = model.input_space_size ** (1 + len(vs)) <= BALANCE_ENUMERATE_LIMIT
-            seen = set() if not len(ds) else {"changed" if c else "unchanged" for c in np.unique(ds.changed)}
-            return ds, frozenset(STRATA) - seen if enumerated else frozenset(), False
-    return random_pairs(model, list(vs), n, seed=seed), frozenset(), False
-
-
-def _distinct(ds: CounterfactualDataset) -> np.ndarray:
-    """Index of the first occurrence of each distinct (base, sources) row, in order."""
-    cols = [ds.base[k] for k in sorted(ds.base)]
-    cols += [ds.sources[v][k] for v in ds.intervened for k in sorted(ds.sources[v])]
-    table = np.stack([np.asarray(c, dtype=np.int64) for c in cols], axis=1) if cols else np.zeros((len(ds), 0))
-    _, first = np.unique(table, axis=0, return_index=True)
-    return np.sort(first)
-
-
 def _sample(
     model: CausalModel,
     network: Network,
@@ -218,6 +182,8 @@ def verify(
     variables: Sequence[Any] | None = None,
     sampling: Sampling = "balanced",
     sets: Sequence[Sequence[Any]] | None = None,
+    max_pairs: int = MAX_PAIRS,
+    max_seconds: float | None = None,
 ) -> Report:
     """Check that ``network`` implements ``hypothesis`` under ``alignment``; return the verdict and evidence.
 
@@ -234,7 +200,10 @@ def verify(
     uniformly; ``"random"`` draws uniform pairs, few of which may change the
     output.  ``sets``: the intervened variable sets to check (default: every
     non-empty subset of the aligned variables, or each alone and all together
-    when there are more than 15 subsets).
+    when there are more than 15 subsets).  ``sequential`` draws pairs as
+    ``sample`` does, in growing batches, and stops as soon as an anytime-valid
+    confidence sequence decides, or after ``max_pairs`` pairs per set or
+    ``max_seconds`` (:mod:`causalabs.verification.sequential`; docs/sequential.md).
     """
     if sampling not in SAMPLINGS:
         raise CausalabsError(f"unknown sampling {sampling!r}; choose balanced or random")
@@ -242,6 +211,9 @@ def verify(
     model = model_of(hypothesis)
     names = _check_alignment(model, alignment, None if variables is None else [getattr(v, "name", v) for v in variables])
     chosen = _sets(names, sets)
+    if mode == "sequential":
+        return verify_sequential(model, network, alignment, names, chosen, threshold=threshold, confidence=confidence,
+                                 seed=seed, sampling=sampling, max_pairs=max_pairs, max_seconds=max_seconds)
     fallback: list[str] = []
     start = time.perf_counter()
     if mode == "exhaustive":
@@ -251,7 +223,7 @@ def verify(
         counts, counterexample, digests = _sample(model, network, alignment, chosen, samples, seed, sampling, fallback)
         exact = False
     else:
-        raise CausalabsError(f"unknown verification mode {mode!r}; choose exhaustive or sample")
+        raise CausalabsError(f"unknown verification mode {mode!r}; choose exhaustive, sample or sequential")
     decision = decide(counts, threshold=threshold, confidence=confidence, exact=exact)
     cx = None
     if decision.verdict == "refuted" and decision.deciding is not None:

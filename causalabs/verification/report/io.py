@@ -12,8 +12,9 @@ from causalabs.verification.report.counterexample import Counterexample
 from causalabs.verification.report.report import SCHEMA, Report, VariableEvidence, report_digest
 
 _ESTIMATE_FIELDS = ("value", "lo", "hi", "n", "exact", "confidence", "method", "successes", "hi_confidence")
-#: Schemas this module reads: version 1 (before strata and decision statistics were recorded) and the current one.
-READABLE = ("causalabs.report/1", SCHEMA)
+#: Schemas this module reads: version 1 (before strata and decision statistics were recorded), version 2 (before
+#: ``stopping``) and the current one.
+READABLE = ("causalabs.report/1", "causalabs.report/2", SCHEMA)
 
 
 def _estimate(d: dict[str, Any]) -> Estimate:
@@ -64,6 +65,7 @@ def report_from_dict(doc: dict[str, Any], *, where: str = "report") -> Report:
             confidence=float(doc.get("confidence", 0.95)),
             statistics=dict(doc.get("statistics", {})),
             details=dict(doc.get("details", {})),
+            stopping=None if doc.get("stopping") is None else dict(doc["stopping"]),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # AttributeError: a list where a dict belongs
         raise LoadError(f"{where}: malformed causalabs report ({type(exc).__name__}: {exc})") from None

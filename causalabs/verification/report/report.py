@@ -16,7 +16,11 @@ detected when the file is read back
 (:func:`causalabs.verification.report.io.load_report`).
 
 Version 2 added ``confidence``, ``statistics`` and the ``unchanged`` stratum
-of each set; :mod:`~causalabs.verification.report.io` reads versions 1 and 2.
+of each set.  Version 3 added ``stopping`` (sequential mode: the stopping
+rule, why it stopped, the pairs used and the confidence sequence's bounds at
+the stop; null in every other mode) and the mode ``sequential``;
+:mod:`~causalabs.verification.report.io` reads versions 1, 2 and 3 (see
+docs/verify.md, "Report schema versions").
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import attrs
 from causalabs.metrics.estimate import Estimate
 from causalabs.verification.report.counterexample import Counterexample
 
-SCHEMA = "causalabs.report/2"
+SCHEMA = "causalabs.report/3"
 #: Fields outside the digest: the digest itself, and the timing (which differs between two runs).
 UNDIGESTED = ("digest", "timing")
 Verdict = Literal["verified", "refuted", "inconclusive"]
@@ -73,6 +77,7 @@ class Report:
     confidence: float = 0.95
     statistics: dict[str, Any] = attrs.field(factory=dict)
     details: dict[str, Any] = attrs.field(factory=dict)
+    stopping: dict[str, Any] | None = None
 
     @property
     def failures(self) -> int:
@@ -122,6 +127,7 @@ class Report:
             "provenance": dict(self.provenance),
             "timing": dict(self.timing),
             "details": dict(self.details),
+            "stopping": None if self.stopping is None else dict(self.stopping),
             # the JSON sorts every key: these lists keep the order the report was made in
             "order": {"alignment": list(self.alignment), "per_variable": ["+".join(e.variables) for e in self.per_variable]},
         }
