@@ -176,8 +176,8 @@ def verify(
     alignment: AlignmentRef = None,
     mode: str = typer.Option(
         "exhaustive", "--mode", metavar="MODE",
-        help="exhaustive (every pair, exact), sample (sampled pairs, bounds), falsify (search for one "
-        "disagreement) or prove (z3, ReLU networks)",
+        help="exhaustive (every pair, exact), sample (sampled pairs, bounds), sequential (sampled in growing "
+        "batches until decided), falsify (search for one disagreement) or prove (z3, ReLU networks)",
     ),
     threshold: float = typer.Option(
         1.0, "--threshold", metavar="T",
@@ -222,6 +222,12 @@ def verify(
         None, "--timeout", metavar="SECONDS", help="prove: give up after SECONDS, answering unknown (exit 3)"
     ),
     no_progress: bool = typer.Option(False, "--no-progress", help="prove: no progress line on stderr"),
+    max_pairs: int = typer.Option(
+        None, "--max-pairs", metavar="N", help="sequential mode: the budget, pairs per variable set (default 20000)"
+    ),
+    max_seconds: float = typer.Option(
+        None, "--max-seconds", metavar="SECONDS", help="sequential mode: stop undecided after SECONDS (exit 3)"
+    ),
 ) -> None:
     """Check that the network implements the hypothesis under the alignment.
 
@@ -244,8 +250,29 @@ def verify(
         request = SearchRequest(search_method, tuple(site or ()), tuple(dims or ()), epochs, train_samples,
                                 save_alignment, lr, patience)
     code = run_verify(hypothesis, network, alignment, mode, threshold, seed, samples, json_out, request, sampling,
-                      timeout=timeout, progress=False if no_progress else None)
+                      timeout=timeout, progress=False if no_progress else None,
+                      max_pairs=max_pairs, max_seconds=max_seconds)
     raise typer.Exit(code)
+
+
+@app.command(short_help="Plan: pairs to a decision, fixed-n vs sequential.")
+def plan(
+    threshold: float = typer.Option(None, "--threshold", metavar="T", help="the claim's threshold"),
+    iia: float = typer.Option(None, "--iia", metavar="X", help="the IIA assumed (on every set and stratum)"),
+    pilot: Path = typer.Option(
+        None, "--pilot", metavar="REPORT.json", help="a sampled report: its threshold, sets and IIA nearest t"
+    ),
+    confidence: float = typer.Option(0.95, "--confidence", metavar="C", help="the claim's confidence"),
+    sets: int = typer.Option(1, "--sets", metavar="N", help="number of variable sets checked"),
+    max_pairs: int = typer.Option(20000, "--max-pairs", metavar="N", help="sequential budget, pairs per set"),
+    as_json: bool = typer.Option(False, "--json", help="print the plan as JSON"),
+) -> None:
+    """How many pairs per variable set would decide a claim if its IIA is near X: sequential mode (mean,
+    median, 95th percentile, simulated) and sample mode (the fixed n that decides 95% of the time), at X
+    and at X +- 0.01 and 0.02."""
+    from causalabs.cli.plan import run_plan
+
+    typer.echo(run_plan(threshold, confidence, iia, pilot, sets, max_pairs, as_json), nl=False)
 
 
 @app.command(short_help="Print a saved report as text, Markdown, LaTeX, JSON or an HTML page.")

@@ -16,6 +16,7 @@ import typer
 
 from causalabs.align.settings import DAS_SETTINGS
 from causalabs.cli.paths import check_not_an_input, check_output_file, make_folder, write_atomic
+from causalabs.cli.plan import check_budget, inconclusive_note
 from causalabs.errors import CausalabsError, LoadError
 from causalabs.loading import load_hypothesis, split_ref
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:  # torch-side types: ``causalabs report`` renders JSON without
     from causalabs.verification.report.report import Report
 
 EXIT = {"verified": 0, "refuted": 1, "inconclusive": 3}
-MODES = ("exhaustive", "sample", "falsify", "prove")
+MODES = ("exhaustive", "sample", "sequential", "falsify", "prove")
 
 
 def resolve_alignment(ref: str | None, network_file: str, net: Network | None = None, hyp: Any = None) -> Alignment:
@@ -153,6 +154,8 @@ def run_verify(
     *,
     timeout: float | None = None,
     progress: bool | None = None,
+    max_pairs: int | None = None,
+    max_seconds: float | None = None,
 ) -> int:
     """Load, check in any mode, print the text report, optionally write its JSON; return the exit status."""
     from causalabs.network.network import load_network
@@ -161,7 +164,8 @@ def run_verify(
     if search is not None and alignment is not None:
         raise LoadError("give either --alignment or --search, not both")
     if mode not in MODES:
-        raise LoadError(f"--mode {mode!r}: choose exhaustive, sample, falsify or prove")
+        raise LoadError(f"--mode {mode!r}: choose exhaustive, sample, sequential, falsify or prove")
+    budget = check_budget(mode, max_pairs, max_seconds)
     from causalabs.verification.verdict import check_claim
 
     if not 0.0 < threshold <= 1.0:  # refused before anything loads, in the option's name
@@ -183,12 +187,16 @@ def run_verify(
     else:
         probe(net, hyp)
         al = searched_alignment(hyp, net, search, seed)
-    report = check(hyp, net, al, mode, threshold, seed, samples, sampling, timeout=timeout, progress=progress)
+    report = check(hyp, net, al, mode, threshold, seed, samples, sampling, timeout=timeout, progress=progress,
+                   budget=budget)
     saved = None if search is None or search.save is None else str(search.save)
     refs = {"hypothesis": hypothesis, "network": network, "alignment": alignment if search is None else saved,
             "searched": search is not None}
     report = attrs.evolve(report, provenance={**report.provenance, "replay": refs})
     typer.echo(to_text(report))
+    note = inconclusive_note(report)
+    if note:
+        typer.echo(note)
     if json_out is not None:
         write_atomic(json_out, report.to_json())
     return EXIT[report.verdict]
@@ -236,7 +244,7 @@ def check_outputs_before_work(
 
 def check(
     hyp: Any, net: Network, al: Alignment, mode: str, threshold: float, seed: int, samples: int, sampling: str,
-    *, timeout: float | None = None, progress: bool | None = None,
+    *, timeout: float | None = None, progress: bool | None = None, budget: dict[str, Any] | None = None,
 ) -> Report:
     """The claim checked in ``mode``, as a :class:`Report` (falsify's and prove's answers in the same schema)."""
     from causalabs.scm.semantics import model_of
@@ -256,7 +264,8 @@ def check(
     from causalabs.verification.pipeline import verify
 
     return verify(
-        hyp, net, al, mode=mode, threshold=threshold, seed=seed, samples=samples, sampling=sampling  # type: ignore[arg-type]
+        hyp, net, al, mode=mode, threshold=threshold, seed=seed, samples=samples, sampling=sampling,  # type: ignore[arg-type]
+        **(budget or {}),
     )
 
 

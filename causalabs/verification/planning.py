@@ -129,11 +129,10 @@ def _row(t: float, confidence: float, iia: float, sets: int, max_pairs: int, run
     out = run_sequential(rule, bernoulli_draw(np.full((sets, 2), iia), seed, runs), runs=runs)
     decided = out.verdict != 0
     per_set = out.totals.sum(axis=2).max(axis=1).astype(np.float64)  # pairs of the set drawn longest
-    if decided.mean() >= 0.5:
+    if decided.mean() >= 0.5:  # undecided runs count as never stopping: the quantiles are of pairs to a decision
         used = np.where(decided, per_set, np.inf)
-        mean = float(per_set[decided].mean())
-        median, p95 = float(np.median(used)), float(np.percentile(used, 95))
-        seq = (mean, median, None if math.isinf(p95) else p95)
+        median, p95 = (float(np.quantile(used, q, method="inverted_cdf")) for q in (0.5, 0.95))
+        seq = (float(per_set[decided].mean()), median, None if math.isinf(p95) else p95)
     else:
         seq = (None, None, None)
     return PlanRow(iia, decision, *seq, float(decided.mean()), fixed_n(t, confidence, iia, sets, power),

@@ -35,6 +35,7 @@ from causalabs.verification.report.report import Report, VariableEvidence
 FOUND_BY = {
     "exhaustive": "the first in input order",
     "sample": "the first failing sampled pair",
+    "sequential": "the first failing sampled pair",
     "falsify": "shrunk",
     "prove": "the prover's witness, replayed by the engine",
 }
@@ -43,7 +44,8 @@ NAME_WIDTH = 20
 #: Prose lines (the reason, notes) wrap at this width.
 WIDTH = 80
 #: Interval methods as a reader names them.
-METHODS = {"wilson": "Wilson", "clopper-pearson": "Clopper-Pearson"}
+METHODS = {"wilson": "Wilson", "clopper-pearson": "Clopper-Pearson",
+           "beta-binomial mixture confidence sequence": "anytime-valid beta-binomial mixture confidence sequence"}
 #: Why falsify stopped, in words.
 STOPS = {"counterexample": "a failing example (then shrunk)", "max_examples": "the example budget",
          "deadline": "the deadline"}
@@ -126,6 +128,12 @@ def _evidence_header(r: Report) -> list[str]:
     fallback = p.get("sampling_fallback_random")
     extra = f" ({', '.join(fallback)}: random, no balanced sample)" if fallback else ""
     lines = _wrap(f"evidence: IIA on {n:,} {p.get('sampling', 'random')} pairs per set{extra}", indent="")
+    if r.stopping:  # sequential: the pairs drawn until the rule stopped
+        s = r.stopping
+        lines = _wrap(
+            f"evidence: IIA on {p.get('sampling', 'random')} pairs drawn in {s.get('batches', '?')} growing batches "
+            f"until decided: {s.get('pairs_used', 0):,} pairs in all, up to {n:,} per set (stopped: "
+            f"{s.get('stopped_by', '?')}; budget {s.get('max_pairs', 0):,} per set){extra}", indent="")
     if {"lower_level", "upper_level"} <= set(st):
         method = METHODS.get(str(st.get("interval")), str(st.get("interval", "")))
         lines += _wrap(
