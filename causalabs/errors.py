@@ -128,6 +128,10 @@ class EstimateError(CausalabsError, ValueError):
     """An estimate was asked for impossible counts (successes > n) or no results."""
 
 
+class BudgetError(CausalabsError, ValueError):
+    """A sequential check or a plan was given an impossible budget or claim (max_pairs, max_seconds, iia, ...)."""
+
+
 class HypothesisMismatchError(CausalabsError, ValueError):
     """Two hypotheses cannot be compared: their inputs, domains or outputs differ."""
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import attrs
 import numpy as np
-from causalabs.errors import CausalabsError
+from causalabs.errors import BudgetError
 from causalabs.metrics.bounds import cp_lower, cp_upper
 from causalabs.verification.stopping import MAX_PAIRS, Rule, bernoulli_draw, run_sequential
 
@@ -142,7 +142,7 @@ def _row(t: float, confidence: float, iia: float, sets: int, max_pairs: int, run
 def _from_report(report: Any) -> tuple[float, float, int, float]:
     strata = [e for ev in report.per_variable for e in (ev.changed, ev.unchanged) if e is not None and e.n > 0]
     if not strata:
-        raise CausalabsError("plan: the pilot report has no sampled pairs to estimate the IIA from")
+        raise BudgetError("plan: the pilot report has no sampled pairs to estimate the IIA from")
     nearest = min(strata, key=lambda e: abs(e.value - report.threshold))
     return report.threshold, report.confidence, len(report.per_variable), float(nearest.value)
 
@@ -166,12 +166,12 @@ def plan(
         threshold = t0 if threshold is None else threshold
         iia = observed if iia is None else iia
     if threshold is None or iia is None:
-        raise CausalabsError("plan: give threshold and iia, or a pilot report")
+        raise BudgetError("plan: give threshold and iia, or a pilot report")
     Rule(threshold, confidence, sets, max_pairs=max_pairs)  # checks threshold, confidence, sets, max_pairs
     if isinstance(iia, bool) or not isinstance(iia, (int, float)) or not 0.0 <= iia <= 1.0:
-        raise CausalabsError(f"plan: iia must be a number in [0, 1], got {iia!r}")
+        raise BudgetError(f"plan: iia must be a number in [0, 1], got {iia!r}")
     if not 0.0 < power < 1.0:
-        raise CausalabsError(f"plan: power must lie in (0, 1), got {power!r}")
+        raise BudgetError(f"plan: power must lie in (0, 1), got {power!r}")
     values = [float(iia)] + sorted({round(iia + d, 6) for d in alternatives if 0.0 <= iia + d <= 1.0} - {iia})
     rows = tuple(_row(threshold, confidence, v, sets, max_pairs, runs, seed, power) for v in values)
     return Plan(float(threshold), float(confidence), sets, max_pairs, power, rows)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from causalabs.engine.evaluate import evaluate_pairs
-from causalabs.errors import CausalabsError
+from causalabs.errors import BudgetError
 from causalabs.metrics import confseq
 from causalabs.metrics.estimate import Estimate, exact_count, proportion
 from causalabs.network.alignment import Alignment
@@ -44,11 +44,11 @@ def batch_seed(seed: int, set_index: int, batch: int) -> int:
 
 def _check_budget(max_pairs: Any, max_seconds: Any) -> None:
     if isinstance(max_pairs, bool) or not isinstance(max_pairs, (int, np.integer)) or max_pairs < 2:
-        raise CausalabsError(f"max_pairs must be an integer >= 2 (pairs per variable set), got {max_pairs!r}")
+        raise BudgetError(f"max_pairs must be an integer >= 2 (pairs per variable set), got {max_pairs!r}")
     if max_seconds is not None and (
         isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) or not max_seconds > 0
     ):
-        raise CausalabsError(f"max_seconds must be a positive number of seconds or None, got {max_seconds!r}")
+        raise BudgetError(f"max_seconds must be a positive number of seconds or None, got {max_seconds!r}")
 
 
 class _Drawer:

@@ -37,7 +37,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from causalabs.errors import CausalabsError
+from causalabs.errors import BudgetError
 from causalabs.metrics import confseq
 
 #: The first batch, in pairs per variable set, and the factor by which the total grows at each batch.
@@ -67,15 +67,15 @@ class Rule:
 
     def __attrs_post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
-            raise CausalabsError(f"threshold must be a number in (0, 1], got {self.threshold!r}")
+            raise BudgetError(f"threshold must be a number in (0, 1], got {self.threshold!r}")
         if not 0.0 < self.confidence < 1.0:
-            raise CausalabsError(f"confidence must be a number in (0, 1), got {self.confidence!r}")
+            raise BudgetError(f"confidence must be a number in (0, 1), got {self.confidence!r}")
         if self.sets < 1:
-            raise CausalabsError(f"sequential rule: at least one variable set, got {self.sets}")
+            raise BudgetError(f"sets: the sequential rule needs at least one variable set, got {self.sets}")
         if isinstance(self.max_pairs, bool) or not isinstance(self.max_pairs, (int, np.integer)) or self.max_pairs < 2:
-            raise CausalabsError(f"max_pairs must be an integer >= 2 (pairs per variable set), got {self.max_pairs!r}")
+            raise BudgetError(f"max_pairs must be an integer >= 2 (pairs per variable set), got {self.max_pairs!r}")
         if self.first < 2 or not self.growth > 1.0:
-            raise CausalabsError(f"sequential rule: first batch >= 2 and growth > 1, got {self.first}, {self.growth}")
+            raise BudgetError(f"sequential rule: first batch >= 2 and growth > 1, got {self.first}, {self.growth}")
 
     @property
     def alpha(self) -> float:
