@@ -10,8 +10,8 @@ Beta(a, b) prior fixed in advance gives
 (the marginal likelihood over the prior), a nonnegative martingale with
 mean 1 under ``p`` (Robbins 1970; the "beta-binomial" conjugate mixture of
 Howard, Ramdas, McAuliffe & Sekhon 2021, *Time-uniform, nonparametric,
-nonasymptotic confidence sequences*, Ann. Statist. 49(2), sec. 3.2 and
-Prop. 6).  By Ville's inequality ``P(exists n: M_n(p) >= 1/alpha) <= alpha``,
+nonasymptotic confidence sequences*, Ann. Statist. 49(2), 1055-1080: the
+conjugate beta-binomial mixture).  By Ville's inequality ``P(exists n: M_n(p) >= 1/alpha) <= alpha``,
 so
 
     C_n = {p : M_n(p) < 1/alpha} = {p : log L_n(p) > log m_n - log(1/alpha)}

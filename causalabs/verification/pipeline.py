@@ -7,8 +7,11 @@ Modes:
 * ``sample``: a seeded sample of pairs per variable set (balanced over
   changed and unchanged pairs by default), decided with one-sided
   Clopper-Pearson bounds.
+* ``sequential``: pairs drawn as in ``sample``, in growing batches, until an
+  anytime-valid confidence sequence decides or the budget runs out
+  (:mod:`causalabs.verification.sequential`).
 
-Both count each set's pairs by stratum (changed / unchanged output) and
+Exhaustive and sample mode count each set's pairs by stratum (changed / unchanged output) and
 hand the counts to :func:`causalabs.verification.verdict.decide`, which says
 what the verdict means.  The counterexample of a refutation is a failing
 pair of the set (and stratum) that refuted the claim.
