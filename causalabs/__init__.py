@@ -68,6 +68,7 @@ _LAZY = {
     "Report": "causalabs.verification",
     "Counterexample": "causalabs.verification",
     "reproduce": "causalabs.verification",
+    "plan": "causalabs.verification",
     "path_patch": "causalabs.scrub",
     "fit_das": "causalabs.align",
     "load_alignment": "causalabs.align",
@@ -80,7 +81,7 @@ if TYPE_CHECKING:
     from causalabs.align import fit_das, load_alignment, save_alignment
     from causalabs.metrics import Estimate, iia, proportion
     from causalabs.scrub import path_patch
-    from causalabs.verification import Counterexample, Report, assert_abstraction, falsify, reproduce, verify
+    from causalabs.verification import Counterexample, Report, assert_abstraction, falsify, plan, reproduce, verify
     from causalabs.network import (
         Alignment,
         Decoded,

@@ -1,11 +1,12 @@
 """Verification: verdicts on causal-abstraction claims, with counterexamples and evidence.
 
-* :func:`verify` -- exhaustive (exact, every pair) or sampled (intervals) verdicts
+* :func:`verify` -- exhaustive (exact, every pair), sampled (intervals) or sequential (anytime-valid) verdicts
   (:mod:`~causalabs.verification.pipeline`, :mod:`~causalabs.verification.exhaustive`);
 * :func:`falsify` -- property-based counterexample search with shrinking;
 * ``prove`` -- exact verification for ReLU MLPs on finite domains (the subpackage
   :mod:`causalabs.verification.prove`, function ``causalabs.verification.prove.prove``);
 * :func:`assert_abstraction` -- a claim as a test assertion (the pytest plugin's settings);
+* :func:`plan` -- pairs to a decision, fixed-n vs sequential, for an assumed IIA or a pilot report;
 * :func:`reproduce` -- one counterexample re-run from the claim's files (what a replay line calls);
 * :class:`Report` -- the verdict value (:mod:`~causalabs.verification.report`).
 
@@ -30,6 +31,7 @@ from causalabs.verification.reproduction import Reproduction, reproduce
 if TYPE_CHECKING:
     from causalabs.verification.assertion import AbstractionInconclusive, AbstractionRefuted, assert_abstraction
     from causalabs.verification.pipeline import verify
+    from causalabs.verification.planning import Plan, plan
     from causalabs.verification.prove import ProofResult
 
 #: Public names that load on first use -> the module that defines each.
@@ -38,6 +40,8 @@ _LAZY = {
     "AbstractionRefuted": "causalabs.verification.assertion",
     "assert_abstraction": "causalabs.verification.assertion",
     "verify": "causalabs.verification.pipeline",
+    "plan": "causalabs.verification.planning",
+    "Plan": "causalabs.verification.planning",
     "ProofResult": "causalabs.verification.prove",
 }
 _EAGER = ["SCHEMA", "Counterexample", "FalsifyResult", "Report", "Reproduction", "VariableEvidence",
