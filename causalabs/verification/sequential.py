@@ -113,11 +113,14 @@ def _estimate(rule: Rule, k: int, n: int, empty: bool) -> Estimate:
     return Estimate(k / n, lo, hi, n, False, rule.confidence, confseq.METHOD, k, 1.0 - rule.alpha_upper)
 
 
-def _reason(rule: Rule, out: Outcome, sets: list[tuple[str, ...]], ev: list[VariableEvidence],
-            empty: np.ndarray) -> tuple[str, tuple[int, str] | None]:
+def _reason(rule: Rule, out: Outcome, sets: list[tuple[str, ...]],
+            ev: list[VariableEvidence]) -> tuple[str, tuple[int, str] | None]:
     t, pairs, batches = rule.threshold, int(out.pairs[0]), int(out.batches[0])
     after = f"stopped after batch {batches}, {pairs:,} pairs"
-    strata = {(j, s): (e.changed if s == "changed" else e.unchanged) for j, e in enumerate(ev) for s in STRATA}
+    strata: dict[tuple[int, str], Estimate] = {}
+    for j, e in enumerate(ev):
+        assert e.unchanged is not None  # sequential evidence always has both strata
+        strata[(j, "changed")], strata[(j, "unchanged")] = e.changed, e.unchanged
     if out.verdict[0] == REFUTED:
         j, i = (int(x) for x in np.argwhere(out.failed[0])[0])
         name, b = "+".join(sets[j]), strata[(j, STRATA[i])]
@@ -170,7 +173,7 @@ def verify_sequential(
         per = [_estimate(rule, int(k[j, i]), int(n[j, i]), bool(drawer.empty[j, i])) for i in range(2)]
         overall = proportion(int(k[j].sum()), int(n[j].sum()), confidence=confidence, method="clopper-pearson")
         ev.append(VariableEvidence(vs, overall, per[0], int(n[j].sum() - k[j].sum()), per[1]))
-    reason, deciding = _reason(rule, out, sets, ev, drawer.empty)
+    reason, deciding = _reason(rule, out, sets, ev)
     verdict = {VERIFIED: "verified", REFUTED: "refuted"}.get(int(out.verdict[0]), "inconclusive")
     cx = None
     if verdict == "refuted" and deciding is not None:

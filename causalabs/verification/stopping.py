@@ -95,7 +95,8 @@ class Rule:
 
     def schedule(self) -> list[int]:
         """The total pairs per set after each batch: even numbers growing by ``growth``, ending at ``max_pairs``."""
-        out, total = [], float(self.first)
+        out: list[int] = []
+        total = float(self.first)
         while True:
             n = min(int(self.max_pairs), 2 * math.ceil(total / 2))
             if out and n <= out[-1]:
