@@ -44,12 +44,20 @@ class UnreachableOutputError(HypothesisDefinitionError, ValueError):
     """An output variable does not depend on any input variable."""
 
 
+class EmptyInputSpaceError(DomainDefinitionError):
+    """A hypothesis' input requirements (``ca.require``) leave no input at all."""
+
+
 class UnknownVariableError(CausalabsError, KeyError):
     """A variable name that the hypothesis does not have."""
 
 
 class ValueOutOfDomainError(CausalabsError, ValueError):
     """A value given for a variable lies outside that variable's domain."""
+
+
+class InadmissibleInputError(ValueOutOfDomainError):
+    """An input row violates a requirement of its hypothesis (``ca.require``), where only admissible inputs may be drawn."""
 
 
 class BatchShapeError(CausalabsError, ValueError):

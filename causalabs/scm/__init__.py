@@ -1,6 +1,6 @@
 """Hypothesis core: symbolic causal models as Python classes (no torch here)."""
 
-from causalabs.scm.declare import input, inputs, output, var
+from causalabs.scm.declare import input, inputs, output, require, var
 from causalabs.scm.hypothesis import Hypothesis
 from causalabs.scm.model import CausalModel, Variable
 from causalabs.scm.render import render_latex, render_text
@@ -32,6 +32,7 @@ __all__ = [
     "output",
     "render_latex",
     "render_text",
+    "require",
     "rows",
     "run",
     "var",

@@ -1,4 +1,4 @@
-"""Declarations used in a hypothesis class body: ``inputs``, ``var`` and ``output``.
+"""Declarations used in a hypothesis class body: ``inputs``, ``var``, ``output`` and ``require``.
 
 Each declaration returns a sympy ``Symbol`` so that later mechanisms in the
 class body can use it in expressions.  The symbol is a placeholder: its final
@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Union
 
 import attrs
+import numpy as np
 import sympy as sp
 
 from causalabs.errors import DomainDefinitionError, HypothesisDefinitionError
@@ -212,6 +213,39 @@ def output(
 ) -> sp.Symbol:
     """Declare an output variable; same arguments as :func:`var`."""
     return _declare("output", mechanism, domain, parents, vectorized)
+
+
+#: The class-namespace key under which ``require`` collects a class body's requirements.
+REQUIREMENTS_KEY = "__ca_requires__"
+
+
+def require(condition: Any) -> None:
+    """Restrict the inputs of the hypothesis being defined: ``ca.require(sp.Ne(a, b))``.
+
+    Called in a hypothesis class body, with a sympy condition over that
+    class's *inputs* (``sp.Ne``, ``sp.Lt``, ``sp.And``...; an integer term
+    means ``term != 0``).  Only inputs satisfying every requirement of the
+    class are enumerated, drawn as bases or sources, searched by falsify or
+    solved for by z3; interventions may still set intermediate variables to
+    any value of their domains.  See docs/hypotheses.md, "Input requirements".
+    """
+    namespace = sys._getframe(1).f_locals
+    if "__module__" not in namespace or "__qualname__" not in namespace:
+        raise HypothesisDefinitionError(
+            "ca.require(...) states a requirement of the hypothesis being defined: call it in the "
+            "body of a ca.Hypothesis subclass"
+        )
+    owner = namespace["__qualname__"]
+    if isinstance(condition, (bool, np.bool_)):
+        raise HypothesisDefinitionError(
+            f"{owner}: ca.require({condition!r}) got a Python bool, not a condition; "
+            "a != b and a == b compare sympy symbols structurally: write sp.Ne(a, b) or sp.Eq(a, b)"
+        )
+    if not isinstance(condition, sp.Basic):
+        raise HypothesisDefinitionError(
+            f"{owner}: ca.require() takes a sympy condition over the inputs, got {type(condition).__name__}"
+        )
+    namespace.setdefault(REQUIREMENTS_KEY, []).append(condition)
 
 
 def lookup(sym: sp.Symbol) -> Declaration | None:

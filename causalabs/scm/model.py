@@ -11,6 +11,7 @@ import numpy as np
 import sympy as sp
 
 from causalabs.scm.domains import Domain, domain_key, freeze_domain, index_of, is_contiguous
+from causalabs.scm.space import size
 
 
 @attrs.frozen
@@ -66,6 +67,12 @@ class CausalModel:
     compiled: Mapping[str, Compiled] = attrs.field(repr=False)
     doc: str = ""
     source_file: str | None = None
+    #: requirements on the inputs (``ca.require``), sympy conditions over input symbols
+    requires: tuple[sp.Basic, ...] = ()
+    #: the requirements compiled: input columns (model order) -> nonzero where all hold; None without requirements
+    admit: Compiled | None = attrs.field(default=None, repr=False)
+    #: values computed once per model (the admissible-input block counts of :mod:`causalabs.scm.space`)
+    cache: dict[str, Any] = attrs.field(factory=dict, init=False, repr=False)
 
     def _repr_html_(self) -> str:
         """Jupyter's display: the causal graph as an SVG figure and the variables with their mechanisms."""
@@ -91,8 +98,24 @@ class CausalModel:
         return tuple(n for n, v in self.variables.items() if v.kind == "internal")
 
     @property
-    def input_space_size(self) -> int:
+    def box_size(self) -> int:
+        """Every combination of the input domains, requirements or not (a product: never enumerated)."""
         return math.prod(len(self.variables[n].domain) for n in self.inputs)
+
+    @property
+    def constrained(self) -> bool:
+        """True when the hypothesis declares requirements on its inputs (``ca.require``)."""
+        return bool(self.requires)
+
+    @property
+    def input_space_size(self) -> int:
+        """The number of inputs: the box without requirements, else those satisfying them.
+
+        With requirements the admissible inputs are counted once (see
+        :mod:`causalabs.scm.space`); above :data:`causalabs.scm.space.COUNT_LIMIT`
+        box rows they cannot be, and this is the box size, an upper bound.
+        """
+        return size(self)
 
     def children(self, name: str) -> tuple[str, ...]:
         return tuple(n for n, v in self.variables.items() if name in v.parents)

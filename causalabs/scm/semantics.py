@@ -20,7 +20,8 @@ from causalabs.errors import (
     UnknownVariableError,
     ValueOutOfDomainError,
 )
-from causalabs.scm.domains import contains, format_values, values_at
+from causalabs.scm import space
+from causalabs.scm.domains import contains, format_values
 from causalabs.scm.model import CausalModel
 
 #: A batch of assignments: variable name -> int64 array of shape (n,).
@@ -31,7 +32,7 @@ HypothesisLike = Any
 VarRef = Union[str, sp.Symbol]
 
 #: Enumeration refuses input spaces larger than this.
-MAX_ENUMERATION = 50_000_000
+MAX_ENUMERATION = space.COUNT_LIMIT
 
 
 def model_of(hypothesis: HypothesisLike) -> CausalModel:
@@ -212,9 +213,11 @@ def interchange(
 def enumerate_inputs(hypothesis: HypothesisLike, *, limit: int = MAX_ENUMERATION) -> Batch:
     """Every input assignment, in lexicographic order of the input domains.
 
-    The size is counted (a product of domain sizes) before anything is built:
-    above ``limit`` a :class:`~causalabs.errors.DomainTooLargeError` is raised
-    at once.
+    With requirements (``ca.require``) only the inputs satisfying them, in the
+    same order.  The size is counted before anything is built (a product of
+    domain sizes; with requirements, a count kept with the model, see
+    :mod:`causalabs.scm.space`): above ``limit`` a
+    :class:`~causalabs.errors.DomainTooLargeError` is raised at once.
     """
     model = model_of(hypothesis)
     size = model.input_space_size
@@ -222,30 +225,17 @@ def enumerate_inputs(hypothesis: HypothesisLike, *, limit: int = MAX_ENUMERATION
         raise DomainTooLargeError(
             f"{model.name}: the input space has {size:,} assignments, more than the limit {limit:,}"
         )
-    return enumerate_rows(model, 0, size)
+    return space.rows(model, 0, size)
 
 
 def enumerate_rows(hypothesis: HypothesisLike, start: int, stop: int) -> Batch:
     """Rows ``start..stop-1`` of :func:`enumerate_inputs`' order, computed from their indices.
 
-    Memory is proportional to ``stop - start`` only, whatever the size of
-    the input space, so a large space can be streamed chunk by chunk.
+    Memory is proportional to ``stop - start`` (with requirements, to the
+    blocks of the domains that hold those rows), whatever the size of the
+    input space, so a large space can be streamed chunk by chunk.
     """
-    model = model_of(hypothesis)
-    size = model.input_space_size
-    if not 0 <= start <= stop <= size:
-        raise BatchShapeError(f"{model.name}: rows {start}..{stop} are outside the input space of {size:,} rows")
-    domains = [model.variables[n].domain for n in model.inputs]
-    if size < 2**63:
-        digits = np.unravel_index(np.arange(start, stop, dtype=np.int64), tuple(len(d) for d in domains))
-    else:  # mixed radix by hand, in Python integers
-        index = list(range(start, stop))
-        cols: list[list[int]] = []
-        for d in reversed(domains):
-            cols.append([i % len(d) for i in index])
-            index = [i // len(d) for i in index]
-        digits = tuple(np.asarray(c, dtype=np.int64) for c in reversed(cols))
-    return {n: values_at(d, i) for n, d, i in zip(model.inputs, domains, digits)}
+    return space.rows(model_of(hypothesis), start, stop)
 
 
 def rows(batch: Mapping[str, np.ndarray]) -> list[dict[str, int]]:
