@@ -7,9 +7,11 @@ again, and the answer is the other one, the *indirect object* (Mary).
 Inputs are indices into small vocabularies (``models/smollm2_ioi.py`` holds
 the words): ``a`` and ``b`` are the first- and second-mentioned names,
 ``s`` says which of them is repeated (0: ``a``, 1: ``b``), ``place`` and
-``obj`` fill the rest of the sentence.  Prompts with ``a == b`` lie in the
-domain but say nothing about IOI; experiments draw inputs with ``a != b``
-(see :func:`distinct_names`).
+``obj`` fill the rest of the sentence.  A prompt with ``a == b`` names one
+person twice and says nothing about IOI, so every class here requires
+``a != b`` (``ca.require(sp.Ne(a, b))``): of the 8 * 8 * 2 * 6 * 6 = 4,608
+combinations of the domains, the 4,032 with two different names are the
+inputs, and nothing (enumeration, sampling, falsify, z3) draws the others.
 
 Which class is which:
 
@@ -31,6 +33,7 @@ Which class is which:
 """
 
 import numpy as np
+import sympy as sp
 
 import causalabs as ca
 
@@ -44,6 +47,7 @@ class IOI(ca.Hypothesis):
     """The answer is the name that is not repeated: io = b if s == 0 else a; out = io."""
 
     a, b = ca.inputs("a b", domain=range(N_NAMES))
+    ca.require(sp.Ne(a, b))
     s = ca.input("s", domain=(0, 1))
     place = ca.input("place", domain=range(N_PLACES))
     obj = ca.input("obj", domain=range(N_OBJECTS))
@@ -55,6 +59,7 @@ class PositionalIOI(ca.Hypothesis):
     """Twin of IOI: io is the indirect object's position (0 first, 1 second); out = the name there."""
 
     a, b = ca.inputs("a b", domain=range(N_NAMES))
+    ca.require(sp.Ne(a, b))
     s = ca.input("s", domain=(0, 1))
     place = ca.input("place", domain=range(N_PLACES))
     obj = ca.input("obj", domain=range(N_OBJECTS))
@@ -66,6 +71,7 @@ class FirstMentioned(ca.Hypothesis):
     """Wrong on purpose: the answer is always the first-mentioned name (right only when s == 1)."""
 
     a, b = ca.inputs("a b", domain=range(N_NAMES))
+    ca.require(sp.Ne(a, b))
     s = ca.input("s", domain=(0, 1))
     place = ca.input("place", domain=range(N_PLACES))
     obj = ca.input("obj", domain=range(N_OBJECTS))
@@ -74,11 +80,9 @@ class FirstMentioned(ca.Hypothesis):
 
 
 def distinct_names() -> dict[str, np.ndarray]:
-    """Every input with ``a != b`` (the IOI prompts proper), as a batch: a pool for counterfactual data."""
-    grids = np.meshgrid(
-        np.arange(N_NAMES), np.arange(N_NAMES), np.arange(2), np.arange(N_PLACES), np.arange(N_OBJECTS),
-        indexing="ij",
-    )
-    cols = [g.reshape(-1).astype(np.int64) for g in grids]
-    keep = cols[0] != cols[1]
-    return {k: c[keep] for k, c in zip(("a", "b", "s", "place", "obj"), cols)}
+    """Every input with ``a != b`` (the IOI prompts proper), as a batch: the hypothesis' whole input space.
+
+    The same rows, in the same order, as ``ca.enumerate_inputs(IOI)``; kept
+    for code that passes it as a pool.
+    """
+    return ca.enumerate_inputs(IOI)

@@ -97,6 +97,10 @@ def test_ioi_twins_agree_on_outputs_and_differ_under_interchange() -> None:
     assert ca.interchange(hyp.PositionalIOI, base, {"io": source})["out"].tolist() == [1]  # John: 2nd name
     pool = hyp.distinct_names()
     assert len(pool["a"]) == 8 * 7 * 2 * 6 * 6 and not np.any(pool["a"] == pool["b"])
+    # the requirement a != b: 4,032 of the 4,608 combinations, the same rows as the old pool
+    model = ca.model_of(hyp.IOI)
+    assert (model.box_size, model.input_space_size, len(every["a"])) == (4_608, 4_032, 4_032)
+    assert all(np.array_equal(pool[k], every[k]) for k in model.inputs)
 
 
 def test_smollm2_template_fits_the_hypothesis() -> None:

@@ -16,7 +16,7 @@ import attrs
 import numpy as np
 
 from causalabs.errors import DatasetError
-from causalabs.scm.domains import values_at
+from causalabs.scm import space as admissible
 from causalabs.scm.model import CausalModel
 from causalabs.scm.semantics import Batch, as_batch, batch_size, enumerate_inputs
 
@@ -58,20 +58,18 @@ class InputSpace:
         return self.model.input_space_size if self.pool is None else batch_size(self.pool)
 
     def draw(self, rng: np.random.Generator, n: int) -> Batch:
-        """``n`` rows drawn uniformly and independently (inputs in model order)."""
+        """``n`` rows drawn uniformly and independently (inputs in model order).
+
+        From the whole space, only inputs satisfying the hypothesis'
+        requirements (``ca.require``; drawn by rejection, see
+        :func:`causalabs.scm.space.draw`).
+        """
         if self.pool is not None:
             return take(self.pool, rng.integers(0, self.size, n))
-        out: Batch = {}
-        for name in self.model.inputs:
-            var = self.model.variables[name]
-            if var.contiguous:  # same stream as domain[rng.integers(0, len)], without the gather
-                out[name] = rng.integers(var.domain[0], var.domain[-1] + 1, n, dtype=np.int64)
-            else:
-                out[name] = values_at(var.domain, rng.integers(0, len(var.domain), n))
-        return out
+        return admissible.draw(self.model, rng, n)
 
     def rows(self, *, limit: int) -> Batch:
-        """Every distinct input (the pool, or the whole space in lexicographic order)."""
+        """Every distinct input (the pool, or the whole space in lexicographic order, less what requirements exclude)."""
         if self.pool is not None:
             return self.pool
         if self.size > limit:
@@ -83,18 +81,19 @@ class InputSpace:
 
 
 def distinct_inputs(model: CausalModel, rng: np.random.Generator, size: int) -> Batch:
-    """``size`` distinct inputs drawn uniformly without replacement from the whole space."""
+    """``size`` distinct inputs drawn uniformly without replacement from the whole space.
+
+    With requirements (``ca.require``), from the inputs satisfying them.
+    """
     total = model.input_space_size
     if size > total:
         raise DatasetError(
             f"{model.name}: a pool of {size:,} distinct inputs was asked for, but the input space "
             f"has only {total:,}"
         )
-    domains = [model.variables[n].domain for n in model.inputs]
-    if total <= _INT64_SAFE:
+    if total <= _INT64_SAFE and (not model.constrained or admissible.count(model) is not None):
         flat = rng.choice(total, size=size, replace=False)
-        idx = np.unravel_index(flat, tuple(len(d) for d in domains))
-        return {n: values_at(d, i) for n, d, i in zip(model.inputs, domains, idx)}
+        return admissible.rows_at(model, flat)
     # Too many inputs to index by one int64: draw rows in bulk, keep the distinct ones.
     space = InputSpace(model)
     rows: Batch = {n: np.zeros(0, dtype=np.int64) for n in model.inputs}
@@ -117,6 +116,7 @@ def input_space(model: CausalModel, pool: PoolLike, rng: np.random.Generator | N
     batch = unique_rows(model, as_batch(model, pool))
     if batch_size(batch) == 0:
         raise DatasetError(f"{model.name}: the pool of inputs is empty")
+    admissible.check_admissible(model, batch, "the pool of inputs")
     return InputSpace(model, {k: np.ascontiguousarray(v) for k, v in batch.items()})
 
 

@@ -3,8 +3,9 @@
 Every causalabs value is an int64 and booleans are the ints 0/1, so boolean
 subterms become ``If(b, 1, 0)`` and an int used as a condition becomes
 ``v != 0``.  Each variable gets one z3 ``Int`` named ``prefix + name``; inputs
-are constrained to their domains and every other variable equals its
-translated mechanism.  Arithmetic is exact over the rationals.
+are constrained to their domains (and, where the hypothesis declares
+requirements with ``ca.require``, to those: an intervened input is exempt) and
+every other variable equals its translated mechanism.  Arithmetic is exact over the rationals.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from causalabs.errors import (
 from causalabs.scm.model import CausalModel
 from causalabs.scm.semantics import HypothesisLike, VarRef, model_of, var_name
 
-__all__ = ["Encoding", "condition", "in_domain", "to_z3", "translate"]
+__all__ = ["Encoding", "condition", "in_domain", "requirements", "to_z3", "translate"]
 
 
 @attrs.frozen(eq=False)
@@ -314,6 +315,8 @@ def to_z3(
     fixed = {var_name(model, k): v for k, v in (interventions or {}).items()}
     targets = model.variables if needed is None else [var_name(model, r) for r in needed]
     keep = _closure(model, targets, fixed)
+    # a requirement binds every input it names once one of them is encoded (unless intervened on)
+    keep |= {n for r in model.requires for n in _names(r) if _names(r) & keep and not _names(r) & fixed.keys()}
     values: dict[str, z3.ArithRef] = {}
     constraints: list[z3.BoolRef] = []
     for name, var in model.variables.items():
@@ -341,4 +344,22 @@ def to_z3(
         else:
             env = {p: values[p] for p in var.parents}
             constraints.append(z == _Translator(env, where, prefix + name).integer(var.mechanism))
+    free = {n: values[n] for n in model.inputs if n in values and n not in fixed}
+    constraints += requirements(model, free, where=f"{model.name} requirement ({prefix or 'inputs'})")
     return Encoding(model, prefix, values, tuple(constraints))
+
+
+def _names(expr: sp.Basic) -> set[str]:
+    return {s.name for s in expr.free_symbols}
+
+
+def requirements(
+    hypothesis: HypothesisLike, inputs: Mapping[str, z3.ArithRef], *, where: str = "requirement"
+) -> list[z3.BoolRef]:
+    """The hypothesis' requirements on its inputs (``ca.require``) over the z3 terms ``inputs``.
+
+    Each requirement all of whose inputs are in ``inputs`` becomes one
+    condition; the others are left out (their inputs are not encoded).
+    """
+    model = model_of(hypothesis)
+    return [condition(r, inputs, where=where) for r in model.requires if _names(r) <= inputs.keys()]

@@ -6,6 +6,7 @@ import sympy as sp
 from sympy.logic.boolalg import BooleanFunction
 from sympy.printing.latex import LatexPrinter
 
+from causalabs.scm import space
 from causalabs.scm.domains import Domain, format_values, is_contiguous
 from causalabs.scm.model import CausalModel, Variable
 from causalabs.scm.semantics import HypothesisLike, model_of
@@ -39,12 +40,27 @@ def render_text(hypothesis: HypothesisLike) -> str:
         lines.append(
             f"  {tag} {name:<{width}} in {format_domain(v.domain):<10} := {_mechanism_text(v)}"
         )
+    if model.requires:
+        lines.append(f"  requires {space.requirement_text(model)}")
+    lines.append("")
+    lines.append(input_space_line(model))
     lines.append("")
     lines.append("graph:")
     for name, v in model.variables.items():
         if v.parents:
             lines.append(f"  {', '.join(v.parents)} -> {name}")
     return "\n".join(lines)
+
+
+def input_space_line(model: CausalModel) -> str:
+    """``inputs: 4,032 of the 4,608 combinations of the domains satisfy the requirement Ne(a, b)`` (or the plain count)."""
+    box = model.box_size
+    if not model.requires:
+        return f"inputs: {box:,} combinations of the domains"
+    which = "requirement" if len(model.requires) == 1 else "requirements"
+    n = space.count(model)
+    counted = f"{n:,} of the {box:,}" if n is not None else f"some (not counted: more than {space.COUNT_LIMIT:,}) of the {box:,}"
+    return f"inputs: {counted} combinations of the domains satisfy the {which} {space.requirement_text(model)}"
 
 
 class _LatexPrinter(LatexPrinter):
@@ -94,6 +110,7 @@ def render_latex(hypothesis: HypothesisLike) -> str:
             args = ", ".join(_latex(model.variables[p].symbol) for p in v.parents)
             rhs = rf"f_{{\mathrm{{{_latex(v.symbol)}}}}}({args})"
         parts.append(rf"{lhs} &:= {rhs} && {lhs} \in {dom}")
+    parts += [rf"&\text{{requires }} {_latex(r)}" for r in model.requires]
     body = " \\\\\n".join(parts)
     return "\\begin{align*}\n" + body + "\n\\end{align*}"
 

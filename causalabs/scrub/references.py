@@ -22,6 +22,7 @@ import numpy as np
 from causalabs.errors import ScrubError
 from causalabs.scm.semantics import as_batch, model_of, run
 from causalabs.scm.semantics import batch_size as rows_in
+from causalabs.scm.space import check_admissible
 
 #: ``how="auto"`` balances the references when one output value holds at least this share of the inputs.
 BALANCE_AT = 0.9
@@ -75,6 +76,7 @@ def draw_references(
         raise ScrubError(f"scrub: n must be at least 1, got {n}")
     model = model_of(hypothesis)
     data = as_batch(model, dict(inputs))
+    check_admissible(model, data, "the inputs references are drawn from")
     total = rows_in(data)
     if total == 0:
         raise ScrubError(f"{model.name}: no inputs to draw references from")

@@ -69,6 +69,7 @@ from causalabs.network.sites import (
     resolve_module,
 )
 from causalabs.scm.semantics import as_batch, run
+from causalabs.scm.space import check_admissible
 from causalabs.scm.semantics import batch_size as rows_in
 from causalabs.scrub.claims import Correspondence, check_order, correspondence
 from causalabs.scrub.plan import ScrubPlan
@@ -321,6 +322,7 @@ def scrub(
         refs_batch = _take(data, rng.integers(0, n_data, n)) if n_data else data
     else:
         refs_batch = as_batch(model, dict(references))
+        check_admissible(model, refs_batch, "the references")
     table = {k: np.concatenate([data[k], refs_batch[k]]) for k in model.inputs}
     values = run(model, table)
     sampler = AgreeingSampler(model, values, n_data)

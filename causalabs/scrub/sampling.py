@@ -20,6 +20,7 @@ import numpy as np
 
 from causalabs.errors import UnmatchedValueError
 from causalabs.scm.model import CausalModel
+from causalabs.scm.space import check_admissible
 
 Batch = dict[str, np.ndarray]
 
@@ -45,6 +46,8 @@ class AgreeingSampler:
     def __init__(self, model: CausalModel, values: Batch, n_data: int) -> None:
         if n_data <= 0:
             raise UnmatchedValueError(f"{model.name}: the scrubbing dataset is empty")
+        # only inputs satisfying the hypothesis' requirements (ca.require) may be drawn
+        check_admissible(model, {k: values[k][:n_data] for k in model.inputs}, "the scrubbing dataset")
         self.model = model
         self.values = values
         self.n_data = int(n_data)

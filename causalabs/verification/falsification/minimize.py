@@ -17,6 +17,10 @@ smaller failing pair one *move* away, until none fails.  A move
 * moves one value to an earlier value and sets one later value (in the
   order above) to any other value of its domain.
 
+A candidate whose base or a source violates the hypothesis' requirements on
+its inputs (``ca.require``) never fails (falsify's ``fails`` says so without
+running it), so the minimisation stays inside them.
+
 The first two kinds are tried first; the third only when they find nothing.
 Within a kind the candidates are replayed through ``fails`` (the network and
 the hypothesis) in batches, in ascending order, and the first failure (the

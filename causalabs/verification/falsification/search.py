@@ -4,7 +4,10 @@ The search is driven by the ``hypothesis`` library.  One *example* is an
 intervened variable set (a non-empty subset of the aligned variables, or of
 ``variables``), a count ``n`` in ``1..batch``, and ``n`` pairs, each a base
 input plus one source input per intervened variable.  Every input value is
-drawn on its own, as its position in that input's domain.  The whole example
+drawn on its own, as its position in that input's domain; with requirements
+on the inputs (``ca.require``), pairs whose base or a source violates them are
+dropped from the example (an example left empty is rejected), and the
+minimisation never moves to such a pair.  The whole example
 runs through the network in one batched interchange call
 (:func:`causalabs.engine.interchange_network`) and through the hypothesis'
 counterfactual (:func:`causalabs.interchange`).  The example fails when any
@@ -43,6 +46,7 @@ import numpy as np
 
 from causalabs.errors import AlignmentError, UnknownVariableError
 from causalabs.scm.domains import values_at
+from causalabs.scm.space import admissible
 from causalabs.verification.falsification.minimize import Pair, minimize, order_key
 from causalabs.verification.falsification.seeding import no_harvested_constants
 from causalabs.verification.report.counterexample import Counterexample
@@ -216,7 +220,7 @@ def falsify(
     ``variables``) names a variable the hypothesis lacks or that has no site.
     """
     import torch
-    from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
+    from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings, target
     from hypothesis import seed as hseed
     from hypothesis import strategies as st
 
@@ -262,9 +266,21 @@ def falsify(
         observed = dec.values.detach().cpu().numpy().astype(np.int64)
         return expected, observed, pair_margins(dec, expected)
 
+    def allowed(base_idx: np.ndarray, src_idx: np.ndarray) -> np.ndarray:
+        """Per pair: do the base and every source satisfy the hypothesis' requirements?"""
+        ok = admissible(model, values(base_idx))
+        for j in range(src_idx.shape[1]):
+            ok &= admissible(model, values(src_idx[:, j]))
+        return ok
+
     def fails(vs: tuple[str, ...], base_idx: np.ndarray, src_idx: np.ndarray) -> np.ndarray:
-        expected, observed, _ = evaluate(vs, base_idx, src_idx)
-        return observed != expected
+        # a candidate outside the requirements never counts as failing: minimisation stays inside them
+        ok = allowed(base_idx, src_idx)
+        out = np.zeros(len(base_idx), dtype=bool)
+        if ok.any():
+            expected, observed, _ = evaluate(vs, base_idx[ok], src_idx[ok])
+            out[ok] = observed != expected
+        return out
 
     @settings(
         max_examples=max_examples,
@@ -283,9 +299,14 @@ def falsify(
         vs, pairs = example
         if time.perf_counter() - start > deadline_s:
             raise _OutOfTime  # stops generation, or a shrink in progress (keeping its best so far)
+        index = np.array(pairs, dtype=np.int64).reshape(len(pairs), 1 + len(vs), len(inputs))
+        if model.constrained:  # pairs with an input outside the requirements are dropped
+            ok = allowed(index[:, 0], index[:, 1:])
+            if not ok.any():
+                reject()
+            pairs, index = [p for p, keep in zip(pairs, ok) if keep], index[ok]
         state["examples"] += 1
         state["pairs"] += len(pairs)
-        index = np.array(pairs, dtype=np.int64).reshape(len(pairs), 1 + len(vs), len(inputs))
         expected, observed, margins = evaluate(vs, index[:, 0], index[:, 1:])
         finite = margins[np.isfinite(margins)]
         target(float(finite.max()) if finite.size else 1e9, label="margin")

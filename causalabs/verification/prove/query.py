@@ -2,7 +2,9 @@
 
 Its solutions are a base input and one source per intervened variable where
 the network's decision (exact rationals, first-index argmax) under the
-aligned interchange differs from the hypothesis' counterfactual output.
+aligned interchange differs from the hypothesis' counterfactual output; the
+base and every source satisfy the hypothesis' requirements on its inputs
+(``ca.require``; tabulated sources come from the admissible inputs only).
 Sources are either chosen among the exact source tables
 (:func:`.sites.source_table`) or, above the table limit, symbolic copies of
 the network.
@@ -19,7 +21,7 @@ import z3
 from causalabs.errors import AlignmentError
 from causalabs.network.alignment import Alignment
 from causalabs.network.sites import Site
-from causalabs.scm._z3translate import in_domain, to_z3
+from causalabs.scm._z3translate import in_domain, requirements, to_z3
 from causalabs.scm.model import CausalModel
 from causalabs.verification.prove.inputs import InputEncoding
 from causalabs.verification.prove.relu_z3 import Builder, Layers, Vec, site_position, term
@@ -139,6 +141,7 @@ def encode_query(
         else:
             xs = _ints(model, f"src[{v}].")
             cons += [in_domain(x, model.variables[n].domain) for n, x in xs.items()]
+            cons += requirements(model, xs, where=f"{model.name} requirement (source of {v})")
             e = to_z3(model, f"hsrc[{v}].", needed=[v])
             cons += list(e.constraints)
             cons += [e.values[n] == xs[n] for n in model.inputs if n in e.values]
@@ -146,6 +149,7 @@ def encode_query(
             src_vec[v] = _run(b, layers, enc, xs, pos[v], f"src[{v}]")
             readers[v] = lambda m, xs=xs: _read(m, xs)
     cons += [in_domain(xb, model.variables[n].domain) for n, xb in base.items()]
+    cons += requirements(model, base, where=f"{model.name} requirement (base)")
     cf = to_z3(model, "hcf.", interventions=fixed, needed=[model.output])
     cons += list(cf.constraints)
     cons += [cf.values[n] == base[n] for n in model.inputs if n in cf.values]

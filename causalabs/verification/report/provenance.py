@@ -8,11 +8,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import sympy as sp
 import torch
 
 from causalabs._version import __version__
 from causalabs.loading import sha256_file
 from causalabs.network.network import Network
+from causalabs.scm import space
 from causalabs.scm.model import CausalModel
 from causalabs.verification.report.found import search_provenance
 
@@ -57,4 +59,14 @@ def provenance(
         "hypothesis_file": Path(model.source_file).name if model.source_file else None,
         "dataset_digests": sorted(set(digests)),
         **({"alignment_search": found} if found is not None else {}),
+        **({"input_space": input_space(model)} if model.requires else {}),
+    }
+
+
+def input_space(model: CausalModel) -> dict[str, Any]:
+    """The inputs a constrained hypothesis admits: their count (None: not counted), the box and the requirements."""
+    return {
+        "inputs": space.count(model),
+        "combinations": model.box_size,
+        "requires": [sp.sstr(r) for r in model.requires],
     }

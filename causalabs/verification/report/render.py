@@ -118,9 +118,19 @@ def _wrap(text: str, indent: str = "  ") -> list[str]:
                          break_long_words=False, break_on_hyphens=False) or [indent]
 
 
+def _inputs_line(r: Report) -> list[str]:
+    """Where a hypothesis restricts its inputs (``ca.require``): how many of the domains' combinations it admits."""
+    inp = r.provenance.get("input_space")
+    if not inp:
+        return []
+    n = inp.get("inputs")
+    counted = f"{n:,} of the {inp['combinations']:,}" if n is not None else f"some of the {inp['combinations']:,}"
+    return _wrap(f"inputs: {counted} combinations of the domains satisfy {' and '.join(inp['requires'])}")
+
+
 def _evidence_header(r: Report) -> list[str]:
     if r.mode == "exhaustive":
-        return ["evidence: exact IIA over every (base, source) pair"]
+        return ["evidence: exact IIA over every (base, source) pair", *_inputs_line(r)]
     if not any(e.iia.n for e in r.per_variable):
         return ["evidence: no pairs"]
     p, st = r.provenance, r.statistics
@@ -134,6 +144,7 @@ def _evidence_header(r: Report) -> list[str]:
             f"evidence: IIA on {p.get('sampling', 'random')} pairs drawn in {s.get('batches', '?')} growing batches "
             f"until decided: {s.get('pairs_used', 0):,} pairs in all, up to {n:,} per set (stopped: "
             f"{s.get('stopped_by', '?')}; budget {s.get('max_pairs', 0):,} per set){extra}", indent="")
+    lines += _inputs_line(r)
     if {"lower_level", "upper_level"} <= set(st):
         method = METHODS.get(str(st.get("interval")), str(st.get("interval", "")))
         lines += _wrap(
