@@ -130,8 +130,15 @@ def predict(network: Network, batch: dict[str, np.ndarray]) -> Decoded:
 
 
 def probe_batch(model: Any, *, rows: int = 16, seed: int = 0) -> dict[str, np.ndarray]:
-    """``rows`` seeded inputs of the hypothesis ``model`` (a CausalModel), drawn with a generator of their own."""
+    """``rows`` seeded inputs of the hypothesis ``model`` (a CausalModel), drawn with a generator of their own.
+
+    With requirements on the inputs (``ca.require``), only inputs that satisfy them.
+    """
     rng = np.random.default_rng([seed, 0xC0DE])
+    if getattr(model, "requires", ()):
+        from causalabs.scm.space import draw
+
+        return draw(model, rng, rows)
     batch: dict[str, np.ndarray] = {}
     for name in model.inputs:
         dom = model.variables[name].domain
