@@ -23,23 +23,20 @@ import sympy as sp
 from causalabs.errors import (
     CycleError,
     DomainDefinitionError,
-    EmptyInputSpaceError,
     HypothesisDefinitionError,
     MechanismRangeError,
     UnknownSymbolError,
     UnreachableOutputError,
-    UnsupportedMechanismError,
 )
-from causalabs.scm.compile import MechanismCompileError, NonIntegerValueError, compile_callable, compile_expression
-from causalabs.scm.declare import REQUIREMENTS_KEY, Declaration, lookup
+from causalabs.scm import requirements
+from causalabs.scm.compile import NonIntegerValueError, compile_callable, compile_expression
+from causalabs.scm.declare import Declaration, lookup
 from causalabs.scm.domains import Domain, contains, format_values, values_at
 from causalabs.scm.model import CausalModel, Variable
 
 #: Above this many parent-value combinations, a domain is not inferred by enumeration.
 MAX_IMAGE_ENUMERATION = 2_000_000
 _IMAGE_SAMPLE = 200_000
-#: Requirements are checked to leave some input by counting when the box is at most this big (else by z3).
-DEFINITION_COUNT_LIMIT = 1 << 20
 
 
 class Hypothesis:
@@ -64,7 +61,7 @@ class Hypothesis:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         names, decls = _collect(cls)
-        requires = _requirements(cls)
+        requires = requirements.collect(cls)
         model = build_model(cls, names, decls, requires)
         cls.__ca_declarations__ = (names, decls)
         cls.__ca_requirements__ = model.requires
@@ -109,16 +106,6 @@ def _collect(cls: type) -> tuple[dict[sp.Symbol, str], dict[str, Declaration]]:
         names[value] = attr
         decls[attr] = decl
     return names, decls
-
-
-def _requirements(cls: type) -> list[Any]:
-    """The requirements of the bases (already in final symbols), then those of this class body."""
-    out: list[Any] = []
-    for klass in reversed(cls.__mro__[1:]):
-        for r in vars(klass).get("__ca_requirements__", ()):
-            if r not in out:
-                out.append(r)
-    return out + list(vars(cls).get(REQUIREMENTS_KEY, ()))
 
 
 def _resolve_parents(
@@ -265,11 +252,8 @@ def build_model(
         source = inspect.getsourcefile(cls)
     except (TypeError, OSError):  # built-in, or defined in a REPL / exec() / python -c
         source = None
-    conditions = _check_requirements(cls, requires, rename, [n for n in order if decls[n].kind == "input"])
-    admit = None
-    if conditions:
-        args = [symbols[n] for n in inputs_]
-        admit = compile_expression(conditions[0] if len(conditions) == 1 else sp.And(*conditions), args)
+    conditions = requirements.resolve(cls, requires, rename, inputs_)
+    admit = requirements.compile_admit(conditions, [symbols[n] for n in inputs_]) if conditions else None
     model = CausalModel(
         name=cls.__name__,
         variables=variables,
@@ -280,71 +264,8 @@ def build_model(
         admit=admit,
     )
     if conditions:
-        _check_admits_some(cls, model)
+        requirements.check_admits_some(cls, model)
     return model
-
-
-def _check_requirements(
-    cls: type, requires: Sequence[Any], rename: dict[sp.Symbol, sp.Symbol], inputs_: list[str]
-) -> list[sp.Basic]:
-    """The requirements in final symbols, each checked to be a condition over inputs only."""
-    out: list[sp.Basic] = []
-    for r in requires:
-        expr = r.xreplace(rename)
-        bad = sorted(s.name for s in expr.free_symbols if s.name not in inputs_ or s not in rename.values())
-        if bad:
-            raise UnknownSymbolError(
-                f"{cls.__name__}: the requirement {sp.sstr(expr)} uses {', '.join(repr(b) for b in bad)}, "
-                f"not an input of {cls.__name__}; ca.require(...) restricts inputs only "
-                f"(its inputs are {', '.join(inputs_)})"
-            )
-        if expr == sp.true:
-            continue
-        if expr == sp.false:
-            raise EmptyInputSpaceError(
-                f"{cls.__name__}: the requirement {sp.sstr(r)} is always false (sympy simplifies it to "
-                "False): it leaves no input"
-            )
-        if not expr.free_symbols:
-            raise HypothesisDefinitionError(
-                f"{cls.__name__}: the requirement {sp.sstr(expr)} names no input; ca.require(...) takes a "
-                "condition over the inputs, such as sp.Ne(a, b)"
-            )
-        if expr not in out:
-            out.append(expr)
-    return out
-
-
-def _check_admits_some(cls: type, model: CausalModel) -> None:
-    """Refuse requirements that leave no input: counted when the box is small, asked of z3 otherwise."""
-    from causalabs.scm import space
-
-    where = f"{cls.__name__}: the requirement {space.requirement_text(model)}"
-    try:
-        if model.box_size <= DEFINITION_COUNT_LIMIT:
-            space.count(model)  # raises EmptyInputSpaceError when none is left
-            return
-        import z3
-
-        from causalabs.scm._z3translate import condition, in_domain
-
-        xs = {n: z3.Int(n) for n in model.inputs}
-        solver = z3.Solver()
-        solver.set("timeout", 2000)
-        solver.add(*[in_domain(x, model.variables[n].domain) for n, x in xs.items()])
-        solver.add(*[condition(r, xs, where=f"{cls.__name__} requirement") for r in model.requires])
-        answer = solver.check()
-    except EmptyInputSpaceError:
-        raise EmptyInputSpaceError(
-            f"{where} leaves no input: none of the {model.box_size:,} combinations of its input domains "
-            "satisfies it"
-        ) from None
-    except (MechanismCompileError, NonIntegerValueError, UnsupportedMechanismError) as exc:
-        raise HypothesisDefinitionError(f"{where} cannot be evaluated on its inputs: {exc}") from None
-    if answer == z3.unsat:
-        raise EmptyInputSpaceError(
-            f"{where} leaves no input: z3 proves no combination of its input domains satisfies it"
-        )
 
 
 def _shown_mechanism(v: Variable) -> str:

@@ -268,6 +268,8 @@ def falsify(
 
     def allowed(base_idx: np.ndarray, src_idx: np.ndarray) -> np.ndarray:
         """Per pair: do the base and every source satisfy the hypothesis' requirements?"""
+        if not model.constrained:
+            return np.ones(len(base_idx), dtype=bool)
         ok = admissible(model, values(base_idx))
         for j in range(src_idx.shape[1]):
             ok &= admissible(model, values(src_idx[:, j]))
