@@ -94,12 +94,21 @@ def distinct_inputs(model: CausalModel, rng: np.random.Generator, size: int) -> 
     if total <= _INT64_SAFE and (not model.constrained or admissible.count(model) is not None):
         flat = rng.choice(total, size=size, replace=False)
         return admissible.rows_at(model, flat)
-    # Too many inputs to index by one int64: draw rows in bulk, keep the distinct ones.
+    # Too many inputs to index by one int64 (or to count under requirements): draw rows in bulk,
+    # keep the distinct ones.
     space = InputSpace(model)
     rows: Batch = {n: np.zeros(0, dtype=np.int64) for n in model.inputs}
+    stalled = 0
     while batch_size(rows) < size:
-        more = space.draw(rng, 2 * (size - batch_size(rows)) + 16)
+        had = batch_size(rows)
+        more = space.draw(rng, 2 * (size - had) + 16)
         rows = unique_rows(model, {k: np.concatenate([rows[k], more[k]]) for k in rows})
+        stalled = 0 if batch_size(rows) > had else stalled + 1
+        if stalled >= 32:  # only an uncounted space under requirements can hold fewer inputs than asked
+            raise DatasetError(
+                f"{model.name}: a pool of {size:,} distinct inputs was asked for, but 32 rounds of draws "
+                f"found no input beyond {had:,}; its requirements may admit fewer"
+            )
     return take(rows, np.arange(size))
 
 
