@@ -23,6 +23,7 @@ from torch import nn
 
 import causalabs as ca
 from causalabs.network import Alignment, Network, argmax_decoder, site
+from causalabs.verification.falsification import search
 from causalabs.verification.falsification.search import falsify
 from causalabs.verification.pipeline import verify
 from causalabs.verification.prove import prove
@@ -140,3 +141,21 @@ def test_falsify_minimisation_stays_inside_the_requirement() -> None:
     for row in (ce.base, *ce.sources.values()):
         assert row["a"] != row["b"]
     assert (ce.base["a"], ce.base["b"]) == (0, 1)
+
+
+@pytest.mark.parametrize("table_limit", [search.POSITION_TABLE_LIMIT, 0])
+def test_falsify_under_a_sparse_requirement(table_limit: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """2 of 32 inputs admissible: drawn from their table, or (limit 0) by rejection, 1 pair in 256; both find the failure."""
+    monkeypatch.setattr(search, "POSITION_TABLE_LIMIT", table_limit)
+
+    class Sparse(Pick):
+        ca.require(sp.And(sp.Eq(Pick.a, 0), sp.Eq(Pick.b, 1)))
+
+    net = pick_network()
+    with torch.no_grad():  # the detector of a == b == 0 now fires on a == 0 alone: wrong unless io becomes 1
+        net.module[0].weight[8, :] = 0
+        net.module[0].weight[8, 0] = 2
+    found = falsify(Sparse, net, ALIGNMENT, seed=0, max_examples=5, deadline_s=60)
+    ce = found.counterexample
+    assert ce is not None
+    assert (ce.base["a"], ce.base["b"]) == (0, 1) and ce.sources["io"] == {"a": 0, "b": 1, "s": 1}

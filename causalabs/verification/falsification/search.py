@@ -4,10 +4,14 @@ The search is driven by the ``hypothesis`` library.  One *example* is an
 intervened variable set (a non-empty subset of the aligned variables, or of
 ``variables``), a count ``n`` in ``1..batch``, and ``n`` pairs, each a base
 input plus one source input per intervened variable.  Every input value is
-drawn on its own, as its position in that input's domain; with requirements
-on the inputs (``ca.require``), pairs whose base or a source violates them are
-dropped from the example (an example left empty is rejected), and the
-minimisation never moves to such a pair.  The whole example
+drawn on its own, as its position in that input's domain.  With requirements
+on the inputs (``ca.require``), a row is drawn as one of the admissible
+inputs (up to ``POSITION_TABLE_LIMIT`` of them; above, rows are drawn as
+without requirements and pairs whose base or a source violates them are
+dropped from the example, an example left empty being rejected, and where
+the library gives up after too many rejections the search ends as if
+``max_examples`` were reached); the minimisation never moves to a pair
+outside the requirements.  The whole example
 runs through the network in one batched interchange call
 (:func:`causalabs.engine.interchange_network`) and through the hypothesis'
 counterfactual (:func:`causalabs.interchange`).  The example fails when any
@@ -46,6 +50,7 @@ import numpy as np
 
 from causalabs.errors import AlignmentError, UnknownVariableError
 from causalabs.scm.domains import values_at
+from causalabs.scm.semantics import enumerate_inputs
 from causalabs.scm.space import admissible
 from causalabs.verification.falsification.minimize import Pair, minimize, order_key
 from causalabs.verification.falsification.seeding import no_harvested_constants
@@ -185,6 +190,17 @@ def _replay_call(name: str, variables: Sequence[str] | None, kw: Mapping[str, An
 
 # --- the search --------------------------------------------------------------
 
+#: Under requirements, rows are drawn from a table of the admissible inputs when there are at most this many.
+POSITION_TABLE_LIMIT = 1_000_000
+
+
+def _admissible_positions(model: Any) -> np.ndarray | None:
+    """(admissible inputs, inputs) domain positions, in enumeration order; None without requirements or above the limit."""
+    if not model.constrained or model.input_space_size > POSITION_TABLE_LIMIT:
+        return None
+    every = enumerate_inputs(model)
+    return np.stack([model.domain_index(n, every[n]) for n in model.inputs], axis=1)
+
 
 class _Disagreement(AssertionError):
     """Raised inside the property when a drawn example holds a disagreeing pair."""
@@ -222,6 +238,7 @@ def falsify(
     import torch
     from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings, target
     from hypothesis import seed as hseed
+    from hypothesis.errors import Unsatisfiable
     from hypothesis import strategies as st
 
     from causalabs.engine.interchange import interchange_network
@@ -238,6 +255,9 @@ def falsify(
     # every input value drawn on its own, as its position in the domain: the library
     # shrinks each toward the first value of its domain
     row = st.tuples(*(st.integers(0, r - 1) for r in radices))
+    table = _admissible_positions(model)
+    if table is not None:  # requirements: draw one of the admissible inputs, as its domain positions
+        row = st.integers(0, len(table) - 1).map(lambda i: tuple(int(p) for p in table[i]))
 
     @st.composite
     def examples(draw: Any) -> tuple[tuple[str, ...], list[tuple[tuple[int, ...], ...]]]:
@@ -326,6 +346,8 @@ def falsify(
             prop()
         except _Disagreement:
             pass  # the library re-runs the shrunk example last
+        except Unsatisfiable:
+            pass  # requirements rejected so many drawn examples that the library stopped: its budget is spent
         except _OutOfTime:
             # the shrinker only runs failing candidates that are simpler than its current
             # best, so the last failure seen is the best counterexample so far
