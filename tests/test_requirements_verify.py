@@ -15,13 +15,17 @@ failing interchange has a base with ``a == b``:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import sympy as sp
 import torch
 from torch import nn
+from typer.testing import CliRunner
 
 import causalabs as ca
+from causalabs.cli import app
 from causalabs.network import Alignment, Network, argmax_decoder, site
 from causalabs.verification.falsification import search
 from causalabs.verification.falsification.search import falsify
@@ -159,3 +163,28 @@ def test_falsify_under_a_sparse_requirement(table_limit: int, monkeypatch: pytes
     ce = found.counterexample
     assert ce is not None
     assert (ce.base["a"], ce.base["b"]) == (0, 1) and ce.sources["io"] == {"a": 0, "b": 1, "s": 1}
+
+
+@pytest.mark.parametrize(
+    ("mode", "without", "with_requirement"),
+    [("exhaustive", 1, 0), ("sample", 1, 3), ("falsify", 1, 3), ("prove", 1, 0)],
+)
+def test_the_command_line_agrees(mode: str, without: int, with_requirement: int, tmp_path: Path) -> None:
+    """``causalabs verify`` exit status: 1 refuted without the requirement; 0 (or 3 where a mode cannot verify) with it."""
+    tests = Path(__file__).resolve().parent
+    net = tmp_path / "pick_net.py"
+    net.write_text(
+        f"import sys\nsys.path.insert(0, {str(tests)!r})\n"
+        "from test_requirements_verify import ALIGNMENT, pick_network\n\n\n"
+        "def load():\n    return pick_network()\n\n\ndef alignment():\n    return ALIGNMENT\n"
+    )
+    hyp = Path(__file__).resolve()
+    runner = CliRunner()
+    codes = []
+    for cls in ("Pick", "PickDistinct"):
+        r = runner.invoke(app, ["verify", f"{hyp}:{cls}", "--network", str(net), "--mode", mode],
+                          env={"COLUMNS": "200", "NO_COLOR": "1"})
+        codes.append(r.exit_code)
+        if cls == "PickDistinct" and mode in ("exhaustive", "sample"):
+            assert "inputs: 24 of the 32 combinations of the domains satisfy Ne(a, b)" in r.stdout, r.stdout
+    assert codes == [without, with_requirement], codes
