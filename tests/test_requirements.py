@@ -90,13 +90,21 @@ def test_require_refuses_bools_non_sympy_and_non_inputs() -> None:
             ca.require("a != b")
             out = ca.output(a + b)
 
-    with pytest.raises(UnknownSymbolError, match="Bad3: the requirement Ne\\(s, 2\\) uses 's', not an input"):
+    with pytest.raises(UnknownSymbolError, match="Bad3: the requirement uses 's', not an input"):
 
         class Bad3(ca.Hypothesis):
             a, b = ca.inputs("a b", domain=range(3))
             s = ca.var(a + b)
             ca.require(sp.Ne(s, 2))
             out = ca.output(s)
+
+    stray = ca.inputs("q", domain=range(3))[0]
+    with pytest.raises(UnknownSymbolError, match="uses 'q' \\(declared outside the body of Bad4\\)"):
+
+        class Bad4(ca.Hypothesis):
+            a, b = ca.inputs("a b", domain=range(3))
+            ca.require(sp.Ne(a, stray))
+            out = ca.output(a + b)
 
     with pytest.raises(HypothesisDefinitionError, match="call it in the body of a ca.Hypothesis subclass"):
         ca.require(sp.Ne(sp.Symbol("a"), sp.Symbol("b")))

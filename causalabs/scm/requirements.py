@@ -21,7 +21,7 @@ from causalabs.errors import (
     UnsupportedMechanismError,
 )
 from causalabs.scm.compile import MechanismCompileError, NonIntegerValueError, compile_expression
-from causalabs.scm.declare import REQUIREMENTS_KEY
+from causalabs.scm.declare import REQUIREMENTS_KEY, lookup
 from causalabs.scm.model import Compiled, CausalModel
 
 #: Requirements are checked to leave some input by counting when the box is at most this big (else by z3).
@@ -50,12 +50,17 @@ def resolve(
     out: list[sp.Basic] = []
     for r in requires:
         expr = r.xreplace(rename)
-        bad = sorted(s.name for s in expr.free_symbols if s.name not in inputs_ or s not in rename.values())
+        bad = sorted((s for s in expr.free_symbols if s.name not in inputs_ or s not in rename.values()),
+                     key=lambda s: s.name)
         if bad:
+            shown = []
+            for sym in bad:
+                foreign = lookup(sym)
+                label = (foreign.given_name or foreign.kind) if foreign is not None else sym.name
+                shown.append(repr(label) + (f" (declared outside the body of {cls.__name__})" if foreign else ""))
             raise UnknownSymbolError(
-                f"{cls.__name__}: the requirement {sp.sstr(expr)} uses {', '.join(repr(b) for b in bad)}, "
-                f"not an input of {cls.__name__}; ca.require(...) restricts inputs only "
-                f"(its inputs are {', '.join(inputs_)})"
+                f"{cls.__name__}: the requirement uses {', '.join(shown)}, not an input of {cls.__name__}; "
+                f"ca.require(...) restricts inputs only (its inputs are {', '.join(inputs_)})"
             )
         if expr == sp.true:
             continue
