@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 import causalabs as ca
 from causalabs.cli import app
 from causalabs.network import Alignment, Network, argmax_decoder, site
-from causalabs.verification.falsification import search
+from causalabs.verification.falsification import rows
 from causalabs.verification.falsification.search import falsify
 from causalabs.verification.pipeline import verify
 from causalabs.verification.prove import prove
@@ -147,10 +147,10 @@ def test_falsify_minimisation_stays_inside_the_requirement() -> None:
     assert (ce.base["a"], ce.base["b"]) == (0, 1)
 
 
-@pytest.mark.parametrize("table_limit", [search.POSITION_TABLE_LIMIT, 0])
+@pytest.mark.parametrize("table_limit", [rows.POSITION_TABLE_LIMIT, 0])
 def test_falsify_under_a_sparse_requirement(table_limit: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """2 of 32 inputs admissible: drawn from their table, or (limit 0) by rejection, 1 pair in 256; both find the failure."""
-    monkeypatch.setattr(search, "POSITION_TABLE_LIMIT", table_limit)
+    monkeypatch.setattr(rows, "POSITION_TABLE_LIMIT", table_limit)
 
     class Sparse(Pick):
         ca.require(sp.And(sp.Eq(Pick.a, 0), sp.Eq(Pick.b, 1)))

@@ -6,8 +6,8 @@ intervened variable set (a non-empty subset of the aligned variables, or of
 input plus one source input per intervened variable.  Every input value is
 drawn on its own, as its position in that input's domain.  With requirements
 on the inputs (``ca.require``), a row is drawn as one of the admissible
-inputs (up to ``POSITION_TABLE_LIMIT`` of them; above, rows are drawn as
-without requirements and pairs whose base or a source violates them are
+inputs (:mod:`~causalabs.verification.falsification.rows`; above its table
+limit, rows are drawn as without requirements and pairs whose base or a source violates them are
 dropped from the example, an example left empty being rejected, and where
 the library gives up after too many rejections the search ends as if
 ``max_examples`` were reached); the minimisation never moves to a pair
@@ -50,8 +50,7 @@ import numpy as np
 
 from causalabs.errors import AlignmentError, UnknownVariableError
 from causalabs.scm.domains import values_at
-from causalabs.scm.semantics import enumerate_inputs
-from causalabs.scm.space import admissible
+from causalabs.verification.falsification import rows
 from causalabs.verification.falsification.minimize import Pair, minimize, order_key
 from causalabs.verification.falsification.seeding import no_harvested_constants
 from causalabs.verification.report.counterexample import Counterexample
@@ -190,18 +189,6 @@ def _replay_call(name: str, variables: Sequence[str] | None, kw: Mapping[str, An
 
 # --- the search --------------------------------------------------------------
 
-#: Under requirements, rows are drawn from a table of the admissible inputs when there are at most this many.
-POSITION_TABLE_LIMIT = 1_000_000
-
-
-def _admissible_positions(model: Any) -> np.ndarray | None:
-    """(admissible inputs, inputs) domain positions, in enumeration order; None without requirements or above the limit."""
-    if not model.constrained or model.input_space_size > POSITION_TABLE_LIMIT:
-        return None
-    every = enumerate_inputs(model)
-    return np.stack([model.domain_index(n, every[n]) for n in model.inputs], axis=1)
-
-
 class _Disagreement(AssertionError):
     """Raised inside the property when a drawn example holds a disagreeing pair."""
 
@@ -255,7 +242,7 @@ def falsify(
     # every input value drawn on its own, as its position in the domain: the library
     # shrinks each toward the first value of its domain
     row = st.tuples(*(st.integers(0, r - 1) for r in radices))
-    table = _admissible_positions(model)
+    table = rows.admissible_positions(model)
     if table is not None:  # requirements: draw one of the admissible inputs, as its domain positions
         row = st.integers(0, len(table) - 1).map(lambda i: tuple(int(p) for p in table[i]))
 
@@ -287,13 +274,7 @@ def falsify(
         return expected, observed, pair_margins(dec, expected)
 
     def allowed(base_idx: np.ndarray, src_idx: np.ndarray) -> np.ndarray:
-        """Per pair: do the base and every source satisfy the hypothesis' requirements?"""
-        if not model.constrained:
-            return np.ones(len(base_idx), dtype=bool)
-        ok = admissible(model, values(base_idx))
-        for j in range(src_idx.shape[1]):
-            ok &= admissible(model, values(src_idx[:, j]))
-        return ok
+        return rows.admissible_pairs(model, values, base_idx, src_idx)
 
     def fails(vs: tuple[str, ...], base_idx: np.ndarray, src_idx: np.ndarray) -> np.ndarray:
         # a candidate outside the requirements never counts as failing: minimisation stays inside them
