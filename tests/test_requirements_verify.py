@@ -167,7 +167,7 @@ def test_falsify_under_a_sparse_requirement(table_limit: int, monkeypatch: pytes
 
 @pytest.mark.parametrize(
     ("mode", "without", "with_requirement"),
-    [("exhaustive", 1, 0), ("sample", 1, 3), ("falsify", 1, 3), ("prove", 1, 0)],
+    [("exhaustive", 1, 0), ("sample", 1, 3), ("sequential", 1, 3), ("falsify", 1, 3), ("prove", 1, 0)],
 )
 def test_the_command_line_agrees(mode: str, without: int, with_requirement: int, tmp_path: Path) -> None:
     """``causalabs verify`` exit status: 1 refuted without the requirement; 0 (or 3 where a mode cannot verify) with it."""
@@ -185,6 +185,6 @@ def test_the_command_line_agrees(mode: str, without: int, with_requirement: int,
         r = runner.invoke(app, ["verify", f"{hyp}:{cls}", "--network", str(net), "--mode", mode],
                           env={"COLUMNS": "200", "NO_COLOR": "1"})
         codes.append(r.exit_code)
-        if cls == "PickDistinct" and mode in ("exhaustive", "sample"):
+        if cls == "PickDistinct" and mode in ("exhaustive", "sample", "sequential"):
             assert "inputs: 24 of the 32 combinations of the domains satisfy Ne(a, b)" in r.stdout, r.stdout
     assert codes == [without, with_requirement], codes
