@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
+import attrs
 import numpy as np
 
 from causalabs.engine.evaluate import evaluate_pairs
@@ -43,6 +44,7 @@ from causalabs.verification.exhaustive import (
 from causalabs.verification.pairs import Sampling
 from causalabs.verification.pairs import distinct as _distinct
 from causalabs.verification.pairs import sample_set as _sample_set
+from causalabs.verification.identification import identify
 from causalabs.verification.report.found import after_search
 from causalabs.verification.report.provenance import provenance
 from causalabs.verification.report.report import Report
@@ -187,6 +189,7 @@ def verify(
     sets: Sequence[Sequence[Any]] | None = None,
     max_pairs: int = MAX_PAIRS,
     max_seconds: float | None = None,
+    rivals: int | Sequence[Any] | None = None,
 ) -> Report:
     """Check that ``network`` implements ``hypothesis`` under ``alignment``; return the verdict and evidence.
 
@@ -207,6 +210,9 @@ def verify(
     ``sample`` does, in growing batches, and stops as soon as an anytime-valid
     confidence sequence decides, or after ``max_pairs`` pairs per set or
     ``max_seconds`` (:mod:`causalabs.verification.sequential`; docs/sequential.md).
+    ``rivals``: a number of rivals to
+    generate (or a list of rival hypothesis classes); the report then gains an
+    ``identification`` section (:mod:`causalabs.verification.identification`).
     """
     if sampling not in SAMPLINGS:
         raise CausalabsError(f"unknown sampling {sampling!r}; choose balanced or random")
@@ -239,7 +245,7 @@ def verify(
         else proportion(successes, total, confidence=confidence, method="clopper-pearson")
     )
     verdict, reason = after_search(decision.verdict, decision.reason, alignment.info)
-    return Report(
+    report = Report(
         verdict=verdict,
         mode=mode,
         hypothesis=model.name,
@@ -262,4 +268,13 @@ def verify(
         confidence=float(confidence),
         statistics=decision.statistics,
     )
+    if rivals is None:
+        return report
+
+    def check(rival: Any) -> Report:
+        return verify(rival, network, alignment, mode=mode, threshold=threshold, seed=seed, samples=samples,
+                      confidence=confidence, variables=names, sampling=sampling, sets=sets)
+
+    section = identify(report, model, network, alignment, names, rivals, check, threshold=threshold, seed=seed)
+    return attrs.evolve(report, identification=section)
 

@@ -66,6 +66,7 @@ def report_from_dict(doc: dict[str, Any], *, where: str = "report") -> Report:
             statistics=dict(doc.get("statistics", {})),
             details=dict(doc.get("details", {})),
             stopping=None if doc.get("stopping") is None else dict(doc["stopping"]),
+            identification=None if doc.get("identification") is None else dict(doc["identification"]),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # AttributeError: a list where a dict belongs
         raise LoadError(f"{where}: malformed causalabs report ({type(exc).__name__}: {exc})") from None

@@ -28,6 +28,7 @@ import textwrap
 from typing import Any
 
 from causalabs.metrics.estimate import Estimate
+from causalabs.verification.report import identification
 from causalabs.verification.report.found import search_converged
 from causalabs.verification.report.report import Report, VariableEvidence
 
@@ -284,6 +285,7 @@ def to_text(r: Report) -> str:
     cx = counterexample(r)
     if cx:
         lines += ["", *cx]
+    lines += identification.text_rows(r.identification)
     lines += ["", footer(r)]
     return "\n".join(lines)
 
@@ -314,6 +316,7 @@ def to_markdown(r: Report) -> str:
     lines += ["", "Alignment: " + "; ".join(f"`{v}` -> `{s}`" for v, s in r.alignment.items())]
     if r.counterexample is not None:
         lines += ["", "Counterexample:", "", "```", *counterexample(r), "```"]
+    lines += identification.markdown_rows(r.identification)
     lines += ["", "Provenance: " + ", ".join(f"{k} `{v}`" for k, v in sorted(r.provenance.items()))]
     return "\n".join(lines) + "\n"
 
@@ -347,7 +350,15 @@ def _tex_counterexample(r: Report) -> str:
 
 
 def to_latex(r: Report) -> str:
-    """A booktabs table a paper can ``\\input``: the evidence of the report's mode, the verdict in the caption."""
+    """A booktabs table a paper can ``\\input``: the evidence of the report's mode, the verdict in the caption.
+
+    With rivals checked, the identification follows the table.
+    """
+    extra = identification.latex_rows(r.identification, _tex)
+    return _latex_table(r) + ("\n".join(extra) + "\n" if extra else "")
+
+
+def _latex_table(r: Report) -> str:
     caption = _tex(f"{r.hypothesis} on {r.network}: {r.verdict} ({r.mode}, {footer(r).split(',')[0]})."
                    + _tex_counterexample(r))
     if r.mode == "prove":

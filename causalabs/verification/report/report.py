@@ -15,6 +15,9 @@ command); ``to_json`` adds
 detected when the file is read back
 (:func:`causalabs.verification.report.io.load_report`).
 
+``identification`` (optional, only when rivals were checked: see
+docs/rivals.md) lists the rivals excluded, surviving and indistinguishable.
+
 Version 2 added ``confidence``, ``statistics`` and the ``unchanged`` stratum
 of each set.  Version 3 added ``stopping`` (sequential mode: the stopping
 rule, why it stopped, the pairs used and the confidence sequence's bounds at
@@ -78,6 +81,8 @@ class Report:
     statistics: dict[str, Any] = attrs.field(factory=dict)
     details: dict[str, Any] = attrs.field(factory=dict)
     stopping: dict[str, Any] | None = None
+    #: rivals excluded and surviving (``verify(rivals=N)``); None when rivals were not checked
+    identification: dict[str, Any] | None = None
 
     @property
     def failures(self) -> int:
@@ -102,7 +107,7 @@ class Report:
                 d["hi_confidence"] = e.hi_confidence
             return d
 
-        return {
+        doc = {
             "schema": SCHEMA,
             "verdict": self.verdict,
             "mode": self.mode,
@@ -131,6 +136,9 @@ class Report:
             # the JSON sorts every key: these lists keep the order the report was made in
             "order": {"alignment": list(self.alignment), "per_variable": ["+".join(e.variables) for e in self.per_variable]},
         }
+        if self.identification is not None:  # an optional key: only when rivals were checked
+            doc["identification"] = self.identification
+        return doc
 
     def to_json(self) -> str:
         """Canonical JSON (sorted keys, fixed separators) with its ``digest``: byte-identical for identical reports."""
