@@ -83,6 +83,19 @@ def show(
     typer.echo(render_latex(hyp) if latex else render_text(hyp))
 
 
+@app.command(short_help="List rival hypotheses: the same outputs, another mechanism inside.")
+def rivals(
+    hypothesis: str = typer.Argument(..., metavar="FILE.py:CLASS", help="the hypothesis"),
+    limit: int = typer.Option(None, "--max", metavar="N", help="stop after N rivals"),
+    budget: float = typer.Option(30.0, "--budget", metavar="SECONDS", help="stop generating after SECONDS"),
+    out: Path = typer.Option(None, "--out", metavar="FILE.py", help="also write the rivals as a hypothesis file"),
+) -> None:
+    """Print the rivals of a hypothesis (see docs/rivals.md), each rendered as `causalabs show` does."""
+    from causalabs.cli.rivals import run_rivals
+
+    raise typer.Exit(run_rivals(hypothesis, limit, budget, out))
+
+
 DEFAULT_ORGANISMS = Path("models")
 
 
@@ -228,6 +241,9 @@ def verify(
     max_seconds: float = typer.Option(
         None, "--max-seconds", metavar="SECONDS", help="sequential mode: stop undecided after SECONDS (exit 3)"
     ),
+    rivals: int = typer.Option(
+        None, "--rivals", metavar="N", help="exhaustive or sample: also check N generated rivals (identification)"
+    ),
 ) -> None:
     """Check that the network implements the hypothesis under the alignment.
 
@@ -251,7 +267,7 @@ def verify(
                                 save_alignment, lr, patience)
     code = run_verify(hypothesis, network, alignment, mode, threshold, seed, samples, json_out, request, sampling,
                       timeout=timeout, progress=False if no_progress else None,
-                      max_pairs=max_pairs, max_seconds=max_seconds)
+                      max_pairs=max_pairs, max_seconds=max_seconds, rivals=rivals)
     raise typer.Exit(code)
 
 

@@ -156,6 +156,7 @@ def run_verify(
     progress: bool | None = None,
     max_pairs: int | None = None,
     max_seconds: float | None = None,
+    rivals: int | None = None,
 ) -> int:
     """Load, check in any mode, print the text report, optionally write its JSON; return the exit status."""
     from causalabs.network.network import load_network
@@ -187,8 +188,10 @@ def run_verify(
     else:
         probe(net, hyp)
         al = searched_alignment(hyp, net, search, seed)
+    if rivals is not None and mode not in ("exhaustive", "sample"):
+        raise LoadError(f"--rivals goes with --mode exhaustive or sample, not {mode}")
     report = check(hyp, net, al, mode, threshold, seed, samples, sampling, timeout=timeout, progress=progress,
-                   budget=budget)
+                   budget=budget, rivals=rivals)
     saved = None if search is None or search.save is None else str(search.save)
     refs = {"hypothesis": hypothesis, "network": network, "alignment": alignment if search is None else saved,
             "searched": search is not None}
@@ -245,6 +248,7 @@ def check_outputs_before_work(
 def check(
     hyp: Any, net: Network, al: Alignment, mode: str, threshold: float, seed: int, samples: int, sampling: str,
     *, timeout: float | None = None, progress: bool | None = None, budget: dict[str, Any] | None = None,
+    rivals: int | None = None,
 ) -> Report:
     """The claim checked in ``mode``, as a :class:`Report` (falsify's and prove's answers in the same schema)."""
     from causalabs.scm.semantics import model_of
@@ -266,6 +270,7 @@ def check(
     return verify(
         hyp, net, al, mode=mode, threshold=threshold, seed=seed, samples=samples, sampling=sampling,  # type: ignore[arg-type]
         **(budget or {}),
+        rivals=rivals,
     )
 
 
