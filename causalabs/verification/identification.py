@@ -29,8 +29,10 @@ from causalabs.data.dataset import CounterfactualDataset
 from causalabs.engine.evaluate import evaluate_pairs
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network
+from causalabs.rivals.equivalence import RivalError
 from causalabs.rivals.decisive import DecisiveSet, Experiment, decisive
 from causalabs.rivals.generate import Rival, generate
+from causalabs.scm.domains import domain_key
 from causalabs.scm.model import CausalModel
 from causalabs.scm.semantics import model_of
 
@@ -54,6 +56,19 @@ def rival_list(model: CausalModel, rivals: RivalsLike) -> tuple[list[Rival], dic
         return list(found.rivals), info
     given = [Rival(r, "given", "given", ()) for r in rivals]
     return given, {"given": len(given)}
+
+
+def _check_given(model: CausalModel, found: Sequence[Rival], variables: Sequence[str]) -> None:
+    """A given rival must have the claim's inputs (same domains) and each aligned variable as an intermediate."""
+    for r in found:
+        m = model_of(r.hypothesis)
+        missing = [v for v in variables if v not in m.variables or m.variables[v].kind != "internal"]
+        if missing:
+            raise RivalError(f"rival {m.name}: no intermediate {missing[0]!r}, which the alignment maps; "
+                             "a rival is checked through the claim's alignment")
+        if [(n, domain_key(m.variables[n].domain)) for n in m.inputs] != [
+                (n, domain_key(model.variables[n].domain)) for n in model.inputs]:
+            raise RivalError(f"rival {m.name}: its inputs or their domains differ from {model.name}'s")
 
 
 def _network_outputs(network: Network, alignment: Alignment, claim: CausalModel,
@@ -90,6 +105,7 @@ def identify(
     """The ``identification`` section of the claim's report (see docs/rivals.md)."""
     model = model_of(hypothesis)
     found, info = rival_list(model, rivals)
+    _check_given(model, found, variables)
     ds: DecisiveSet = decisive(model, [r.hypothesis for r in found], list(variables), seed=seed)
     observed = _network_outputs(network, alignment, model, ds.experiments) if ds.experiments else []
     excluded, surviving = [], []
