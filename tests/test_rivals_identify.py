@@ -136,3 +136,15 @@ def test_cli_verify_rivals_prints_identified():
                               "--network", str(ROOT / "models" / "boolean_circuit.py"), "--rivals", "3",
                               "--mode", "falsify"])
     assert bad.exit_code == 2
+
+
+def test_pytest_helper_with_rivals_passes_when_identified_and_is_inconclusive_when_a_rival_survives(identified, heq):
+    from causalabs.verification.assertion import AbstractionInconclusive, assert_abstraction
+
+    o, _ = identified
+    rep = assert_abstraction(o.hypothesis(), o.network, o.alignment(), rivals=[heq.SwappedEquality])
+    assert rep.identification["identified"] is True
+    low = 0.05  # a threshold the swapped twin also reaches: it survives, so the claim is not identified
+    assert ca.verify(heq.SwappedEquality, o.network, o.alignment(), threshold=low).verdict == "verified"
+    with pytest.raises(AbstractionInconclusive, match="not identified.*SwappedEquality"):
+        assert_abstraction(o.hypothesis(), o.network, o.alignment(), threshold=low, rivals=[heq.SwappedEquality])

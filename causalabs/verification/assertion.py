@@ -269,7 +269,8 @@ def assert_abstraction(
     threshold below 1).  ``seed`` defaults to the session seed
     (``pytest --causalabs-seed``), ``samples``, ``max_examples`` and
     ``deadline_s`` to the current profile.  Other keywords go to
-    :func:`verify` (``confidence``, ``variables``) or :func:`falsify`
+    :func:`verify` (``confidence``, ``variables``, ``rivals``: with rivals a
+    verified claim that is not identified among them is inconclusive) or :func:`falsify`
     (``variables``, ``max_examples``, ``deadline_s``, ``batch``, ``backend``).
 
     Returns the :class:`Report` (or :class:`FalsifyResult`); raises
@@ -326,5 +327,14 @@ def assert_abstraction(
             + "\n(inconclusive: sample more pairs, state a threshold below 1, use mode='exhaustive', "
             "or pass allow_inconclusive=True)",
             outcome,
+        )
+    ident = getattr(outcome, "identification", None)
+    if ident is not None and verdict == "verified" and not ident["identified"] and not allow_inconclusive:
+        survivors = ", ".join(e["name"] for e in ident["surviving"] + ident["undecided"])
+        raise AbstractionInconclusive(
+            _message(outcome, rerun, used_seed if from_session else None)  # type: ignore[arg-type]
+            + f"\n(verified but not identified: rivals survive the same evidence: {survivors}; "
+            "pass allow_inconclusive=True to accept)",
+            outcome,  # type: ignore[arg-type]
         )
     return outcome

@@ -1,0 +1,84 @@
+"""Rivals per organism: generation, twins found, decisive set vs random pairs, identification.
+
+One JSON line per organism:
+``rivals`` generated (within ``--budget`` seconds), ``twins`` (each hand-written wrong twin: the
+generated rival z3 shows equivalent to it, or null, and whether it gives the claim's outputs at all),
+``decisive`` experiments covering every distinguishable rival, ``random_lower`` / ``random_union``
+uniform random experiments needed to separate every rival with probability 0.95 (the rarest rival's
+need, and the union bound), ``ratio`` = random_lower / decisive, and, with the network, whether
+``verify(rivals=...)`` identifies the claim (exhaustive, or sample mode on heq_trained).
+
+Run: ``.venv/bin/python benchmarks/bench_rivals.py`` (add ``--quick`` for 40 rivals per organism).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import causalabs as ca
+from causalabs.organisms import load_organism
+from causalabs.rivals import generate, interventionally_equivalent, same_outputs
+from causalabs.rivals.decisive import decisive, random_pairs_needed
+
+ROOT = Path(__file__).resolve().parents[1]
+ORGANISMS = ["heq_handbuilt", "boolean_circuit", "addition_handbuilt", "heq_trained",
+             "tracr/tracr_reverse", "tracr/tracr_hist", "tracr/tracr_sort", "tracr/tracr_frac_prevs"]
+
+
+def one(name: str, limit: int | None, budget: float) -> dict:
+    o = load_organism(ROOT / "models" / f"{name}.py")
+    claim = o.hypothesis()
+    t = time.perf_counter()
+    found = generate(claim, limit=limit, budget_s=budget)
+    gen_s = time.perf_counter() - t
+    twins = {}
+    aligned = list(o.alignment().sites)
+    for tw in o.wrong_hypotheses():
+        if set(ca.model_of(tw).variables) != set(ca.model_of(claim).variables):
+            twins[tw.__name__] = {"same_outputs": None, "generated_as": None, "note": "other variables than the claim"}
+            continue
+        same = same_outputs(claim, tw)
+        match = None
+        if same:
+            match = next((r.name for r in found.rivals if interventionally_equivalent(r.hypothesis, tw)), None)
+        twins[tw.__name__] = {"same_outputs": same, "generated_as": match}
+    given = [tw for tw in o.wrong_hypotheses() if twins[tw.__name__]["same_outputs"]]
+    t = time.perf_counter()
+    d = decisive(claim, [r.hypothesis for r in found.rivals] + given, aligned)
+    dec_s = time.perf_counter() - t
+    rates = [d.random_rate[n] for n in d.separated]
+    need = random_pairs_needed(rates)
+    mode = "sample" if ca.model_of(claim).input_space_size > 50_000 else "exhaustive"
+    t = time.perf_counter()
+    rep = ca.verify(claim, o.network, o.alignment(), mode=mode, rivals=[r.hypothesis for r in found.rivals] + given)
+    ver_s = time.perf_counter() - t
+    ident = rep.identification
+    return {
+        "organism": name, "claim": ca.model_of(claim).name, "rivals": len(found.rivals), "complete": found.complete,
+        "generation_s": round(gen_s, 2), "twins": twins, "aligned": aligned,
+        "decisive": len(d.experiments), "separated": len(d.separated),
+        "indistinguishable": list(d.indistinguishable), "undecided": list(d.undecided),
+        "random_lower": need["lower"], "random_union": need["union"],
+        "ratio": None if not d.experiments else need["lower"] / len(d.experiments),
+        "pool_exact": d.exact, "decisive_s": round(dec_s, 2),
+        "verdict": rep.verdict, "mode": mode, "identified": ident["identified"],
+        "excluded": len(ident["excluded"]), "surviving": [(e["name"], e["how"], e.get("iia")) for e in ident["surviving"]],
+        "verify_s": round(ver_s, 2),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--budget", type=float, default=60.0)
+    p.add_argument("organisms", nargs="*", default=ORGANISMS)
+    a = p.parse_args()
+    for name in a.organisms:
+        print(json.dumps(one(name, 40 if a.quick else None, a.budget)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
