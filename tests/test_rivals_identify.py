@@ -148,3 +148,24 @@ def test_pytest_helper_with_rivals_passes_when_identified_and_is_inconclusive_wh
     assert ca.verify(heq.SwappedEquality, o.network, o.alignment(), threshold=low).verdict == "verified"
     with pytest.raises(AbstractionInconclusive, match="not identified.*SwappedEquality"):
         assert_abstraction(o.hypothesis(), o.network, o.alignment(), threshold=low, rivals=[heq.SwappedEquality])
+
+
+def test_a_rival_its_own_search_verifies_survives(identified, heq):
+    """verify --search --rivals: each rival gets its own fitted alignment; here the 'search' swaps the sites,
+    which is what a search fitting SwappedEquality finds, so the renaming twin survives."""
+    import attrs
+
+    o, _ = identified
+    al = o.alignment()
+    swapped = attrs.evolve(al, sites={"left": al.sites["right"], "right": al.sites["left"]})
+    fits = []
+
+    def search(rival):
+        fits.append(ca.model_of(rival).name)
+        return swapped
+
+    rep = ca.verify(o.hypothesis(), o.network, al, rivals=[heq.SwappedEquality], rival_search=search)
+    ident = rep.identification
+    assert fits == ["SwappedEquality"] and ident["identified"] is False
+    assert [(e["name"], e["by"], e["iia"]) for e in ident["surviving"]] == [("SwappedEquality", "search", 1.0)]
+    assert "under its own searched alignment" in to_text(rep)

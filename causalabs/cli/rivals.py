@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -47,3 +49,18 @@ def run_rivals(hypothesis: str, limit: int | None, budget: float, out: Path | No
         write_atomic(out, source([r.hypothesis for r in found.rivals], header))
         typer.echo(f"\nwrote {out}")
     return 0
+
+
+def rival_searcher(net: Any, sites: Any, dims: dict[str, int], request: Any, seed: int) -> Callable[[Any], Any]:
+    """``verify --search --rivals``: the claim's search (method, sites, dims, budget) run again for a rival."""
+    from causalabs.align.find import find_alignment
+
+    def fit(rival: Any) -> Any:
+        found = find_alignment(
+            rival, net, sites, method=request.method, dims=dims,
+            samples=request.samples, epochs=request.epochs, lr=request.lr, patience=request.patience, seed=seed,
+        )
+        typer.echo(f"searched for rival {model_of(rival).name}: {found.describe()}", err=True)
+        return found
+
+    return fit

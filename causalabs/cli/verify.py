@@ -190,8 +190,13 @@ def run_verify(
         al = searched_alignment(hyp, net, search, seed)
     if rivals is not None and mode not in ("exhaustive", "sample"):
         raise LoadError(f"--rivals goes with --mode exhaustive or sample, not {mode}")
+    rival_search = None
+    if rivals is not None and search is not None:  # each rival gets its own search (docs/rivals.md)
+        from causalabs.cli.rivals import rival_searcher
+
+        rival_search = rival_searcher(net, parse_sites(search.sites), parse_dims(search.dims), search, seed)
     report = check(hyp, net, al, mode, threshold, seed, samples, sampling, timeout=timeout, progress=progress,
-                   budget=budget, rivals=rivals)
+                   budget=budget, rivals=rivals, rival_search=rival_search)
     saved = None if search is None or search.save is None else str(search.save)
     refs = {"hypothesis": hypothesis, "network": network, "alignment": alignment if search is None else saved,
             "searched": search is not None}
@@ -248,7 +253,7 @@ def check_outputs_before_work(
 def check(
     hyp: Any, net: Network, al: Alignment, mode: str, threshold: float, seed: int, samples: int, sampling: str,
     *, timeout: float | None = None, progress: bool | None = None, budget: dict[str, Any] | None = None,
-    rivals: int | None = None,
+    rivals: int | None = None, rival_search: Any = None,
 ) -> Report:
     """The claim checked in ``mode``, as a :class:`Report` (falsify's and prove's answers in the same schema)."""
     from causalabs.scm.semantics import model_of
@@ -270,7 +275,7 @@ def check(
     return verify(
         hyp, net, al, mode=mode, threshold=threshold, seed=seed, samples=samples, sampling=sampling,  # type: ignore[arg-type]
         **(budget or {}),
-        rivals=rivals,
+        rivals=rivals, rival_search=rival_search,
     )
 
 

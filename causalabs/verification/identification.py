@@ -27,6 +27,7 @@ import numpy as np
 
 from causalabs.data.dataset import CounterfactualDataset
 from causalabs.engine.evaluate import evaluate_pairs
+from causalabs.errors import CausalabsError
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network
 from causalabs.rivals.equivalence import RivalError
@@ -97,12 +98,20 @@ def identify(
     alignment: Alignment,
     variables: Sequence[str],
     rivals: RivalsLike,
-    check: Callable[[Any], Any],
+    check: Callable[[Any, Alignment], Any],
     *,
     threshold: float = 1.0,
     seed: int = 0,
+    rival_search: Callable[[Any], Alignment] | None = None,
 ) -> dict[str, Any]:
-    """The ``identification`` section of the claim's report (see docs/rivals.md)."""
+    """The ``identification`` section of the claim's report (see docs/rivals.md).
+
+    ``check(rival, alignment)`` runs the usual evidence for a rival.
+    ``rival_search(rival)``, when given (``verify --search``), fits an
+    alignment for each distinguishable rival; a rival verified under its own
+    fitted alignment survives (``"by": "search"``), whatever the claim's
+    alignment said of it.
+    """
     model = model_of(hypothesis)
     found, info = rival_list(model, rivals)
     _check_given(model, found, variables)
@@ -120,12 +129,14 @@ def identify(
         if threshold == 1.0 and not all(agree):
             excluded.append({**entry, "by": "decisive experiment"})
             continue
-        rep = check(r.hypothesis)
+        rep = check(r.hypothesis, alignment)
         entry.update({"verdict": rep.verdict, "iia": rep.iia.value})
         if rep.verdict == "refuted":
             excluded.append({**entry, "by": "evidence"})
         else:
             surviving.append(entry)
+    if rival_search is not None:
+        excluded, surviving = _searched(found, excluded, surviving, indist, rival_search, check)
     identified = claim_report.verdict == "verified" and not surviving and not ds.undecided
     how = {r.name: r.how for r in found}
     if identified:
@@ -146,3 +157,28 @@ def identify(
         "identified": identified,
         "line": line,
     }
+
+
+def _searched(found: Sequence[Rival], excluded: list[dict[str, Any]], surviving: list[dict[str, Any]],
+              indist: set[str], rival_search: Callable[[Any], Alignment], check: Callable[[Any, Alignment], Any]
+              ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Fit an alignment for every excluded rival; one its own alignment verifies survives."""
+    classes = {r.name: r.hypothesis for r in found}
+    still: list[dict[str, Any]] = []
+    for entry in excluded:
+        try:
+            fitted = rival_search(classes[entry["name"]])
+        except CausalabsError as exc:  # the search cannot fit it (no pair changes the output, ...)
+            still.append({**entry, "search": {"verdict": "not fitted", "note": str(exc)}})
+            continue
+        rep = check(classes[entry["name"]], fitted)
+        searched = {"verdict": rep.verdict, "iia": rep.iia.value,
+                    "alignment": {v: s.name for v, s in fitted.sites.items()}}
+        if rep.verdict == "verified":
+            surviving.append({**entry, "by": "search", "iia": rep.iia.value, "verdict": rep.verdict, "search": searched})
+        else:
+            still.append({**entry, "search": searched})
+    for entry in surviving:
+        if "search" not in entry and entry["name"] not in indist:
+            entry["search"] = {"verdict": entry.get("verdict"), "note": "survives under the claim's alignment"}
+    return still, surviving

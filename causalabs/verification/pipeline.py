@@ -190,6 +190,7 @@ def verify(
     max_pairs: int = MAX_PAIRS,
     max_seconds: float | None = None,
     rivals: int | Sequence[Any] | None = None,
+    rival_search: Callable[[Any], Alignment] | None = None,
 ) -> Report:
     """Check that ``network`` implements ``hypothesis`` under ``alignment``; return the verdict and evidence.
 
@@ -212,7 +213,9 @@ def verify(
     ``max_seconds`` (:mod:`causalabs.verification.sequential`; docs/sequential.md).
     ``rivals``: a number of rivals to
     generate (or a list of rival hypothesis classes); the report then gains an
-    ``identification`` section (:mod:`causalabs.verification.identification`).
+    ``identification`` section (:mod:`causalabs.verification.identification`);
+    ``rival_search(rival) -> Alignment`` also fits each rival its own
+    alignment, and a rival that alignment verifies survives.
     """
     if sampling not in SAMPLINGS:
         raise CausalabsError(f"unknown sampling {sampling!r}; choose balanced or random")
@@ -271,10 +274,11 @@ def verify(
     if rivals is None:
         return report
 
-    def check(rival: Any) -> Report:
-        return verify(rival, network, alignment, mode=mode, threshold=threshold, seed=seed, samples=samples,
+    def check(rival: Any, fitted: Alignment) -> Report:
+        return verify(rival, network, fitted, mode=mode, threshold=threshold, seed=seed, samples=samples,
                       confidence=confidence, variables=names, sampling=sampling, sets=sets)
 
-    section = identify(report, model, network, alignment, names, rivals, check, threshold=threshold, seed=seed)
+    section = identify(report, model, network, alignment, names, rivals, check, threshold=threshold, seed=seed,
+                       rival_search=rival_search)
     return attrs.evolve(report, identification=section)
 

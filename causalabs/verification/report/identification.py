@@ -27,7 +27,9 @@ def text_rows(section: dict[str, Any] | None) -> list[str]:
             continue
         lines.append(f"  {label}: {len(entries)}")
         for e in entries[:SHOWN]:
-            extra = f"  IIA {_iia(e)}" if key == "surviving" else (f"  by {e['by']}" if key == "excluded" else "")
+            extra = f"  by {e['by']}" if key == "excluded" else ""
+            if key == "surviving":
+                extra = f"  IIA {_iia(e)}" + ("  (under its own searched alignment)" if e.get("by") == "search" else "")
             lines.append(f"    {e['name']}: {e['how']}{extra}")
         if len(entries) > SHOWN:
             lines.append(f"    ... and {len(entries) - SHOWN} more")
