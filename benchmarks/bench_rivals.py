@@ -53,7 +53,9 @@ def one(name: str, limit: int | None, budget: float) -> dict:
     need = random_pairs_needed(rates)
     mode = "sample" if ca.model_of(claim).input_space_size > 50_000 else "exhaustive"
     t = time.perf_counter()
-    rep = ca.verify(claim, o.network, o.alignment(), mode=mode, rivals=[r.hypothesis for r in found.rivals] + given)
+    sets = [(v,) for v in aligned] if len(aligned) > 4 else None  # tracr: each position's variable alone
+    rep = ca.verify(claim, o.network, o.alignment(), mode=mode, sets=sets,
+                    rivals=[r.hypothesis for r in found.rivals] + given)
     ver_s = time.perf_counter() - t
     ident = rep.identification
     return {
