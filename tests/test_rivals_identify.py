@@ -169,3 +169,19 @@ def test_a_rival_its_own_search_verifies_survives(identified, heq):
     assert fits == ["SwappedEquality"] and ident["identified"] is False
     assert [(e["name"], e["by"], e["iia"]) for e in ident["surviving"]] == [("SwappedEquality", "search", 1.0)]
     assert "under its own searched alignment" in to_text(rep)
+
+
+def test_z3_finds_witnesses_and_proves_indistinguishable_on_a_large_space(monkeypatch):
+    import causalabs.rivals.decisive as dec
+
+    monkeypatch.setattr(dec, "POOL_SAMPLE", 4)  # a pool too small to separate anything: z3 finds the witness
+    pool = load_module(str(ROOT / "hypotheses" / "heq_pool.py"))
+    claim = pool.HierarchicalEqualityPool
+    found = generate(claim, limit=13)
+    by_how = {r.how: r.hypothesis for r in found.rivals}
+    flip = by_how["left := Ne(w, x) (the output flips when they differ)"]
+    d = decisive(claim, [pool.SwappedEqualityPool, flip])
+    assert not d.exact  # 10**8 inputs: a sampled pool, then z3
+    assert d.indistinguishable == (flip.__name__,)  # z3 unsat on every intervened set
+    e = d.experiments[d.separated["SwappedEqualityPool"]]
+    assert e.prediction(claim) != e.prediction(pool.SwappedEqualityPool)

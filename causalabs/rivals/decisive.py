@@ -174,7 +174,6 @@ def decisive(
     table = np.concatenate(hits, axis=0) if hits else np.zeros((0, len(rms)), dtype=bool)
     for j in range(len(sets)):
         rows += [(j, i) for i in range(size)]
-    experiments = [None] * len(rows)  # built lazily
     extra: list[Experiment] = []
     undecided, indistinguishable = [], []
     covered = table.any(axis=0) if len(table) else np.zeros(len(rms), dtype=bool)
@@ -210,7 +209,6 @@ def decisive(
         j, i = rows[k]
         return Experiment(sets[j], {n: int(base[n][i]) for n in cm.inputs}, {n: int(src[n][i]) for n in cm.inputs})
 
-    del experiments
     chosen_exps = [experiment(k) for k in chosen]
     separated = {}
     for i, n in enumerate(names):

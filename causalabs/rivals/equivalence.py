@@ -112,7 +112,6 @@ def fingerprint(model: CausalModel, probes: int = 512, seed: int = 0) -> str:
     Interventionally equivalent hypotheses (same names and domains) have the
     same fingerprint; different ones almost always differ.
     """
-    rng = np.random.default_rng(seed)
     values: dict[str, np.ndarray] = {}
     h = hashlib.sha256()
     for name in sorted(model.variables, key=lambda n: (model.variables[n].kind != "input", n)):
@@ -120,7 +119,6 @@ def fingerprint(model: CausalModel, probes: int = 512, seed: int = 0) -> str:
         sub = np.random.default_rng(int.from_bytes(hashlib.sha256(f"{seed}:{name}".encode()).digest()[:4], "little"))
         if var.is_input:
             values[name] = values_at(var.domain, sub.integers(0, len(var.domain), probes))
-    del rng
     for name, var in model.variables.items():
         if var.is_input:
             continue

@@ -108,17 +108,19 @@ def _check_symbolic(model: CausalModel) -> None:
 
 
 def _try_build(name: str, table: Table, doc: str) -> type | None:
-    """Build the class; a variable whose mechanism leaves its declared domain gets its image instead."""
+    """Build the class; an output whose mechanism leaves its declared domain gets its image instead.
+
+    None when the table is no valid hypothesis (a candidate that is not a rival).
+    """
     table = dict(table)
     for _ in range(len(table) + 1):
         try:
             return build(name, table, doc)
-        except MechanismRangeError as exc:
-            bad = [n for n in table if f".{n}:" in str(exc).split(" ", 1)[0] + ":"]
-            if not bad or table[bad[0]].domain is None or table[bad[0]].kind == "internal":
+        except MechanismRangeError as exc:  # "Class.variable: the mechanism produces ..."
+            bad = str(exc).split(":", 1)[0].partition(".")[2]
+            if bad not in table or table[bad].kind != "output" or table[bad].domain is None:
                 return None
-            s = table[bad[0]]
-            table[bad[0]] = Spec(s.kind, None, s.mechanism)
+            table[bad] = Spec(table[bad].kind, None, table[bad].mechanism)
         except CausalabsError:
             return None
     return None
