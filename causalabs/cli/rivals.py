@@ -11,8 +11,8 @@ import typer
 from causalabs.cli.paths import check_output_file, write_atomic
 from causalabs.errors import LoadError
 from causalabs.loading import load_hypothesis
-from causalabs.rivals.build import source
-from causalabs.rivals.generate import generate
+from causalabs.rivals.classes import source
+from causalabs.rivals.generation import generate
 from causalabs.scm.render import render_text
 from causalabs.scm.semantics import model_of
 

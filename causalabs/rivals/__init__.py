@@ -1,7 +1,7 @@
 """Rival hypotheses and the experiments that tell them apart (no torch here).
 
 * :func:`generate`: hypotheses with the claim's outputs on every input and
-  another mechanism inside (:mod:`causalabs.rivals.generate`);
+  another mechanism inside (:mod:`causalabs.rivals.generation`);
 * :func:`decisive`: interchange experiments on which each rival predicts
   otherwise than the claim, and a small set covering them all
   (:mod:`causalabs.rivals.decisive`);
@@ -11,9 +11,9 @@
 See docs/rivals.md.
 """
 
-from causalabs.rivals.build import build, source
+from causalabs.rivals.classes import build, source
 from causalabs.rivals.equivalence import RivalError, interventionally_equivalent, same_outputs
-from causalabs.rivals.generate import Rival, RivalSet, generate
+from causalabs.rivals.generation import Rival, RivalSet, generate
 
 __all__ = [
     "Rival",

@@ -36,7 +36,7 @@ import numpy as np
 import sympy as sp
 
 from causalabs.errors import CausalabsError, MechanismRangeError
-from causalabs.rivals.build import Spec, Table, build, table_of
+from causalabs.rivals.classes import Spec, Table, build, table_of
 from causalabs.rivals.equivalence import (
     ENUMERATE_LIMIT,
     RivalError,
