@@ -39,6 +39,7 @@ from causalabs.errors import CausalabsError, MechanismRangeError
 from causalabs.rivals.classes import Spec, Table, build, table_of
 from causalabs.rivals.equivalence import (
     ENUMERATE_LIMIT,
+    Z3_TIMEOUT_MS,
     RivalError,
     factual_outputs,
     fingerprint,
@@ -273,7 +274,10 @@ def generate(
             if cls is None or same_outputs(model, cls, claim_out) is not True:
                 continue
             fp = fingerprint(model_of(cls))
-            if any(interventionally_equivalent(other, cls) is not False for other in prints.get(fp, [])):
+            left_ms = max(1, int(1000 * (budget_s - (time.monotonic() - start))))  # z3 stays inside the budget
+            # z3's unknown counts as a duplicate: a rival is kept only when proved different
+            if any(interventionally_equivalent(other, cls, timeout_ms=min(left_ms, Z3_TIMEOUT_MS)) is not False
+                   for other in prints.get(fp, [])):
                 continue
             prints.setdefault(fp, []).append(cls)
             rivals.append(Rival(cls, kind, how, tuple(dict.fromkeys(changed))))
