@@ -149,7 +149,7 @@ class NativeBackend:
         for s in sites:
             key = s.location_key()
             if key not in wanted:
-                pos = positions_tensor(s, batch, n)
+                pos = positions_tensor(s, batch, n, network)
                 bounds = _pos_bounds(s, pos)
                 wanted[key] = (s, None if pos is None else pos.to(device), bounds)
         by_module: dict[tuple[str, str], list[LocationKey]] = {}
@@ -230,7 +230,7 @@ class NativeBackend:
         for s, src in patches:
             if src.shape[0] != n:
                 raise SiteError(f"site {s.name}: {src.shape[0]} source vectors for {n} base rows")
-            pos = positions_tensor(s, base, n)
+            pos = positions_tensor(s, base, n, network)
             bounds = _pos_bounds(s, pos)
             by_module.setdefault((s.module, s.io), []).append(
                 (s, None if pos is None else pos.to(device), bounds, src)

@@ -47,6 +47,7 @@ from causalabs.network.hf_sites import (
 )
 from causalabs.network.decoded import output_tensor
 from causalabs.network.network import Decoded, Network
+from causalabs.network.text import TextTemplate
 
 Batch = dict[str, np.ndarray]
 #: Which row of a slot's vocabulary each example uses: an input name, or a
@@ -173,6 +174,19 @@ class TokenTemplate:
             f"token template has no slot {label!r}; its slots are {', '.join(s.label for s in self.slots)}"
         )
 
+    def position(self, name: str | int) -> tuple[int, ...]:
+        """The positions called ``name``: an integer, ``last``, ``slot:S``, ``slot:S:first`` or ``slot:S:last``."""
+        from causalabs.network.text import _parse
+
+        kind, slot, which = _parse(str(name), [s.label for s in self.slots])
+        if kind == "int":
+            return (int(name),)
+        if kind == "last":
+            return (self.length - 1,)
+        assert slot is not None
+        span = self.positions(slot)
+        return span[:1] if which == "first" else span[-1:] if which == "last" else span
+
     def encode(self, batch: Batch) -> torch.Tensor:
         """Token ids of shape (n, length) for a high-level batch (int64, on the CPU)."""
         n = len(next(iter(batch.values()))) if batch else 0
@@ -253,35 +267,78 @@ def candidate_decoder(
 # --- the network --------------------------------------------------------------
 
 
-def lm_call(module: nn.Module, input_ids: torch.Tensor, *, logits_to_keep: int = 0) -> Any:
+def lm_call(module: nn.Module, input_ids: Any, *, logits_to_keep: int = 0) -> Any:
     """Run a causal LM on token ids without a key/value cache.
 
+    ``input_ids`` is a tensor of ids, or the mapping a :class:`TextTemplate`
+    encodes (ids, and for padded batches the attention mask and position
+    ids; with right padding ``"last"``, each row's last real position, whose
+    logits alone are returned, as a ``(n, 1, vocab)`` tensor).
     ``logits_to_keep=k > 0`` computes the logits of the last ``k`` positions
     only (``transformers``' own argument; 0 keeps all).
     """
+    kwargs: dict[str, Any] = {"use_cache": False}
     if logits_to_keep:
-        return module(input_ids=input_ids, use_cache=False, logits_to_keep=logits_to_keep)
-    return module(input_ids=input_ids, use_cache=False)
+        kwargs["logits_to_keep"] = logits_to_keep
+    if not isinstance(input_ids, Mapping):
+        return module(input_ids=input_ids, **kwargs)
+    inputs = dict(input_ids)
+    last = inputs.pop("last", None)
+    out = module(**inputs, **kwargs)
+    if last is None:
+        return out
+    logits = logits_of(out)
+    rows = torch.arange(logits.shape[0], device=logits.device)
+    return logits[rows, last.to(logits.device)][:, None]
+
+
+def answer_tokens(tokenizer: Any, words: Sequence[str], *, prefix: str = " ") -> tuple[int, ...]:
+    """The token id of each answer word (``prefix + word``, one token each), for :func:`candidate_decoder`."""
+    ids = []
+    for w in words:
+        got = tokenizer.encode(prefix + w, add_special_tokens=False)
+        if len(got) != 1:
+            raise NetworkError(f"answer {prefix + w!r} is {len(got)} tokens for this tokenizer; an answer must be one token")
+        ids.append(int(got[0]))
+    return tuple(ids)
 
 
 def hf_network(
     module: nn.Module,
-    template: TokenTemplate | Callable[[Batch], torch.Tensor],
+    template: TokenTemplate | TextTemplate | str | Callable[[Batch], Any],
     decode: Callable[[Any], Decoded],
     *,
     name: str = "network",
     info: Mapping[str, Any] | None = None,
     logits_to_keep: int = 0,
+    tokenizer: Any = None,
+    vocab: Mapping[str, Sequence[str]] | None = None,
+    index: Mapping[str, Any] | None = None,
+    padding: str = "left",
 ) -> Network:
     """A :class:`Network` over a ``transformers`` causal LM (put in eval mode).
 
-    ``template`` encodes a high-level batch into token ids (a
-    :class:`TokenTemplate` or any function); ``decode`` reads the output
-    (see :func:`candidate_decoder`).  With ``logits_to_keep=1`` only the last
-    position's logits are computed (the decoder must then read position -1).
+    ``template`` encodes a high-level batch into token ids: a
+    :class:`TokenTemplate` (fixed ids, no tokenizer), a
+    :class:`~causalabs.network.text.TextTemplate`, a format string with
+    ``{slot}`` s (then give ``tokenizer``, ``vocab`` and optionally
+    ``index`` and ``padding``: a TextTemplate is built from them), or any
+    function.  ``decode`` reads the output (see :func:`candidate_decoder`).
+    With ``logits_to_keep=1`` only the last position's logits are computed
+    (the decoder must then read position -1; not with right padding).
+    Named positions (``last``, ``slot:S``...) of the template resolve through
+    :func:`causalabs.network.site_names.parse_site`.
     """
     if logits_to_keep < 0:
         raise NetworkError(f"hf_network {name!r}: logits_to_keep must be >= 0, got {logits_to_keep}")
+    if isinstance(template, str):
+        if tokenizer is None or vocab is None:
+            raise NetworkError(f"hf_network {name!r}: a text template needs tokenizer= and vocab=")
+        template = TextTemplate(tokenizer, template, vocab, index or {}, padding)  # type: ignore[arg-type]
+    elif tokenizer is not None or vocab is not None:
+        raise NetworkError(f"hf_network {name!r}: tokenizer= and vocab= go with a text template (a str)")
+    if isinstance(template, TextTemplate) and template.padding == "right" and logits_to_keep:
+        raise NetworkError(f"hf_network {name!r}: logits_to_keep reads the last positions, which right padding moves")
     module.eval()
     meta: dict[str, Any] = {"blocks": blocks_path(module), "layers": num_layers(module)}
     meta.update(info or {})
@@ -294,7 +351,9 @@ __all__ = [
     "BLOCK_CONTAINERS",
     "MLP_NAMES",
     "Slot",
+    "TextTemplate",
     "TokenTemplate",
+    "answer_tokens",
     "attention_site",
     "block_path",
     "block_site",

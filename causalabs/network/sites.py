@@ -32,6 +32,13 @@ def _positions(value: Any) -> Positions:
         return value
     if isinstance(value, (int, np.integer)):
         return (int(value),)
+    if isinstance(value, str):
+        try:
+            return (int(value),)
+        except ValueError:  # a name (last, slot:S...): resolved through the network's text template
+            from causalabs.network.text import PositionName
+
+            return PositionName(value)
     return tuple(int(v) for v in value)
 
 
@@ -195,15 +202,36 @@ def check_featurizer_width(s: Site, width: int) -> None:
             raise SiteError(f"site {s.name}: unit index {bad[0]} is out of range for width {width}")
 
 
-def positions_tensor(s: Site, batch: dict[str, np.ndarray], n: int) -> torch.Tensor | None:
-    """The site's positions for each row as a CPU LongTensor of shape (n, P), or None."""
-    if s.positions is None:
+def bound_positions(s: Site, network: Any) -> Positions:
+    """The site's positions, a position name bound to ``network``'s template if it is not bound yet."""
+    from causalabs.network.text import PositionName
+
+    p = s.positions
+    if isinstance(p, PositionName) and p.template is None and network is not None:
+        template = getattr(network.encode, "__wrapped__", network.encode)
+        if not hasattr(template, "position"):
+            raise SiteError(
+                f"site {s.name}: position {p.__name__!r} names tokens, but {network.name}'s encode is not a "
+                "TextTemplate or TokenTemplate"
+            )
+        resolved = template.position(p.__name__)
+        return resolved if isinstance(resolved, PositionName) or callable(resolved) else tuple(resolved)
+    return p
+
+
+def positions_tensor(s: Site, batch: dict[str, np.ndarray], n: int, network: Any = None) -> torch.Tensor | None:
+    """The site's positions for each row as a CPU LongTensor of shape (n, P), or None.
+
+    ``network``: binds a position name (``last``, ``slot:S``) to the network's template.
+    """
+    positions = bound_positions(s, network)
+    if positions is None:
         return None
-    if callable(s.positions):
-        raw = np.asarray(s.positions(batch))
+    if callable(positions):
+        raw = np.asarray(positions(batch))
         if raw.ndim == 1:
             raw = raw[:, None]
         if raw.shape[0] != n:
             raise SiteError(f"site {s.name}: the position function returned {raw.shape[0]} rows for {n}")
         return torch.as_tensor(raw.astype(np.int64))
-    return torch.tensor(s.positions, dtype=torch.long).expand(n, len(s.positions))
+    return torch.tensor(positions, dtype=torch.long).expand(n, len(positions))
