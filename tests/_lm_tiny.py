@@ -43,7 +43,8 @@ def module(family: str, vocab: int = 300, seed: int = 0) -> torch.nn.Module:
     """A 2-block model of ``family`` with 4 heads (head_dim 8; Gemma 16) and seeded random weights."""
     import transformers as tf
 
-    common: dict[str, Any] = {"vocab_size": vocab, "bos_token_id": 1, "eos_token_id": 1, "pad_token_id": 0}
+    common: dict[str, Any] = {"vocab_size": vocab, "bos_token_id": 1, "eos_token_id": 1, "pad_token_id": 0,
+                              "initializer_range": 0.2}  # large weights: patches have visible effects
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         if family == "gpt2":

@@ -35,7 +35,7 @@ from causalabs.network.sites import ALL, Site, Subspace, resolve_module
 #: Child names of an attention module's output projection, by family.
 OUT_PROJ_NAMES: tuple[str, ...] = ("o_proj", "c_proj", "dense", "out_proj")
 
-_BRACKET = re.compile(r"\[\s*(pos|head)\s+([^\]]*?)\s*\]")
+_BRACKET = re.compile(r"\[\s*(pos|head)(?:\s+([^\]]*?))?\s*\]")
 
 
 def _split(text: str) -> tuple[str, dict[str, str]]:
@@ -49,7 +49,7 @@ def _split(text: str) -> tuple[str, dict[str, str]]:
             break
         if m.group(1) in parts:
             raise SiteError(f"site {text!r}: [{m.group(1)} ...] given twice")
-        parts[m.group(1)] = m.group(2)
+        parts[m.group(1)] = m.group(2) or ""
         at = m.end()
     if rest[at:].strip():
         raise SiteError(
