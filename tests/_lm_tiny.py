@@ -61,3 +61,58 @@ def module(family: str, vocab: int = 300, seed: int = 0) -> torch.nn.Module:
             m = cls[1](cls[0](hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
                               num_key_value_heads=2, max_position_embeddings=64, **extra, **common))
     return m.eval()
+
+
+HYPOTHESIS = '''
+import causalabs as ca
+
+
+class TinyIOI(ca.Hypothesis):
+    """io = b if s == 0 else a; out = io (names 0..3)."""
+
+    a, b = ca.inputs("a b", domain=range(4))
+    s = ca.input("s", domain=(0, 1))
+    place = ca.input("place", domain=range(3))
+    io = ca.var(b * (1 - s) + a * s)
+    out = ca.output(io)
+'''
+
+NETWORK = '''
+import sys
+
+import numpy as np
+
+sys.path.insert(0, {tests!r})
+import _lm_tiny as tiny
+
+from causalabs.network import Alignment
+from causalabs.network.hf import answer_tokens, candidate_decoder, hf_network
+from causalabs.network.site_names import parse_site
+
+TOK = tiny.tokenizer()
+NAMES = tiny.NAMES[:4]
+
+
+def subject(batch):
+    return np.where(np.asarray(batch["s"]) == 0, batch["a"], batch["b"])
+
+
+def load():
+    vocab = {{"a": NAMES, "b": NAMES, "s": NAMES, "place": tiny.PLACES}}
+    return hf_network(tiny.module({family!r}), tiny.TEXT, candidate_decoder(answer_tokens(TOK, NAMES)),
+                      tokenizer=TOK, vocab=vocab, index={{"s": subject}}, name="tiny_lm")
+
+
+def alignment():
+    return Alignment({{"io": parse_site("model.layers.1[pos last]")}})
+'''
+
+
+def write_files(folder: Any, family: str = "llama") -> tuple[str, str]:
+    """A tiny IOI hypothesis file and a network file over a tiny random LM with a text template: their paths."""
+    from pathlib import Path
+
+    folder = Path(folder)
+    (folder / "tiny_ioi.py").write_text(HYPOTHESIS)
+    (folder / "tiny_lm.py").write_text(NETWORK.format(tests=str(Path(__file__).resolve().parent), family=family))
+    return f"{folder / 'tiny_ioi.py'}:TinyIOI", str(folder / "tiny_lm.py")

@@ -202,7 +202,11 @@ def _site(p: Path, variable: str, value: Any, featurizers: list[Rotation]) -> Si
     if io not in ("output", "input"):
         fail(p, f"{field}.io", f"expected \"output\" or \"input\", got {_shown(io)}")
     pos = d.get("positions")
-    positions = None if pos is None else tuple(_ints(p, f"{field}.positions", pos))
+    positions: Any
+    if isinstance(pos, str):  # a position name (last, slot:S...), bound to the network's template when used
+        positions = pos
+    else:
+        positions = None if pos is None else tuple(_ints(p, f"{field}.positions", pos))
     try:
         return Site(module, io, positions, _subspace(p, f"{field}.subspace", d.get("subspace"), featurizers))
     except SiteError as exc:  # repeated units, empty positions

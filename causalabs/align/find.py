@@ -21,7 +21,8 @@ from causalabs.align.sweep import DAS
 from causalabs.errors import AlignmentError
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network
-from causalabs.network.sites import Site, resolve_module
+from causalabs.network.site_names import parse_site
+from causalabs.network.sites import Site
 from causalabs.scm.semantics import model_of
 
 METHODS = ("das", "boundless", "neurons", "pca")
@@ -172,7 +173,13 @@ def find_alignment(
     fit = search_method(method, dims_, epochs=epochs, lr=lr, patience=patience)
     groups: dict[str, list[str]] = {}
     for v, module in where.items():
-        resolve_module(network.module, module, network=network.name)
+        location = parse_site(module, network)
+        if not location.subspace.is_all:
+            raise AlignmentError(
+                f"search at {module}: a search fits directions in a whole activation; a head ([head H]) is an "
+                "interchange of fixed units: put it in an alignment, or search at the attention output "
+                "projection's input (PATH.input)"
+            )
         groups.setdefault(module, []).append(v)
     found: dict[str, Site] = {}
     digests: list[str] = []
@@ -183,7 +190,7 @@ def find_alignment(
         train = training_sets(hypothesis, sets, samples, offset, data)
         offset += len(sets)
         digests += [str(ds.digest) for ds in train]
-        fitted = fit(network, Site(module), tuple(group), train, seed)
+        fitted = fit(network, parse_site(module, network), tuple(group), train, seed)
         found.update({v: fitted.sites[v] for v in group})
         if "training" in fitted.info:
             training.append({"site": module, "variables": list(group), **fitted.info["training"]})

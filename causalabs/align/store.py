@@ -38,7 +38,7 @@ Layout of the JSON (``version`` 1)::
     {"schema": "causalabs.alignment", "version": 1,
      "weights": {"file": "heq.0123456789abcdef.safetensors", "sha256": "..."} | null,
      "featurizers": [{"type": "Rotation", "tensor": "featurizer.0", "shape": [8, 8], "dtype": "float32"}],
-     "sites": {"left": {"module": "2", "io": "output", "positions": null | [int, ...],
+     "sites": {"left": {"module": "2", "io": "output", "positions": null | [int, ...] | "last" | "slot:S" ...,
                         "subspace": {"kind": "all"} | {"kind": "units", "units": [...]}
                                   | {"kind": "featurizer", "featurizer": 0, "dims": [0, 1]}}},
      "info": {...}}
@@ -75,6 +75,7 @@ from causalabs.align._store_read import (
 from causalabs.align.rotation import LearnedRotation
 from causalabs.atomic import write_bytes_atomic
 from causalabs.errors import AlignmentFileError, CausalabsError, SiteError, UnsavableAlignmentError
+from causalabs.network.text import PositionName
 from causalabs.network.alignment import Alignment
 from causalabs.network.featurizers import Featurizer, Rotation
 from causalabs.network.network import Network
@@ -133,7 +134,8 @@ def _encode(alignment: Alignment) -> tuple[dict[str, Any], list[dict[str, Any]],
     tensors: dict[str, torch.Tensor] = {}
     ids: dict[int, int] = {}
     for v, s in alignment.sites.items():
-        if callable(s.positions):
+        named = s.positions.__name__ if isinstance(s.positions, PositionName) else None
+        if callable(s.positions) and named is None:
             raise UnsavableAlignmentError(
                 f"variable {v!r}: site {s.name} has per-example positions (a function), which cannot be saved"
             )
@@ -152,7 +154,7 @@ def _encode(alignment: Alignment) -> tuple[dict[str, Any], list[dict[str, Any]],
             subspace = {"kind": "featurizer", "featurizer": ids[key], "dims": list(sub.dims)}
         else:
             subspace = {"kind": "all"}
-        pos = None if s.positions is None else list(s.positions)
+        pos = named if named is not None else None if s.positions is None else list(s.positions)
         sites[v] = {"module": s.module, "io": s.io, "positions": pos, "subspace": subspace}
     return sites, featurizers, tensors
 

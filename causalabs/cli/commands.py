@@ -16,7 +16,7 @@ import typer
 
 from causalabs.align.settings import DAS_SETTINGS
 from causalabs.cli import results as _results  # plan, report, plot: registered below in the help's order
-from causalabs.cli.exits import CommandGroup, err
+from causalabs.cli.exits import CommandGroup, err, literal
 from causalabs.errors import CausalabsError, LoadError
 from causalabs.loading import hypothesis_classes, load_hypothesis, load_module, split_ref
 from causalabs.scm.render import render_latex, render_text
@@ -122,9 +122,9 @@ def models(
 
     catalogue = find_organisms(folder)
     for path, reason in catalogue.skipped:
-        err.print(f"[dim]skipped {path}: {reason}[/]", highlight=False, soft_wrap=True)
+        err.print(literal(f"skipped {path}: {reason}", "dim"), highlight=False, soft_wrap=True)
     if not catalogue.organisms:
-        err.print(f"no organisms in {folder}", highlight=False, soft_wrap=True)
+        err.print(literal(f"no organisms in {folder}"), highlight=False, soft_wrap=True)
         return
     rows, entries = [], []
     for org in catalogue.organisms:
@@ -138,7 +138,8 @@ def models(
                 measured = {"value": est.value, "successes": int(est.successes or 0), "n": est.n}
             except CausalabsError as exc:
                 accuracy = "?"
-                err.print(f"[yellow]{org.name}: accuracy not measured: {exc}[/]", highlight=False, soft_wrap=True)
+                err.print(literal(f"{org.name}: accuracy not measured: {exc}", "yellow"), highlight=False,
+                          soft_wrap=True)
         entries.append({
             "organism": org.name, "task": info.task, "parameters": org.parameters, "accuracy": info.accuracy,
             **({"measured_accuracy": measured} if measure else {}),
@@ -210,8 +211,9 @@ def verify(
         None, "--search", metavar="METHOD", help="find the alignment first: das, boundless, neurons or pca"
     ),
     site: list[str] = typer.Option(
-        None, "--site", metavar="MODULE",
-        help="with --search: where to look, a module path for every variable or VARIABLE=MODULE (repeat)",
+        None, "--site", metavar="SITE",
+        help="with --search: where to look, a site for every variable or VARIABLE=SITE (repeat); a site is a "
+        "module path, optionally with .input and [pos P] (P: integers, last, slot:S, slot:S:last)",
     ),
     dims: list[str] = typer.Option(
         None, "--dims", metavar="VAR=K", help="with --search: coordinates per variable (default 1 each)"
@@ -282,7 +284,9 @@ def search(
     hypothesis: HypothesisRef,
     network: NetworkFile,
     site: list[str] = typer.Option(
-        ..., "--site", metavar="MODULE", help="module path to search (repeat, or comma-separate: --site 2,0)"
+        ..., "--site", metavar="SITE",
+        help="where to search: a module path, optionally with .input and [pos P] (P: integers, last, slot:S, "
+        "slot:S:last); repeat, or comma-separate: --site 2,0",
     ),
     method: str = typer.Option("das", "--method", metavar="METHOD", help="das, boundless, neurons or pca"),
     dims: list[str] = typer.Option(

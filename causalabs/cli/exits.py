@@ -16,7 +16,7 @@ from typing import Any
 import click
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 from typer.core import TyperGroup
 
 from causalabs._version import __version__
@@ -92,7 +92,17 @@ class CommandGroup(TyperGroup):
             code, line = failure(exc)
             if ctx.params.get("show_traceback"):
                 traceback.print_exception(exc, file=sys.stderr)
-            head, _, rest = one_line(line, limit=4000).partition(": ")
-            style = "bold red" if code != EXIT_INTERNAL else "bold magenta"
-            err.print(f"[{style}]{escape(head)}:[/] {escape(rest)}", highlight=False, soft_wrap=True)
+            print_error(line, internal=code == EXIT_INTERNAL)
             raise typer.Exit(code) from None
+
+
+def literal(text: str, style: str = "") -> Text:
+    """``text`` as rich shows it: literally (no markup: ``[pos -1]``, ``[/]`` and backslashes stay as written)."""
+    return Text(text, style=style)
+
+
+def print_error(line: str, *, internal: bool = False) -> None:
+    """The one line of stderr for a failure: ``error:`` styled, the message printed literally."""
+    head, _, rest = one_line(line, limit=4000).partition(": ")
+    style = "bold red" if not internal else "bold magenta"
+    err.print(Text.assemble((f"{head}:", style), " ", rest), highlight=False, soft_wrap=True)

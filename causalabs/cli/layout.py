@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 from rich.measure import Measurement
 from rich.table import Table
 
@@ -55,16 +55,16 @@ def print_table(
 ) -> None:
     """Print ``rows`` under ``columns``: a table if it fits the console unfolded, else blocks.
 
-    Cells are plain text (escaped for rich).  ``right``: columns aligned
+    Cells are plain text (shown literally, never read as markup).  ``right``: columns aligned
     right in the table.  ``inline``: columns that a block shows beside its first cell instead of
     on lines of their own (short values).
     """
     console = console or Console()
-    table = Table(title=escape(title), show_lines=show_lines)
+    table = Table(title=Text(title), show_lines=show_lines)
     for c in columns:
         table.add_column(c, justify="right" if c in right else "left", no_wrap=True)
     for row in rows:
-        table.add_row(*(escape(str(cell)) for cell in row))
+        table.add_row(*(Text(str(cell)) for cell in row))
     # the table's width with every cell on its own lines, unwrapped
     needed = Measurement.get(console, console.options.update_width(1 << 16), table).maximum
     if needed <= console.width:

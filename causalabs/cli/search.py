@@ -30,7 +30,7 @@ from causalabs.cli.verify import (
 from causalabs.errors import LoadError
 from causalabs.loading import load_hypothesis
 from causalabs.network.network import load_network
-from causalabs.network.sites import resolve_module
+from causalabs.network.site_names import parse_site
 
 #: Test datasets use seeds ``seed + TEST_OFFSET + j``, training ones ``seed + j``: never the same seed.
 TEST_OFFSET = 100_000
@@ -70,7 +70,7 @@ def run_search(
     """Fit and score ``method`` at every site for every internal variable (alone and together); return 0."""
     from causalabs.align.heatmap import plot_heatmap
     from causalabs.align.store import network_fingerprint
-    from causalabs.align.sweep import grid, sweep
+    from causalabs.align.sweep import sweep
     from causalabs.atomic import remove_stale_temps
     from causalabs.scm.semantics import model_of
 
@@ -102,10 +102,14 @@ def run_search(
                 f"({', '.join(internals)}) at each, alone and together; VARIABLE=MODULE is for verify --search"
             )
     net = load_network(network)
-    for m in modules:
-        resolve_module(net.module, m, network=net.name)
+    locations = [parse_site(m, net) for m in dict.fromkeys(modules)]
+    heads = [m for m, loc in zip(dict.fromkeys(modules), locations) if not loc.subspace.is_all]
+    if heads:
+        raise LoadError(
+            f"--site {heads[0]}: search fits directions in a whole activation; a head is an interchange of fixed "
+            "units: put it in an alignment, or search at the attention output projection's input (PATH.input)"
+        )
     probe(net, hyp)
-    locations = grid(list(dict.fromkeys(modules)))
     sets: list[tuple[str, ...]] = [(v,) for v in internals]
     if len(internals) > 1:
         sets.append(tuple(internals))

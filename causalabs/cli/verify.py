@@ -7,6 +7,7 @@ Exit status: 0 verified, 1 refuted, 3 inconclusive; errors are mapped in
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,9 +54,13 @@ class SearchRequest:
     patience: int | None = DAS_SETTINGS.patience
 
 
+#: A comma outside brackets: ``--site 2,0`` is two sites, ``--site 'layers.2[pos 3,4]'`` one.
+_COMMAS = re.compile(r",(?![^\[]*\])")
+
+
 def split_option(values: Sequence[str] | None) -> list[str]:
     """Repeated options, each possibly comma-separated: ``--site 2 --site 0`` or ``--site 2,0``."""
-    return [part.strip() for v in values or () for part in str(v).split(",") if part.strip()]
+    return [part.strip() for v in values or () for part in _COMMAS.split(str(v)) if part.strip()]
 
 
 def parse_sites(values: Sequence[str]) -> str | dict[str, str]:

@@ -27,7 +27,7 @@ from typing import Any
 
 from torch import nn
 
-from causalabs.errors import SiteError
+from causalabs.errors import SiteError, UnknownModuleError
 from causalabs.network.hf_sites import ATTENTION_NAMES, BLOCK_CONTAINERS
 from causalabs.network.network import Network
 from causalabs.network.sites import ALL, Site, Subspace, resolve_module
@@ -126,7 +126,10 @@ def parse_site(text: str, network: Network | nn.Module | None = None) -> Site:
         for suffix in ("output", "input"):
             if path.endswith("." + suffix) and path not in names and path[: -len(suffix) - 1] in names:
                 path, io = path[: -len(suffix) - 1], suffix
-        resolve_module(root, path, network=label)
+        try:
+            resolve_module(root, path, network=label)
+        except UnknownModuleError as exc:  # name the site as written, brackets and all
+            raise UnknownModuleError(f"site {text!r}: {str(exc).partition(': ')[2]}") from None
     else:
         for suffix in ("output", "input"):
             if path.endswith("." + suffix):
