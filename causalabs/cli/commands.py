@@ -17,6 +17,7 @@ import typer
 from causalabs.align.settings import DAS_SETTINGS
 from causalabs.cli import results as _results  # plan, report, plot: registered below in the help's order
 from causalabs.cli.exits import CommandGroup, err, literal
+from causalabs.cli.run_options import BatchSizeOption, DeviceOption, DtypeOption, ThreadsOption, run_options
 from causalabs.errors import CausalabsError, LoadError
 from causalabs.loading import hypothesis_classes, load_hypothesis, load_module, split_ref
 from causalabs.scm.render import render_latex, render_text
@@ -247,6 +248,10 @@ def verify(
     rivals: int = typer.Option(
         None, "--rivals", metavar="N", help="exhaustive or sample: also check N generated rivals (identification)"
     ),
+    device: DeviceOption = None,
+    threads: ThreadsOption = None,
+    batch_size: BatchSizeOption = None,
+    dtype: DtypeOption = None,
 ) -> None:
     """Check that the network implements the hypothesis under the alignment.
 
@@ -268,9 +273,10 @@ def verify(
     if search_method is not None:
         request = SearchRequest(search_method, tuple(site or ()), tuple(dims or ()), epochs, train_samples,
                                 save_alignment, lr, patience)
-    code = run_verify(hypothesis, network, alignment, mode, threshold, seed, samples, json_out, request, sampling,
-                      timeout=timeout, progress=False if no_progress else None,
-                      max_pairs=max_pairs, max_seconds=max_seconds, rivals=rivals)
+    with run_options(device, threads, batch_size, dtype):
+        code = run_verify(hypothesis, network, alignment, mode, threshold, seed, samples, json_out, request, sampling,
+                          timeout=timeout, progress=False if no_progress else None,
+                          max_pairs=max_pairs, max_seconds=max_seconds, rivals=rivals)
     raise typer.Exit(code)
 
 
@@ -305,6 +311,10 @@ def search(
         DAS_SETTINGS.patience, "--patience", metavar="N", help="stop training after this many epochs without held-out gain"
     ),
     data: str = typer.Option("balanced", "--data", metavar="HOW", help="balanced or random counterfactual pairs"),
+    device: DeviceOption = None,
+    threads: ThreadsOption = None,
+    batch_size: BatchSizeOption = None,
+    dtype: DtypeOption = None,
 ) -> None:
     """Fit an alignment for each internal variable (alone and together) at each --site.
 
@@ -314,7 +324,8 @@ def search(
     """
     from causalabs.cli.search import run_search
 
-    code = run_search(hypothesis, network, site, method, dims, out, seed, samples, epochs, data, lr, patience)
+    with run_options(device, threads, batch_size, dtype):
+        code = run_search(hypothesis, network, site, method, dims, out, seed, samples, epochs, data, lr, patience)
     raise typer.Exit(code)
 
 
@@ -334,6 +345,10 @@ def scrub(
         None, "--threshold", metavar="T",
         help="give a verdict: verified iff loss recovered's lower bound >= T, refuted iff its upper bound < T",
     ),
+    device: DeviceOption = None,
+    threads: ThreadsOption = None,
+    batch_size: BatchSizeOption = None,
+    dtype: DtypeOption = None,
 ) -> None:
     """Causal-scrub the network under the hypothesis: resample every activation the hypothesis says does
     not matter, and report the loss recovered and the accuracy, with intervals.
@@ -342,7 +357,8 @@ def scrub(
     """
     from causalabs.cli.search import run_scrub
 
-    code = run_scrub(hypothesis, network, alignment, json_out, n, seed, references, threshold)
+    with run_options(device, threads, batch_size, dtype):
+        code = run_scrub(hypothesis, network, alignment, json_out, n, seed, references, threshold)
     raise typer.Exit(code)
 
 

@@ -29,7 +29,7 @@ from causalabs.cli.verify import (
 )
 from causalabs.errors import LoadError
 from causalabs.loading import load_hypothesis
-from causalabs.network.network import load_network
+from causalabs.cli.run_options import load_network
 from causalabs.network.site_names import parse_site
 
 #: Test datasets use seeds ``seed + TEST_OFFSET + j``, training ones ``seed + j``: never the same seed.

@@ -164,7 +164,7 @@ def run_verify(
     rivals: int | None = None,
 ) -> int:
     """Load, check in any mode, print the text report, optionally write its JSON; return the exit status."""
-    from causalabs.network.network import load_network
+    from causalabs.cli.run_options import load_network
     from causalabs.verification.report.render import to_text
 
     if search is not None and alignment is not None:

@@ -23,7 +23,7 @@ import torch
 
 from causalabs.backends import Interchanges, Patches, collector, get_backend, patcher
 from causalabs.data.ops import stack_rows
-from causalabs.engine.collect import collect_distinct
+from causalabs.engine.collect import collect_distinct, rows_per_pass
 from causalabs.errors import AlignmentError, DatasetError, NonFiniteError
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Decoded, Network, take_rows
@@ -110,6 +110,7 @@ def run_patched(
     ``p`` without ``input_rows``), so bases are not encoded again per pass.
     """
     n = len(next(iter(base.values())))
+    batch_size = rows_per_pass(batch_size)
     names = list(base)
     predicted: list[torch.Tensor] = []
     probs: list[torch.Tensor | None] = []
@@ -178,6 +179,7 @@ def evaluate_pairs(
             batch_size=batch_size, expected=expected_all if soft else None,
         )
     else:
+        batch_size = rows_per_pass(batch_size)
         for start in range(0, n, batch_size):
             stop = min(n, start + batch_size)
             interventions = [(s, _slice(dataset.sources[v], start, stop)) for v, s in zip(intervened, sites)]
