@@ -137,7 +137,8 @@ class EstimateError(CausalabsError, ValueError):
 
 
 class BudgetError(CausalabsError, ValueError):
-    """A sequential check or a plan was given an impossible budget or claim (max_pairs, max_seconds, iia, ...)."""
+    """A budget refused: a check estimated to take longer than ``--budget-seconds``, or an impossible budget or
+    claim given to a sequential check or a plan (max_pairs, max_seconds, iia, ...)."""
 
 
 class HypothesisMismatchError(CausalabsError, ValueError):

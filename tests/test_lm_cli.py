@@ -128,3 +128,44 @@ def test_device_and_dtype_move_the_network(files: tuple[str, str, Path]) -> None
     with run_options(device="cpu", dtype="float64"):
         loaded = load_network(net)
     assert next(loaded.module.parameters()).dtype == torch.float64 and loaded.device.type == "cpu"
+
+
+def test_an_exhaustive_check_over_budget_is_refused_with_its_estimate(files: tuple[str, str, Path]) -> None:
+    hyp, net, folder = files
+    out = folder / "refused.json"
+    r = run("verify", hyp, "--network", net, "--budget-seconds", "0.001", "--json", str(out))
+    assert r.exit_code == 2, r.output
+    err = r.stderr
+    assert "exhaustive check of TinyIOI on tiny_lm" in err and "96 recording passes over 96 inputs" in err
+    assert "patched passes" in err and "ms per input row (measured)" in err and "--budget-seconds 0.001" in err
+    assert not out.exists() and r.stdout == ""
+
+
+def test_a_sample_check_over_budget_suggests_the_samples_that_fit(files: tuple[str, str, Path]) -> None:
+    hyp, net, _ = files
+    r = run("verify", hyp, "--network", net, "--mode", "sample", "--samples", "100000", "--budget-seconds", "2")
+    assert r.exit_code == 2 and "200,000 passes" in r.stderr and "--mode sample --samples" in r.stderr, r.output
+
+
+def test_within_budget_the_check_runs(files: tuple[str, str, Path]) -> None:
+    hyp, net, _ = files
+    r = run("verify", hyp, "--network", net, "--mode", "sample", "--samples", "16", "--budget-seconds", "inf")
+    assert r.exit_code in (1, 3) and "TinyIOI on tiny_lm" in r.stdout
+    assert run("verify", hyp, "--network", net, "--budget-seconds", "0").exit_code == 2
+
+
+def test_source_classes_are_estimated_from_a_sample(files: tuple[str, str, Path]) -> None:
+    from causalabs.cli.budget import estimated_classes, sample_cost
+    from causalabs.loading import load_module
+    from causalabs.network.site_names import parse_site
+    from causalabs.scm.semantics import model_of
+
+    hyp_ref, net_path, _ = files
+    model = model_of(getattr(load_module(hyp_ref.split(":")[0]), "TinyIOI"))
+    net = load_module(net_path).load()
+    # the first token is "When" in every prompt: one vector (up to the last bits, which padding moves), so the
+    # classes are about io's 4 values, not the 96 inputs
+    assert 4 <= estimated_classes(net, model, parse_site("model.layers.0[pos 0]", net), "io", 96) <= 12
+    assert estimated_classes(net, model, parse_site("model.layers.1[pos last]", net), "io", 96) == 96
+    cost = sample_cost(100, [("a",), ("b",), ("a", "b")], 0.01)
+    assert cost.rows == 600 and abs(cost.seconds - 6.0) < 1e-9

@@ -248,6 +248,11 @@ def verify(
     rivals: int = typer.Option(
         None, "--rivals", metavar="N", help="exhaustive or sample: also check N generated rivals (identification)"
     ),
+    budget_seconds: float = typer.Option(
+        3600.0, "--budget-seconds", metavar="SECONDS",
+        help="exhaustive and sample: refuse (exit 2) a check estimated, from a measured forward pass, to take "
+        "longer; inf: no limit",
+    ),
     device: DeviceOption = None,
     threads: ThreadsOption = None,
     batch_size: BatchSizeOption = None,
@@ -276,7 +281,7 @@ def verify(
     with run_options(device, threads, batch_size, dtype):
         code = run_verify(hypothesis, network, alignment, mode, threshold, seed, samples, json_out, request, sampling,
                           timeout=timeout, progress=False if no_progress else None,
-                          max_pairs=max_pairs, max_seconds=max_seconds, rivals=rivals)
+                          max_pairs=max_pairs, max_seconds=max_seconds, rivals=rivals, budget_seconds=budget_seconds)
     raise typer.Exit(code)
 
 

@@ -162,8 +162,13 @@ def run_verify(
     max_pairs: int | None = None,
     max_seconds: float | None = None,
     rivals: int | None = None,
+    budget_seconds: float | None = None,
 ) -> int:
-    """Load, check in any mode, print the text report, optionally write its JSON; return the exit status."""
+    """Load, check in any mode, print the text report, optionally write its JSON; return the exit status.
+
+    ``budget_seconds``: refuse an exhaustive or sampled check estimated to take longer
+    (:func:`causalabs.cli.budget.enforce_budget`).
+    """
     from causalabs.cli.run_options import load_network
     from causalabs.verification.report.render import to_text
 
@@ -180,6 +185,8 @@ def run_verify(
     if mode in ("falsify", "prove") and threshold != 1.0:
         raise LoadError(f"--threshold {threshold:g}: --mode {mode} checks the exact claim (threshold 1); "
                         "use --mode exhaustive or sample for a threshold below 1")
+    if budget_seconds is not None and not budget_seconds > 0:
+        raise LoadError(f"--budget-seconds {budget_seconds:g}: a positive number of seconds (inf: no limit)")
     if timeout is not None and (mode != "prove" or not timeout > 0):
         raise LoadError(f"--timeout {timeout}: a positive number of seconds, with --mode prove")
     check_outputs_before_work(json_out, search, input_files(hypothesis, network, alignment))
@@ -193,6 +200,9 @@ def run_verify(
     else:
         probe(net, hyp)
         al = searched_alignment(hyp, net, search, seed)
+    from causalabs.cli.budget import enforce_budget
+
+    enforce_budget(net, hyp, al, mode, samples, budget_seconds)
     if rivals is not None and mode not in ("exhaustive", "sample"):
         raise LoadError(f"--rivals goes with --mode exhaustive or sample, not {mode}")
     rival_search = None
