@@ -169,3 +169,40 @@ def test_source_classes_are_estimated_from_a_sample(files: tuple[str, str, Path]
     assert estimated_classes(net, model, parse_site("model.layers.1[pos last]", net), "io", 96) == 96
     cost = sample_cost(100, [("a",), ("b",), ("a", "b")], 0.01)
     assert cost.rows == 600 and abs(cost.seconds - 6.0) < 1e-9
+
+
+def test_a_layer_by_position_grid_names_the_tokens_of_an_example(files: tuple[str, str, Path]) -> None:
+    hyp, net, folder = files
+    out = folder / "grid"
+    r = run("search", hyp, "--network", net, "--layers", "0-1", "--positions", "last,slot:s", "--samples", "16",
+            "--epochs", "1", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    for layer in (0, 1):
+        for p in ("last", "slot:s"):
+            assert f"model.layers.{layer}.output[pos {p}]" in r.stdout
+    assert "positions on the example prompt 'When " in r.stdout and "last = ' to'" in r.stdout
+    assert (out / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("text,count,want", [
+    ("20-23", 30, [20, 21, 22, 23]), ("0,12,24", 30, [0, 12, 24]), ("all", 3, [0, 1, 2]), ("-2--1", 30, [28, 29]),
+])
+def test_layer_ranges_parse(text: str, count: int, want: list[int]) -> None:
+    from causalabs.cli.lm_sweep import parse_layers
+
+    assert parse_layers(text, count) == want
+
+
+@pytest.mark.parametrize("text", ["20-40", "x", ""])
+def test_bad_layer_ranges_are_refused(text: str) -> None:
+    from causalabs.cli.lm_sweep import parse_layers
+    from causalabs.errors import LoadError
+
+    with pytest.raises(LoadError, match="--layers"):
+        parse_layers(text, 30)
+
+
+def test_positions_need_layers(files: tuple[str, str, Path]) -> None:
+    hyp, net, folder = files
+    r = run("search", hyp, "--network", net, "--positions", "last", "--out", str(folder / "z"))
+    assert r.exit_code == 2 and "--positions goes with --layers" in r.stderr

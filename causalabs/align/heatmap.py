@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import attrs
@@ -53,11 +54,12 @@ def iia_matrix(result: SweepResult, variables: tuple[str, ...] | str, *, value: 
     return IIAMatrix(vs, modules, positions, values)
 
 
-def _panel(ax: Any, m: IIAMatrix, value: Value) -> Any:
+def _panel(ax: Any, m: IIAMatrix, value: Value, names: Mapping[str, str] | None = None) -> Any:
     im = ax.imshow(np.ma.masked_invalid(m.values), vmin=0.0, vmax=1.0, cmap="viridis", aspect="auto")
     ax.set_title(f"{'+'.join(m.variables)} ({value} IIA)", fontsize=9)
     ax.set_yticks(range(len(m.modules)), labels=list(m.modules), fontsize=7)
-    ax.set_xticks(range(len(m.positions)), labels=["all" if p is None else p for p in m.positions], fontsize=7)
+    labels = ["all" if p is None else p if not names or p not in names else f"{p}\n{names[p]!r}" for p in m.positions]
+    ax.set_xticks(range(len(m.positions)), labels=labels, fontsize=7)
     ax.set_xlabel("position")
     ax.set_ylabel("module")
     if m.values.size <= 200:
@@ -67,8 +69,15 @@ def _panel(ax: Any, m: IIAMatrix, value: Value) -> Any:
     return im
 
 
-def plot_heatmap(result: SweepResult, path: str | Path, *, value: Value = "overall", dpi: int = 100) -> Path:
-    """Write a PNG heatmap of IIA (one panel per variable set) to ``path``; returns the path."""
+def plot_heatmap(
+    result: SweepResult, path: str | Path, *, value: Value = "overall", dpi: int = 100,
+    tokens: Mapping[str, str] | None = None,
+) -> Path:
+    """Write a PNG heatmap of IIA (one panel per variable set) to ``path``; returns the path.
+
+    ``tokens``: text shown under each position's label (``{"slot:s": " John"}``), for
+    example the tokens of one prompt at each named position.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -83,7 +92,7 @@ def plot_heatmap(result: SweepResult, path: str | Path, *, value: Value = "overa
     fig = Figure(figsize=(width, max(2.5, 0.4 * rows + 1.6)), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(mats), squeeze=False)[0]
-    images = [_panel(ax, m, value) for ax, m in zip(axes, mats)]
+    images = [_panel(ax, m, value, tokens) for ax, m in zip(axes, mats)]
     fig.colorbar(images[0], ax=list(axes), shrink=0.8)
     fig.suptitle(f"{result.hypothesis}: {result.method}", fontsize=10)
     out = Path(path)

@@ -295,7 +295,7 @@ def search(
     hypothesis: HypothesisRef,
     network: NetworkFile,
     site: list[str] = typer.Option(
-        ..., "--site", metavar="SITE",
+        None, "--site", metavar="SITE",
         help="where to search: a module path, optionally with .input and [pos P] (P: integers, last, slot:S, "
         "slot:S:last); repeat, or comma-separate: --site 2,0",
     ),
@@ -316,6 +316,12 @@ def search(
         DAS_SETTINGS.patience, "--patience", metavar="N", help="stop training after this many epochs without held-out gain"
     ),
     data: str = typer.Option("balanced", "--data", metavar="HOW", help="balanced or random counterfactual pairs"),
+    layers: str = typer.Option(
+        None, "--layers", metavar="A-B", help="also search the residual stream after these decoder blocks (20-29, 0,12,24, all)"
+    ),
+    positions: str = typer.Option(
+        None, "--positions", metavar="P,Q", help="with --layers: at these token positions (last, slot:S, integers)"
+    ),
     device: DeviceOption = None,
     threads: ThreadsOption = None,
     batch_size: BatchSizeOption = None,
@@ -330,7 +336,8 @@ def search(
     from causalabs.cli.search import run_search
 
     with run_options(device, threads, batch_size, dtype):
-        code = run_search(hypothesis, network, site, method, dims, out, seed, samples, epochs, data, lr, patience)
+        code = run_search(hypothesis, network, site, method, dims, out, seed, samples, epochs, data, lr, patience,
+                          layers=layers, positions=positions)
     raise typer.Exit(code)
 
 

@@ -66,8 +66,14 @@ def run_search(
     data: str,
     lr: float = DAS_SETTINGS.lr,
     patience: int | None = DAS_SETTINGS.patience,
+    layers: str | None = None,
+    positions: str | None = None,
 ) -> int:
-    """Fit and score ``method`` at every site for every internal variable (alone and together); return 0."""
+    """Fit and score ``method`` at every site for every internal variable (alone and together); return 0.
+
+    ``layers`` and ``positions`` (``--layers 20-29 --positions last,slot:s``) add a grid of block sites
+    (:mod:`causalabs.cli.lm_sweep`).
+    """
     from causalabs.align.heatmap import plot_heatmap
     from causalabs.align.store import network_fingerprint
     from causalabs.align.sweep import sweep
@@ -93,8 +99,10 @@ def run_search(
         raise LoadError(f"{hypothesis}: {model.name} has no internal variable to search for")
     dims_ = parse_dims(dims, internals, model.name)
     modules = split_option(sites)
-    if not modules:
-        raise LoadError("--site: give at least one module path, for example --site 2")
+    if positions is not None and layers is None:
+        raise LoadError("--positions goes with --layers (a layer x position grid)")
+    if not modules and layers is None:
+        raise LoadError("--site: give at least one module path, for example --site 2 (or --layers A-B)")
     for m in modules:
         if "=" in m:  # module paths never hold '=': a VARIABLE=MODULE meant for verify --search
             raise LoadError(
@@ -102,6 +110,10 @@ def run_search(
                 f"({', '.join(internals)}) at each, alone and together; VARIABLE=MODULE is for verify --search"
             )
     net = load_network(network)
+    if layers is not None:
+        from causalabs.cli.lm_sweep import grid_sites
+
+        modules = modules + grid_sites(net, layers, positions)
     locations = [parse_site(m, net) for m in dict.fromkeys(modules)]
     heads = [m for m, loc in zip(dict.fromkeys(modules), locations) if not loc.subspace.is_all]
     if heads:
@@ -124,7 +136,10 @@ def run_search(
     # each site's alignment files (held-out IIA included) are written before its result file: a resumed
     # site's files are complete
     result = sweep(net, hyp, locations, sets, train, test, method=inner, out_dir=folder, seed=seed, alignments=info)
-    heatmap = plot_heatmap(result, folder / "heatmap.png")
+    from causalabs.cli.lm_sweep import positions_of, token_labels
+
+    tokens, example = token_labels(net, model, positions_of(locations))
+    heatmap = plot_heatmap(result, folder / "heatmap.png", tokens=tokens)
     write_atomic(folder / "records.jsonl", result.to_json_lines())
 
     by = {(r.site, r.variables): r for r in result.records}
@@ -134,6 +149,9 @@ def run_search(
         [[loc.name, *(_cell(by[(loc.name, vs)].overall) for vs in sets)] for loc in locations],
         right=["+".join(vs) for vs in sets],
     )
+    if example is not None:
+        shown = ", ".join(f"{p} = {t!r}" for p, t in tokens.items())
+        typer.echo(f"positions on the example prompt {example!r}: {shown}")
     for line in _training_lines(folder, [r for r in result.records if r.site in result.computed]):
         typer.echo(line)
     missing = [p for p in (alignment_path(folder, r.site, r.variables) for r in result.records) if not p.is_file()]

@@ -213,6 +213,14 @@ class TextTemplate:
 
     # --- positions ---------------------------------------------------------------
 
+    def tokens_at(self, name: str | int, row: Batch) -> str:
+        """The text of the tokens at position ``name`` in the prompt of ``row`` (one example): for axis labels."""
+        t = self.tokenize(row)[0]
+        pos = np.asarray(self.position(name)(row)).reshape(-1)
+        if self.padding == "left":
+            pos = pos + len(t.ids)
+        return "".join(self.tokenizer.decode([t.ids[int(p)]]) for p in pos)
+
     def position(self, name: str | int) -> Callable[[Batch], np.ndarray]:
         """The per-example positions called ``name`` (see the module docstring), as a function of the batch."""
         return PositionName(str(name), self)
