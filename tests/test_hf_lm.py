@@ -202,3 +202,18 @@ def test_smollm2_falsify_draws_only_two_name_prompts(smol: Any) -> None:
     if found.counterexample is not None:  # block 24 carries io on ~99.6% of pairs: a real failure may exist
         for row in (found.counterexample.base, *found.counterexample.sources.values()):
             assert row["a"] != row["b"], found.describe()
+
+
+def test_smollm2_text_template_reproduces_the_fixed_ids_on_every_prompt(smol: Any) -> None:
+    """The runtime tokenizer (from the GGUF file) gives today's token ids exactly, on all 4,608 prompts."""
+    from causalabs.network.gguf import load_gguf_tokenizer
+
+    net, net_file, _ = smol
+    tok = load_gguf_tokenizer(net_file.gguf_path())
+    grids = np.meshgrid(*[np.arange(k) for k in (8, 8, 2, 6, 6)], indexing="ij")
+    every = {k: g.reshape(-1) for k, g in zip(("a", "b", "s", "place", "obj"), grids)}
+    runtime = net_file.text_template(tok).encode(every)
+    assert set(runtime) == {"input_ids"}  # one length: no padding, no mask
+    assert runtime["input_ids"].shape == (4608, 14)
+    assert bool((runtime["input_ids"] == net_file.template().encode(every)).all())
+    assert net.encode.__wrapped__.position("slot:s")(every).reshape(-1).tolist()[:2] == [9 - 14] * 2
