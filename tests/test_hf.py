@@ -370,7 +370,7 @@ def test_docs_examples_run() -> None:
     text = (ROOT / "docs" / "transformers.md").read_text()
     head = text.split("## SmolLM2", 1)[0]
     blocks = [b.split("```", 1)[0] for b in head.split("```python\n")[1:]]
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     namespace: dict[str, Any] = {"__name__": "docs_transformers"}
     with torch.random.fork_rng():
         for block in blocks:
