@@ -206,3 +206,10 @@ def test_positions_need_layers(files: tuple[str, str, Path]) -> None:
     hyp, net, folder = files
     r = run("search", hyp, "--network", net, "--positions", "last", "--out", str(folder / "z"))
     assert r.exit_code == 2 and "--positions goes with --layers" in r.stderr
+
+
+def test_scrub_resolves_position_names_of_the_network_files_alignment(files: tuple[str, str, Path]) -> None:
+    hyp, net, _ = files
+    r = run("scrub", hyp, "--network", net, "--n", "16", "--threads", "1")
+    assert r.exit_code == 0, r.output
+    assert "causal scrubbing of TinyIOI on tiny_lm" in r.stdout

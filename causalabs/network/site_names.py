@@ -61,7 +61,7 @@ def _split(text: str) -> tuple[str, dict[str, str]]:
     return path, parts
 
 
-def _ints(text: str, what: str, where: str) -> tuple[int, ...] | None:
+def _ints(text: str) -> tuple[int, ...] | None:
     items = [x.strip() for x in text.split(",")]
     try:
         return tuple(int(x) for x in items)
@@ -139,12 +139,12 @@ def parse_site(text: str, network: Network | nn.Module | None = None) -> Site:
         raw = parts["pos"]
         if not raw:
             raise SiteError(f"site {text!r}: [pos] needs positions: integers or a name such as last or slot:S")
-        positions = _ints(raw, "pos", text) or raw
+        positions = _ints(raw) or raw
         if isinstance(positions, str) and "," in positions:
             raise SiteError(f"site {text!r}: [pos {raw}]: give integers or one position name")
     subspace: Subspace = ALL
     if "head" in parts:
-        heads = _ints(parts["head"], "head", text)
+        heads = _ints(parts["head"])
         if not heads:
             raise SiteError(f"site {text!r}: [head {parts['head']}]: give head numbers, for example [head 3]")
         if root is None:

@@ -219,6 +219,16 @@ def bound_positions(s: Site, network: Any) -> Positions:
     return p
 
 
+def bind_positions(alignment: Any, network: Any) -> Any:
+    """``alignment`` with every position name bound to ``network``'s template (an alignment without names as is)."""
+    from causalabs.network.text import PositionName
+
+    if not any(isinstance(s.positions, PositionName) and s.positions.template is None for s in alignment.sites.values()):
+        return alignment
+    sites = {v: attrs.evolve(s, positions=bound_positions(s, network)) for v, s in alignment.sites.items()}
+    return attrs.evolve(alignment, sites=sites)
+
+
 def positions_tensor(s: Site, batch: dict[str, np.ndarray], n: int, network: Any = None) -> torch.Tensor | None:
     """The site's positions for each row as a CPU LongTensor of shape (n, P), or None.
 

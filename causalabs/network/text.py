@@ -244,9 +244,6 @@ class PositionName:
         self.template = template
         _parse(name, template.slots if template is not None else None)
 
-    def bind(self, template: Any) -> PositionName:
-        return PositionName(self.__name__, template)
-
     def __repr__(self) -> str:
         text = None if self.template is None else self.template.text
         return f"PositionName({self.__name__!r}, template={text!r})"

@@ -71,6 +71,10 @@ def resolve_alignment(ref: str | None, network_file: str | Path | None, net: Any
         obj = load_alignment(ref, network=net, hypothesis=hyp)
     if not isinstance(obj, Alignment):
         raise AlignmentError(f"{ref or network_file}: gives {type(obj).__name__}, not a causalabs Alignment")
+    if net is not None:  # position names (last, slot:S) resolve through the network's template from here on
+        from causalabs.network.sites import bind_positions
+
+        obj = bind_positions(obj, net)
     return obj
 
 
