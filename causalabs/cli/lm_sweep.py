@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from causalabs.errors import LoadError
 
 
@@ -76,4 +74,4 @@ def positions_of(sites: Sequence[Any]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-__all__ = ["grid_sites", "parse_layers", "positions_of", "token_labels", "np"]
+__all__ = ["grid_sites", "parse_layers", "positions_of", "token_labels"]

@@ -28,7 +28,7 @@ from typing import Any
 from torch import nn
 
 from causalabs.errors import SiteError, UnknownModuleError
-from causalabs.network.hf_sites import ATTENTION_NAMES, BLOCK_CONTAINERS
+from causalabs.network.hf_sites import ATTENTION_NAMES
 from causalabs.network.network import Network
 from causalabs.network.sites import ALL, Site, Subspace, resolve_module
 
@@ -165,4 +165,4 @@ def is_site_text(text: str) -> bool:
     return "[" in text or text.endswith((".input", ".output"))
 
 
-__all__ = ["BLOCK_CONTAINERS", "OUT_PROJ_NAMES", "head_units", "is_site_text", "out_projection", "parse_site"]
+__all__ = ["OUT_PROJ_NAMES", "head_units", "is_site_text", "out_projection", "parse_site"]
