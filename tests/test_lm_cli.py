@@ -211,3 +211,22 @@ def test_scrub_resolves_position_names_of_the_network_files_alignment(files: tup
     r = run("scrub", hyp, "--network", net, "--n", "16", "--threads", "1")
     assert r.exit_code == 0, r.output
     assert "causal scrubbing of TinyIOI on tiny_lm" in r.stdout
+
+
+@pytest.mark.parametrize("value,ok", [("last", True), ("slot:s:last", True), ("middle", False), ("3", False)])
+def test_alignment_files_take_position_names_and_refuse_others(tmp_path: Path, value: str, ok: bool) -> None:
+    from causalabs.align.store import load_alignment, save_alignment
+    from causalabs.errors import AlignmentFileError
+    from causalabs.network import Alignment, site
+
+    path = tmp_path / "a.json"
+    save_alignment(Alignment({"io": site("model.layers.1", positions="last")}), path)
+    doc = json.loads(path.read_text())
+    assert doc["sites"]["io"]["positions"] == "last"
+    doc["sites"]["io"]["positions"] = value
+    path.write_text(json.dumps(doc))
+    if ok:
+        assert load_alignment(path).sites["io"].positions.__name__ == value
+    else:
+        with pytest.raises(AlignmentFileError, match="positions"):
+            load_alignment(path)

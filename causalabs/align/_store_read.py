@@ -204,7 +204,19 @@ def _site(p: Path, variable: str, value: Any, featurizers: list[Rotation]) -> Si
     pos = d.get("positions")
     positions: Any
     if isinstance(pos, str):  # a position name (last, slot:S...), bound to the network's template when used
-        positions = pos
+        from causalabs.network.text import PositionName
+
+        try:
+            int(pos)
+            integer = True
+        except ValueError:
+            integer = False
+        if integer:
+            fail(p, f"{field}.positions", f"expected a list of integers or a position name, got {_shown(pos)}")
+        try:
+            positions = PositionName(pos)
+        except SiteError as exc:
+            fail(p, f"{field}.positions", str(exc))
     else:
         positions = None if pos is None else tuple(_ints(p, f"{field}.positions", pos))
     try:
