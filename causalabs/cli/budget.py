@@ -120,7 +120,7 @@ def enforce_budget(
 ) -> Cost | None:
     """Refuse an exhaustive or sampled check whose estimated time exceeds ``budget`` seconds (None: no budget)."""
     from causalabs.scm.semantics import model_of
-    from causalabs.verification.exhaustive import variable_sets
+    from causalabs.verification.exhaustive import check_space, variable_sets
 
     if budget is None or math.isinf(budget) or mode not in ("exhaustive", "sample"):
         return None
@@ -129,6 +129,8 @@ def enforce_budget(
     if not names:
         return None
     sets = variable_sets(names)
+    if mode == "exhaustive":
+        check_space(model, sets)  # the exhaustive check's own refusal of a space too large, counted, comes first
     per_row = seconds_per_row(network, model)
     cost = exhaustive_cost(network, model, alignment, sets, per_row) if mode == "exhaustive" else \
         sample_cost(samples, sets, per_row)
