@@ -43,6 +43,7 @@ class Cost:
     rows: int
     per_row: float  # measured seconds per input row of a forward pass
     detail: str
+    runs: int = 0  # exhaustive: the estimated patched passes (bases x source-class combinations)
 
     @property
     def seconds(self) -> float:
@@ -106,7 +107,7 @@ def exhaustive_cost(network: Any, model: Any, alignment: Any, sets: list[tuple[s
     shown = ", ".join(f"{v} ~{c:,}" for v, c in classes.items())
     return Cost(counted + runs, per_row,
                 f"{counted:,} recording passes over {n:,} inputs, then about {runs:,} patched passes "
-                f"(source classes estimated: {shown})")
+                f"(source classes estimated: {shown})", runs)
 
 
 def sample_cost(samples: int, sets: list[tuple[str, ...]], per_row: float) -> Cost:
@@ -120,7 +121,7 @@ def enforce_budget(
 ) -> Cost | None:
     """Refuse an exhaustive or sampled check whose estimated time exceeds ``budget`` seconds (None: no budget)."""
     from causalabs.scm.semantics import model_of
-    from causalabs.verification.exhaustive import check_space, variable_sets
+    from causalabs.verification.exhaustive import MAX_RUNS, check_space, variable_sets
 
     if budget is None or math.isinf(budget) or mode not in ("exhaustive", "sample"):
         return None
@@ -134,8 +135,8 @@ def enforce_budget(
     per_row = seconds_per_row(network, model)
     cost = exhaustive_cost(network, model, alignment, sets, per_row) if mode == "exhaustive" else \
         sample_cost(samples, sets, per_row)
-    if cost.seconds <= budget:
-        return cost
+    if cost.seconds <= budget or cost.runs > MAX_RUNS:
+        return cost  # past MAX_RUNS the exhaustive check refuses by its own count, after one chunk of inputs
     fit = int(budget / (2 * per_row * len(sets)))
     if fit >= 1:
         hint = f"--mode sample --samples {fit:,} fits (about {duration(sample_cost(fit, sets, per_row).seconds)})"
