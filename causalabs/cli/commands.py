@@ -4,6 +4,9 @@ Exit status: 0 verified / proved / done, 1 refuted (and nothing else), 2 usage o
 3 inconclusive / unknown, 4 a failure inside the user's code, 5 the environment (an output path
 that cannot be written), 70 an internal error of causalabs.
 The text users see in ``--help`` is :data:`HELP` and each command's docstring.
+
+Long on purpose: it holds one idea, the declaration of every command and its options (their logic
+lives in the modules each command calls: verify, search, run_options, budget, lm_sweep...).
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import typer
 from causalabs.align.settings import DAS_SETTINGS
 from causalabs.cli import results as _results  # plan, report, plot: registered below in the help's order
 from causalabs.cli.exits import CommandGroup, err, literal
-from causalabs.cli.run_options import BatchSizeOption, DeviceOption, DtypeOption, ThreadsOption, run_options
+from causalabs.cli.run_options import (
+    BatchSizeOption, BudgetOption, DeviceOption, DtypeOption, LayersOption, PositionsOption, ThreadsOption, run_options,
+)
 from causalabs.errors import CausalabsError, LoadError
 from causalabs.loading import hypothesis_classes, load_hypothesis, load_module, split_ref
 from causalabs.scm.render import render_latex, render_text
@@ -248,15 +253,9 @@ def verify(
     rivals: int = typer.Option(
         None, "--rivals", metavar="N", help="exhaustive or sample: also check N generated rivals (identification)"
     ),
-    budget_seconds: float = typer.Option(
-        3600.0, "--budget-seconds", metavar="SECONDS",
-        help="exhaustive and sample: refuse (exit 2) a check estimated, from a measured forward pass, to take "
-        "longer; inf: no limit",
-    ),
-    device: DeviceOption = None,
-    threads: ThreadsOption = None,
-    batch_size: BatchSizeOption = None,
-    dtype: DtypeOption = None,
+    budget_seconds: BudgetOption = 3600.0,
+    device: DeviceOption = None, threads: ThreadsOption = None,  # run options: cli/run_options.py
+    batch_size: BatchSizeOption = None, dtype: DtypeOption = None,
 ) -> None:
     """Check that the network implements the hypothesis under the alignment.
 
@@ -316,16 +315,9 @@ def search(
         DAS_SETTINGS.patience, "--patience", metavar="N", help="stop training after this many epochs without held-out gain"
     ),
     data: str = typer.Option("balanced", "--data", metavar="HOW", help="balanced or random counterfactual pairs"),
-    layers: str = typer.Option(
-        None, "--layers", metavar="A-B", help="also search the residual stream after these decoder blocks (20-29, 0,12,24, all)"
-    ),
-    positions: str = typer.Option(
-        None, "--positions", metavar="P,Q", help="with --layers: at these token positions (last, slot:S, integers)"
-    ),
-    device: DeviceOption = None,
-    threads: ThreadsOption = None,
-    batch_size: BatchSizeOption = None,
-    dtype: DtypeOption = None,
+    layers: LayersOption = None, positions: PositionsOption = None,  # a layer x position grid: cli/lm_sweep.py
+    device: DeviceOption = None, threads: ThreadsOption = None,  # run options: cli/run_options.py
+    batch_size: BatchSizeOption = None, dtype: DtypeOption = None,
 ) -> None:
     """Fit an alignment for each internal variable (alone and together) at each --site.
 
@@ -357,10 +349,8 @@ def scrub(
         None, "--threshold", metavar="T",
         help="give a verdict: verified iff loss recovered's lower bound >= T, refuted iff its upper bound < T",
     ),
-    device: DeviceOption = None,
-    threads: ThreadsOption = None,
-    batch_size: BatchSizeOption = None,
-    dtype: DtypeOption = None,
+    device: DeviceOption = None, threads: ThreadsOption = None,  # run options: cli/run_options.py
+    batch_size: BatchSizeOption = None, dtype: DtypeOption = None,
 ) -> None:
     """Causal-scrub the network under the hypothesis: resample every activation the hypothesis says does
     not matter, and report the loss recovered and the accuracy, with intervals.

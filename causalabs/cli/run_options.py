@@ -44,6 +44,21 @@ BatchSizeOption = Annotated[
 DtypeOption = Annotated[
     "str | None", typer.Option("--dtype", metavar="DTYPE", help=f"cast the network to DTYPE ({', '.join(DTYPES)})")
 ]
+#: ``verify --budget-seconds`` (the logic: :mod:`causalabs.cli.budget`).
+BudgetOption = Annotated[
+    float,
+    typer.Option("--budget-seconds", metavar="SECONDS", help="exhaustive and sample: refuse (exit 2) a check "
+                 "estimated, from a measured forward pass, to take longer; inf: no limit"),
+]
+#: ``search --layers`` and ``--positions`` (the logic: :mod:`causalabs.cli.lm_sweep`).
+LayersOption = Annotated[
+    "str | None", typer.Option("--layers", metavar="A-B", help="also search the residual stream after these decoder "
+                               "blocks (20-29, 0,12,24, all)"),
+]
+PositionsOption = Annotated[
+    "str | None", typer.Option("--positions", metavar="P,Q", help="with --layers: at these token positions (last, "
+                               "slot:S, integers)"),
+]
 
 
 @attrs.frozen
