@@ -24,7 +24,7 @@ $(INSTALLED): $(BIN)/python pyproject.toml $(LOCK)
 	@$(BIN)/python -c "import torch" 2>/dev/null || \
 		{ echo "installing $(TORCH)"; $(PIP) install -q -c $(LOCK) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "$(TORCH)"; }
 	$(PIP) install -q -c $(LOCK) hatchling editables
-	$(PIP) install -q -c $(LOCK) --no-build-isolation -e ".[dev,docs]"
+	$(PIP) install -q -c $(LOCK) --no-build-isolation -e ".[dev,docs,ray]"
 	@touch $@
 
 setup: $(INSTALLED)

@@ -219,3 +219,7 @@ class UserCodeError(CausalabsError, RuntimeError):
 class OutputPathError(CausalabsError, OSError):
     """An output path cannot be written: a folder where a file belongs (or the reverse), a parent that
     cannot be created, no permission, a full disk.  The command line checks output paths before any work."""
+
+
+class ExecutorError(CausalabsError, RuntimeError):
+    """An executor could not run a task: Ray is missing or unreachable, or a task's worker died on every retry."""

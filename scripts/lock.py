@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements" / "lock.txt"
 TORCH = "torch==2.13.0"
 #: Resolved together: torch first, the package with every extra, and the tools that install it (editable).
-REQUIREMENTS = [TORCH, f"{ROOT}[dev,docs,lm,tracr]", "pip", "hatchling", "editables"]
+REQUIREMENTS = [TORCH, f"{ROOT}[dev,docs,lm,tracr,ray]", "pip", "hatchling", "editables"]
 #: Left out of the lock: the package itself, and torch (pinned by the Makefile's TORCH).
 OMIT = {"causalabs", "torch"}
 

@@ -186,7 +186,7 @@ def test_cli_search_killed_after_a_site_resumes_with_complete_alignment_files(tm
     args = ["search", f"{ROOT}/hypotheses/hierarchical_equality.py:HierarchicalEquality", "--network",
             str(ROOT / "models/heq_handbuilt.py"), "--site", "2,0", "--samples", "128", "--epochs", "1",
             "--out", str(tmp_path)]
-    real, calls = sweep_mod._fit_and_score, []
+    real, calls = sweep_mod.fit_task, []
 
     def killed(*a, **k):
         calls.append(1)
@@ -195,7 +195,7 @@ def test_cli_search_killed_after_a_site_resumes_with_complete_alignment_files(tm
         return real(*a, **k)
 
     with monkeypatch.context() as m:
-        m.setattr(sweep_mod, "_fit_and_score", killed)
+        m.setattr(sweep_mod, "fit_task", killed)
         r = CliRunner().invoke(app, args)
     assert r.exit_code != 0 and len(calls) == 4  # click turns the interrupt into "Aborted!"
     assert sorted(p.name for p in (tmp_path / "alignments").iterdir() if p.suffix == ".json") == [

@@ -18,9 +18,11 @@ from typing import Any
 
 from causalabs.align.settings import DAS_SETTINGS
 from causalabs.align.sweep import DAS
+from causalabs.align.store import network_fingerprint
 from causalabs.errors import AlignmentError
+from causalabs.executor import Executor, LocalExecutor, Shared, Task, make_executor
 from causalabs.network.alignment import Alignment
-from causalabs.network.network import Network
+from causalabs.network.network import Network, shared_network
 from causalabs.network.site_names import parse_site
 from causalabs.network.sites import Site
 from causalabs.scm.semantics import model_of
@@ -149,6 +151,10 @@ def find_alignment(
     patience: int | None = DAS_SETTINGS.patience,
     seed: int = 0,
     data: str = "balanced",
+    executor: str | Executor = "local",
+    ray_address: str | None = None,
+    cpus_per_task: float = 1,
+    gpus_per_task: float = 0,
 ) -> Alignment:
     """Search ``network`` for the hypothesis' variables at ``sites`` (a module path for all, or var -> module).
 
@@ -158,7 +164,10 @@ def find_alignment(
     The result's ``info["training"]`` lists each fit's training record
     (:meth:`causalabs.align.stopping.Training.to_dict`, with its site and
     variables) and ``info["converged"]`` is False when some fit reached the
-    cap still improving.  Deterministic for a seed on CPU.
+    cap still improving.  Deterministic for a seed on CPU.  Each site's fit
+    is one task of ``executor`` (``"local"``, the default, or ``"ray"``
+    with ``ray_address``, ``cpus_per_task`` and ``gpus_per_task``; see
+    ``docs/scale.md``): the same alignment either way.
     """
     model = model_of(hypothesis)
     where = _site_map(model, sites)
@@ -185,12 +194,21 @@ def find_alignment(
     digests: list[str] = []
     training: list[dict[str, Any]] = []
     offset = seed + TRAIN_SEED_OFFSET
-    for module, group in groups.items():
+    tasks = []
+    for module, group in groups.items():  # one task per site; its training seeds follow from its place in the map
         sets: list[tuple[str, ...]] = [(v,) for v in group] + ([tuple(group)] if len(group) > 1 else [])
         train = training_sets(hypothesis, sets, samples, offset, data)
         offset += len(sets)
         digests += [str(ds.digest) for ds in train]
-        fitted = fit(network, parse_site(module, network), tuple(group), train, seed)
+        tasks.append(Task((module, tuple(group)), _fit_group, (fit, parse_site(module, network), tuple(group), train, seed)))
+    fits: dict[tuple[Any, ...], Alignment] = {}
+    runner = make_executor(executor, ray_address=ray_address, cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task)
+    shared = Shared("network", value=network)
+    if not isinstance(runner, LocalExecutor):
+        shared = shared_network(network, network_fingerprint(network)["weights_sha256"])
+    runner.run(tasks, shared, lambda t, a: fits.__setitem__(t.key, a), label="search")
+    for module, group in groups.items():
+        fitted = fits[(module, tuple(group))]
         found.update({v: fitted.sites[v] for v in group})
         if "training" in fitted.info:
             training.append({"site": module, "variables": list(group), **fitted.info["training"]})
@@ -207,6 +225,13 @@ def find_alignment(
         info["training"] = training
         info["converged"] = converged(training)
     return Alignment(found, info=info)
+
+
+def _fit_group(
+    network: Network, fit: Any, site: Site, group: tuple[str, ...], train: Sequence[Any], seed: int
+) -> Alignment:
+    """One task of a search: fit the variables of ``group`` together at ``site``."""
+    return fit(network, site, group, train, seed)
 
 
 def converged(training: Sequence[Mapping[str, Any]]) -> bool | None:

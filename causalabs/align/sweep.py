@@ -40,10 +40,11 @@ from causalabs.align.sweep_methods import DAS, FullSite, SiteMethod
 from causalabs.atomic import write_json_atomic
 from causalabs.engine.evaluate import evaluate_pairs
 from causalabs.errors import SweepError
+from causalabs.executor import Executor, RunSummary, Task, make_executor
 from causalabs.metrics.estimate import Estimate
 from causalabs.metrics.accuracy import iia
 from causalabs.network.alignment import Alignment
-from causalabs.network.network import Network
+from causalabs.network.network import Network, shared_network
 from causalabs.network.sites import Site
 from causalabs.scm.semantics import model_of
 
@@ -107,6 +108,7 @@ class SweepResult:
     computed: tuple[str, ...]  # locations fitted in this call
     resumed: tuple[str, ...]  # locations read back from out_dir
     out_dir: Path | None = None
+    run: RunSummary | None = attrs.field(default=None, eq=False)  # where the time went
 
     def __repr__(self) -> str:
         best = max(self.records, key=lambda r: r.overall.value, default=None)
@@ -197,21 +199,25 @@ def _within(ds: Any, variables: tuple[str, ...]) -> bool:
     return set(ds.intervened) <= set(variables)
 
 
-def _fit_and_score(
+def fit_task(
     network: Network, location: Site, variables: tuple[str, ...], train: Sequence[Any],
     test: Sequence[Any], method: Any, name: str, seed: int, backend: str,
 ) -> tuple[SweepRecord, Alignment]:
+    """One task of a sweep: fit ``method`` at ``location`` for ``variables`` and score it on ``test``.
+
+    ``train`` and ``test`` are the datasets within the variable set; ``seed``
+    is the sweep's, the same for every task, so the result depends on the
+    task's identity (location, variables) alone.
+    """
     start = time.perf_counter()
-    tr = [ds for ds in train if _within(ds, variables)]
-    te = [ds for ds in test if _within(ds, variables)]
-    alignment = method(network, location, variables, tr, seed)
-    results: list[Any] = [evaluate_pairs(network, alignment, ds, backend=backend) for ds in te]
+    alignment = method(network, location, variables, train, seed)
+    results: list[Any] = [evaluate_pairs(network, alignment, ds, backend=backend) for ds in test]
     report = iia(results)
     record = SweepRecord(
         site=location.name, module=location.module, position=_position_label(location), variables=variables,
         method=name, k=_k(method, variables), overall=report.overall.overall, changed=report.overall.changed,
-        seed=seed, train_digests=tuple(str(ds.digest) for ds in tr), test_digests=tuple(str(ds.digest) for ds in te),
-        elapsed_s=time.perf_counter() - start,
+        seed=seed, train_digests=tuple(str(ds.digest) for ds in train),
+        test_digests=tuple(str(ds.digest) for ds in test), elapsed_s=time.perf_counter() - start,
     )
     return record, alignment
 
@@ -232,23 +238,6 @@ def _alignment_info(extra: Mapping[str, Any], config: Mapping[str, Any], record:
 
 def _heldout(record: SweepRecord) -> dict[str, Any]:
     return {"heldout_iia": record.overall.to_dict(), "heldout_iia_changed": record.changed.to_dict()}
-
-
-def _progress(enabled: bool, total: int) -> Any:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
-    console = Console(stderr=True)
-    return Progress(
-        TextColumn("[bold]sweep[/] {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, disable=not (enabled and console.is_terminal), transient=False,
-    )
 
 
 def _locations(sites: Any) -> list[Site]:
@@ -288,6 +277,10 @@ def sweep(
     progress: bool = True,
     backend: str = "native",
     alignments: bool | Mapping[str, Any] = False,
+    executor: str | Executor = "local",
+    ray_address: str | None = None,
+    cpus_per_task: float = 1,
+    gpus_per_task: float = 0,
 ) -> SweepResult:
     """Fit ``method`` at every location and score it on ``test``; one record per (location, variable set).
 
@@ -306,7 +299,14 @@ def sweep(
     site's result file: a resumed site's alignment files are complete.  A
     sweep into ``out_dir`` first removes the temporary files a killed run
     left for the files it writes.  ``progress`` shows a rich bar on a
-    terminal.
+    terminal: one bar of tasks (done, running, failed).
+
+    Each (location, variable set) is one task, run by ``executor``
+    (``"local"``, in this process, the default; ``"ray"``: Ray tasks on the
+    cluster at ``ray_address``, each with ``cpus_per_task`` CPUs and
+    ``gpus_per_task`` GPUs; see ``docs/scale.md``).  Results do not depend on
+    the executor; only this process writes files, a site's once all its
+    variable sets are done.  ``result.run`` says where the time went.
     """
     model = model_of(hypothesis)
     method_ = DAS() if method is None else method
@@ -337,34 +337,43 @@ def sweep(
         "seed": seed, "variables": [list(v) for v in sets], "backend": backend,
         "train": [str(ds.digest) for ds in train], "test": [str(ds.digest) for ds in test],
     }
-    records: list[SweepRecord] = []
-    computed: list[str] = []
+    metas = {loc.name: {**common, "site": loc.name, "positions_digest": _position_digest(loc)} for loc in locations}
+    done: dict[str, list[SweepRecord]] = {}
     resumed: list[str] = []
-    with _progress(progress, len(locations)) as bar:
-        task = bar.add_task("", total=len(locations))
-        for loc in locations:
-            bar.update(task, description=loc.name)
-            meta = {**common, "site": loc.name, "positions_digest": _position_digest(loc)}
-            fp = fingerprint(meta)
-            path = None if out is None else out / f"{slug(loc.name)}.json"
-            old = None if path is None else _read_existing(path, fp)
-            if old is not None:
-                if alignments and out is not None:  # files written before the held-out IIA was saved with them
-                    for r in old:
-                        complete_alignment(alignment_path(out, r.site, r.variables),
-                                           _alignment_info(extra, config, r), _heldout(r))
-                records.extend(old)
-                resumed.append(loc.name)
-            else:
-                fitted = [_fit_and_score(network, loc, vs, train, test, method_, name, seed, backend) for vs in sets]
-                new = [r for r, _ in fitted]
-                if alignments and out is not None:
-                    for r, al in fitted:
-                        save_alignment(al, alignment_path(out, r.site, r.variables),
-                                       info={**_alignment_info(extra, config, r), **_heldout(r)})
-                if path is not None:  # the site's commit point: after its alignment files
-                    write_json_atomic(path, {**meta, "fingerprint": fp, "records": [r.to_dict() for r in new]})
-                records.extend(new)
-                computed.append(loc.name)
-            bar.advance(task)
-    return SweepResult(tuple(records), model.name, name, tuple(computed), tuple(resumed), out)
+    for loc in locations:  # finished sites are read back, never recomputed
+        path = None if out is None else out / f"{slug(loc.name)}.json"
+        old = None if path is None else _read_existing(path, fingerprint(metas[loc.name]))
+        if old is not None:
+            if alignments and out is not None:  # files written before the held-out IIA was saved with them
+                for r in old:
+                    complete_alignment(alignment_path(out, r.site, r.variables), _alignment_info(extra, config, r), _heldout(r))
+            done[loc.name] = old
+            resumed.append(loc.name)
+    tasks = [
+        Task((loc.name, vs), fit_task, (loc, vs, [d for d in train if _within(d, vs)], [d for d in test if _within(d, vs)],
+                                        method_, name, seed, backend))
+        for loc in locations if loc.name not in done for vs in sets
+    ]
+    fitted: dict[str, dict[tuple[str, ...], tuple[SweepRecord, Alignment]]] = {}
+
+    def on_done(task: Task, value: tuple[SweepRecord, Alignment]) -> None:
+        """Keep a task's result; when its site is complete, write the site's files (alignments first)."""
+        site, vs = task.key
+        fitted.setdefault(site, {})[vs] = value
+        if len(fitted[site]) < len(sets):
+            return
+        new = [fitted[site][v][0] for v in sets]
+        if out is not None:
+            if alignments:
+                for v in sets:
+                    r, al = fitted[site][v]
+                    save_alignment(al, alignment_path(out, r.site, r.variables), info={**_alignment_info(extra, config, r), **_heldout(r)})
+            meta = metas[site]  # the site's commit point: after its alignment files
+            write_json_atomic(out / f"{slug(site)}.json", {**meta, "fingerprint": fingerprint(meta), "records": [r.to_dict() for r in new]})
+        done[site] = new
+
+    runner = make_executor(executor, ray_address=ray_address, cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task)
+    summary = runner.run(tasks, shared_network(network, common["weights_sha256"]), on_done, progress=progress, label="sweep")
+    records = [r for loc in locations for r in done[loc.name]]
+    computed = [loc.name for loc in locations if loc.name not in resumed]
+    return SweepResult(tuple(records), model.name, name, tuple(computed), tuple(resumed), out, summary)

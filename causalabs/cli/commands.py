@@ -23,6 +23,7 @@ from causalabs.cli.exits import CommandGroup, err, literal
 from causalabs.cli.run_options import (
     BatchSizeOption, BudgetOption, DeviceOption, DtypeOption, LayersOption, PositionsOption, ThreadsOption, run_options,
 )
+from causalabs.cli.scale import CpusOption, ExecutorOption, GpusOption, RayAddressOption, Scale
 from causalabs.errors import CausalabsError, LoadError
 from causalabs.loading import hypothesis_classes, load_hypothesis, load_module, split_ref
 from causalabs.scm.render import render_latex, render_text
@@ -256,6 +257,10 @@ def verify(
     budget_seconds: BudgetOption = 3600.0,
     device: DeviceOption = None, threads: ThreadsOption = None,  # run options: cli/run_options.py
     batch_size: BatchSizeOption = None, dtype: DtypeOption = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+    cpus_per_task: CpusOption = 1.0,
+    gpus_per_task: GpusOption = 0.0,
 ) -> None:
     """Check that the network implements the hypothesis under the alignment.
 
@@ -280,7 +285,8 @@ def verify(
     with run_options(device, threads, batch_size, dtype):
         code = run_verify(hypothesis, network, alignment, mode, threshold, seed, samples, json_out, request, sampling,
                           timeout=timeout, progress=False if no_progress else None,
-                          max_pairs=max_pairs, max_seconds=max_seconds, rivals=rivals, budget_seconds=budget_seconds)
+                          max_pairs=max_pairs, max_seconds=max_seconds, rivals=rivals, budget_seconds=budget_seconds,
+                          scale=Scale(executor, ray_address, cpus_per_task, gpus_per_task))
     raise typer.Exit(code)
 
 
@@ -318,6 +324,10 @@ def search(
     layers: LayersOption = None, positions: PositionsOption = None,  # a layer x position grid: cli/lm_sweep.py
     device: DeviceOption = None, threads: ThreadsOption = None,  # run options: cli/run_options.py
     batch_size: BatchSizeOption = None, dtype: DtypeOption = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+    cpus_per_task: CpusOption = 1.0,
+    gpus_per_task: GpusOption = 0.0,
 ) -> None:
     """Fit an alignment for each internal variable (alone and together) at each --site.
 
@@ -329,7 +339,8 @@ def search(
 
     with run_options(device, threads, batch_size, dtype):
         code = run_search(hypothesis, network, site, method, dims, out, seed, samples, epochs, data, lr, patience,
-                          layers=layers, positions=positions)
+                          layers=layers, positions=positions,
+                          scale=Scale(executor, ray_address, cpus_per_task, gpus_per_task))
     raise typer.Exit(code)
 
 

@@ -20,7 +20,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from causalabs._version import __version__
-from causalabs.errors import CausalabsError, OutputPathError, UserCodeError
+from causalabs.errors import CausalabsError, ExecutorError, OutputPathError, UserCodeError
 from causalabs.usercode import blame, located, one_line, shown_path, what_happened
 
 err = Console(stderr=True)
@@ -40,7 +40,7 @@ def failure(exc: BaseException) -> tuple[int, str]:
     """The exit status and the one line of stderr for an exception that ended a command."""
     if isinstance(exc, UserCodeError):
         return EXIT_USER_CODE, f"error: {exc}"
-    if isinstance(exc, OutputPathError):
+    if isinstance(exc, (OutputPathError, ExecutorError)):  # a path that cannot be written; Ray missing or lost
         return EXIT_ENVIRONMENT, f"error: {exc}"
     if isinstance(exc, CausalabsError):
         return EXIT_USAGE, f"error: {exc}"

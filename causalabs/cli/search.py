@@ -19,6 +19,7 @@ from causalabs.align.settings import DAS_SETTINGS
 from causalabs.align.sweep_files import alignment_path, slug
 from causalabs.cli.paths import check_not_an_input, check_output_file, check_output_folder, make_folder, write_atomic
 from causalabs.cli.layout import print_table
+from causalabs.cli.scale import Scale
 from causalabs.cli.verify import (
     EXIT,
     input_files,
@@ -68,11 +69,14 @@ def run_search(
     patience: int | None = DAS_SETTINGS.patience,
     layers: str | None = None,
     positions: str | None = None,
+    *,
+    scale: Scale | None = None,
 ) -> int:
     """Fit and score ``method`` at every site for every internal variable (alone and together); return 0.
 
     ``layers`` and ``positions`` (``--layers 20-29 --positions last,slot:s``) add a grid of block sites
-    (:mod:`causalabs.cli.lm_sweep`).
+    (:mod:`causalabs.cli.lm_sweep`).  ``scale`` chooses where the (site, variable set) tasks run (default:
+    this process).
     """
     from causalabs.align.heatmap import plot_heatmap
     from causalabs.align.store import network_fingerprint
@@ -90,6 +94,8 @@ def run_search(
         raise LoadError(f"--lr must be positive, got {lr}")
     if patience is not None and patience < 1:
         raise LoadError(f"--patience must be at least 1, got {patience}")
+    scale = Scale() if scale is None else scale
+    scale.check()
     if out is not None:
         check_output_folder(out, "--out", files=SEARCH_FILES, folders=("alignments",))
     hyp = load_hypothesis(hypothesis)
@@ -135,7 +141,10 @@ def run_search(
     info = {"hypothesis": hypothesis, **network_fingerprint(net), "data": data, "samples": samples}
     # each site's alignment files (held-out IIA included) are written before its result file: a resumed
     # site's files are complete
-    result = sweep(net, hyp, locations, sets, train, test, method=inner, out_dir=folder, seed=seed, alignments=info)
+    result = sweep(net, hyp, locations, sets, train, test, method=inner, out_dir=folder, seed=seed, alignments=info,
+                   **scale.kwargs())
+    if result.run is not None:  # where the time went, beside the progress bar
+        typer.echo(result.run.describe(), err=True)
     from causalabs.cli.lm_sweep import positions_of, token_labels
 
     tokens, example = token_labels(net, model, positions_of(locations))

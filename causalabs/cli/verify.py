@@ -16,6 +16,7 @@ import attrs
 import typer
 
 from causalabs.align.settings import DAS_SETTINGS
+from causalabs.cli.scale import Scale
 from causalabs.cli.paths import check_not_an_input, check_output_file, make_folder, write_atomic
 from causalabs.cli.plan import check_budget, inconclusive_note
 from causalabs.errors import CausalabsError, LoadError
@@ -119,7 +120,9 @@ def fitted_variables(hyp: Any, sites: str | dict[str, str]) -> str | None:
     )
 
 
-def searched_alignment(hyp: Any, net: Network, request: SearchRequest, seed: int) -> Alignment:
+def searched_alignment(
+    hyp: Any, net: Network, request: SearchRequest, seed: int, scale: Scale | None = None
+) -> Alignment:
     """Run the requested search, print what it found and how its training went, save it if asked."""
     from causalabs.align.find import find_alignment
     from causalabs.align.stopping import describe
@@ -128,6 +131,7 @@ def searched_alignment(hyp: Any, net: Network, request: SearchRequest, seed: int
     found = find_alignment(
         hyp, net, sites, method=request.method, dims=parse_dims(request.dims),
         samples=request.samples, epochs=request.epochs, lr=request.lr, patience=request.patience, seed=seed,
+        **(Scale() if scale is None else scale).kwargs(),
     )
     # progress on stderr: the report on stdout starts with its verdict (its claim names the search)
     typer.echo(f"searched ({request.method}, seed {seed}): {found.describe()}", err=True)
@@ -163,11 +167,13 @@ def run_verify(
     max_seconds: float | None = None,
     rivals: int | None = None,
     budget_seconds: float | None = None,
+    scale: Scale | None = None,
 ) -> int:
     """Load, check in any mode, print the text report, optionally write its JSON; return the exit status.
 
     ``budget_seconds``: refuse an exhaustive or sampled check estimated to take longer
-    (:func:`causalabs.cli.budget.enforce_budget`).
+    (:func:`causalabs.cli.budget.enforce_budget`).  ``scale`` chooses where exhaustive and sampled checks
+    and ``--search`` run their tasks (default: here).
     """
     from causalabs.cli.run_options import load_network
     from causalabs.verification.report.render import to_text
@@ -189,6 +195,11 @@ def run_verify(
         raise LoadError(f"--budget-seconds {budget_seconds:g}: a positive number of seconds (inf: no limit)")
     if timeout is not None and (mode != "prove" or not timeout > 0):
         raise LoadError(f"--timeout {timeout}: a positive number of seconds, with --mode prove")
+    scale = Scale() if scale is None else scale
+    scale.check()
+    if not scale.local and mode in ("sequential", "falsify", "prove"):
+        raise LoadError(f"--executor {scale.executor}: --mode {mode} runs in this process; "
+                        "--executor ray runs exhaustive and sample checks and --search")
     check_outputs_before_work(json_out, search, input_files(hypothesis, network, alignment))
     hyp = load_hypothesis(hypothesis)
     if not Path(network).is_file():
@@ -199,7 +210,7 @@ def run_verify(
         probe(net, hyp, al)
     else:
         probe(net, hyp)
-        al = searched_alignment(hyp, net, search, seed)
+        al = searched_alignment(hyp, net, search, seed, scale)
     from causalabs.cli.budget import enforce_budget
 
     enforce_budget(net, hyp, al, mode, samples, budget_seconds)
@@ -211,7 +222,7 @@ def run_verify(
 
         rival_search = rival_searcher(net, parse_sites(search.sites), parse_dims(search.dims), search, seed)
     report = check(hyp, net, al, mode, threshold, seed, samples, sampling, timeout=timeout, progress=progress,
-                   budget=budget, rivals=rivals, rival_search=rival_search)
+                   budget=budget, rivals=rivals, rival_search=rival_search, scale=scale)
     saved = None if search is None or search.save is None else str(search.save)
     refs = {"hypothesis": hypothesis, "network": network, "alignment": alignment if search is None else saved,
             "searched": search is not None}
@@ -268,7 +279,7 @@ def check_outputs_before_work(
 def check(
     hyp: Any, net: Network, al: Alignment, mode: str, threshold: float, seed: int, samples: int, sampling: str,
     *, timeout: float | None = None, progress: bool | None = None, budget: dict[str, Any] | None = None,
-    rivals: int | None = None, rival_search: Any = None,
+    rivals: int | None = None, rival_search: Any = None, scale: Scale | None = None,
 ) -> Report:
     """The claim checked in ``mode``, as a :class:`Report` (falsify's and prove's answers in the same schema)."""
     from causalabs.scm.semantics import model_of
@@ -291,6 +302,7 @@ def check(
         hyp, net, al, mode=mode, threshold=threshold, seed=seed, samples=samples, sampling=sampling,  # type: ignore[arg-type]
         **(budget or {}),
         rivals=rivals, rival_search=rival_search,
+        **(Scale() if scale is None else scale).kwargs(),
     )
 
 

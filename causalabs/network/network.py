@@ -20,6 +20,8 @@ most one reduction per batch (see :mod:`causalabs.network.guards` and
 
 from __future__ import annotations
 
+import functools
+import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ import torch
 from torch import nn
 
 from causalabs.errors import DecodedValueError, LoadError, NetworkError, NetworkFileError
+from causalabs.executor.tasks import Shared
 from causalabs.loading import load_module
 from causalabs.network.decoded import Decoded, argmax_decoder
 from causalabs.network.guards import Guarded, decode_checked, encode_checked
@@ -190,4 +193,23 @@ def load_network(path: str | Path) -> Network:
     if net.name == "network":
         net = attrs.evolve(net, name=p.stem)
     net.module.eval()
+    _SOURCES[net.module] = p.resolve()
     return net
+
+
+#: The network file each loaded network's module came from (an executor loads it again on each worker).
+_SOURCES: weakref.WeakKeyDictionary[nn.Module, Path] = weakref.WeakKeyDictionary()
+
+
+def source_file(network: Network) -> Path | None:
+    """The network file ``network`` was loaded from by :func:`load_network`; None for a network built in code."""
+    return _SOURCES.get(network.module)
+
+
+def shared_network(network: Network, fingerprint: str) -> Shared:
+    """``network`` as the value every task of a run shares: loaded again from its network file on each worker
+    when it has one, else shipped as it is (``fingerprint``, a digest of its weights, keys the workers' cache)."""
+    path = source_file(network)
+    if path is None:
+        return Shared(f"network:{network.name}:{fingerprint}", value=network)
+    return Shared(f"network:{path}:{fingerprint}", value=network, factory=functools.partial(load_network, path))

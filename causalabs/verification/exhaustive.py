@@ -227,13 +227,17 @@ def check_set(
     *,
     batch_size: int = 16384,
     chunk: int = 1 << 20,
+    bases: tuple[int, int] | None = None,
 ) -> SetResult:
     """Every base against every combination of source classes, weighted by class sizes.
 
     Runs are built and checked ``chunk`` at a time (whole bases per chunk, in
-    order), so the first failure found is still the smallest.
+    order), so the first failure found is still the smallest.  ``bases``
+    (``[start, stop)``) checks only those bases: the results of spans that
+    cover every base, merged by :func:`merge_results`, are the whole set's.
     """
     n = len(next(iter(inputs.values())))
+    lo, hi = (0, n) if bases is None else bases
     reps = [classes[v].representative for v in variables]
     sizes = [classes[v].size for v in variables]
     check_runs(model, n, classes, variables)  # before listing the combinations, which may not fit in memory
@@ -249,16 +253,17 @@ def check_set(
         ]
         for j, s in enumerate(sites)
     ]
-    encoded = encode(network, inputs) if n <= ENCODE_ONCE_LIMIT else None
+    span = {k: col[lo:hi] for k, col in inputs.items()}
+    encoded = encode(network, span) if hi - lo <= ENCODE_ONCE_LIMIT else None
     # bases in chunks, so memory stays bounded by ``chunk`` runs whatever the domain
     per_chunk = max(1, chunk // len(combos))
     successes = total = changed_successes = changed_total = 0
     first = None
     firsts: dict[str, tuple[int, tuple[int, ...], int, int]] = {}
-    for b0 in range(0, n, per_chunk):
-        bases = np.arange(b0, min(n, b0 + per_chunk))
-        base_idx = np.repeat(bases, len(combos))
-        cls_idx = np.tile(combo_idx, (len(bases), 1))  # class of each variable's source, per run
+    for b0 in range(lo, hi, per_chunk):
+        rows = np.arange(b0, min(hi, b0 + per_chunk))
+        base_idx = np.repeat(rows, len(combos))
+        cls_idx = np.tile(combo_idx, (len(rows), 1))  # class of each variable's source, per run
         weights = np.ones(len(base_idx), dtype=np.int64)
         for j in range(len(variables)):
             weights *= sizes[j][cls_idx[:, j]]
@@ -271,7 +276,7 @@ def check_set(
             network, backend, base, [sources[v] for v in variables], sites, vectors,
             torch.as_tensor(np.ascontiguousarray(cls_idx.T), device=network.device),
             batch_size=batch_size, inputs=encoded,
-            input_rows=None if encoded is None else torch.as_tensor(base_idx),
+            input_rows=None if encoded is None else torch.as_tensor(base_idx - lo),
         )
         predicted = torch.cat(values).cpu().numpy().astype(np.int64)
         correct, changed = predicted == expected, expected != base_output
@@ -298,6 +303,24 @@ def check_set(
         changed_successes=changed_successes,
         changed_total=changed_total,
         first_failure=first,
+        first_failures=firsts,
+    )
+
+
+def merge_results(parts: Sequence[SetResult]) -> SetResult:
+    """One set's result from the results of its base spans, given in base order (counts add up; the first
+    failure is the first span's that has one)."""
+    firsts: dict[str, tuple[int, tuple[int, ...], int, int]] = {}
+    for p in parts:
+        for stratum, f in p.first_failures.items():
+            firsts.setdefault(stratum, f)
+    return SetResult(
+        variables=parts[0].variables,
+        successes=sum(p.successes for p in parts),
+        total=sum(p.total for p in parts),
+        changed_successes=sum(p.changed_successes for p in parts),
+        changed_total=sum(p.changed_total for p in parts),
+        first_failure=next((p.first_failure for p in parts if p.first_failure is not None), None),
         first_failures=firsts,
     )
 

@@ -28,9 +28,10 @@ import numpy as np
 
 from causalabs.engine.evaluate import evaluate_pairs
 from causalabs.errors import AlignmentError, CausalabsError
+from causalabs.executor import Executor, LocalExecutor, Shared, Task, make_executor
 from causalabs.metrics.estimate import proportion
 from causalabs.network.alignment import Alignment
-from causalabs.network.network import Network
+from causalabs.network.network import Network, shared_network
 from causalabs.scm.model import CausalModel
 from causalabs.scm.semantics import HypothesisLike, model_of
 from causalabs.verification.report.counterexample import Counterexample
@@ -39,6 +40,7 @@ from causalabs.verification.exhaustive import (
     check_runs,
     check_set,
     count_source_classes,
+    merge_results,
     variable_sets,
 )
 from causalabs.verification.pairs import Sampling
@@ -85,8 +87,22 @@ def _sets(names: list[str], sets: Sequence[Sequence[Any]] | None) -> list[tuple[
     return out
 
 
+def _set_task(
+    network: Network, model: CausalModel, alignment: Alignment, inputs: dict[str, np.ndarray],
+    classes: dict[str, Any], vs: tuple[str, ...], bases: tuple[int, int],
+) -> Any:
+    """One task of an exhaustive check: the bases ``[start, stop)`` of one variable set."""
+    return check_set(network, model, alignment, inputs, classes, vs, bases=bases)
+
+
+def _spans(n: int, per_task: int | None) -> list[tuple[int, int]]:
+    step = n if per_task is None else max(1, per_task)
+    return [(b, min(n, b + step)) for b in range(0, n, step)]
+
+
 def _exhaustive(
-    model: CausalModel, network: Network, alignment: Alignment, names: list[str], sets: list[tuple[str, ...]]
+    model: CausalModel, network: Network, alignment: Alignment, names: list[str], sets: list[tuple[str, ...]],
+    runner: Executor | None = None, shared: Shared | None = None, bases_per_task: int | None = None,
 ) -> tuple[list[SetCounts], Callable[[int, Stratum | None], Counterexample | None], list[str]]:
     # every set's run count is bounded while the classes stream by, before any input is enumerated
     classes = count_source_classes(network, model, alignment.sites, sets)
@@ -98,7 +114,13 @@ def _exhaustive(
     def row(i: int) -> dict[str, int]:
         return {k: int(col[i]) for k, col in inputs.items()}
 
-    results = [check_set(network, model, alignment, inputs, classes, vs) for vs in sets]
+    runner = LocalExecutor() if runner is None else runner
+    tasks = [Task((vs, span), _set_task, (model, alignment, inputs, classes, vs, span))
+             for vs in sets for span in _spans(n, bases_per_task)]
+    parts: dict[tuple[Any, ...], Any] = {}
+    runner.run(tasks, shared or Shared("network", value=network),
+               lambda t, r: parts.__setitem__(t.key, r), label="exhaustive")
+    results = [merge_results([parts[(vs, span)] for span in _spans(n, bases_per_task)]) for vs in sets]
     counts = [
         SetCounts(
             vs,
@@ -122,6 +144,11 @@ def _exhaustive(
     return counts, counterexample, []
 
 
+def _evaluate(network: Network, alignment: Alignment, ds: Any) -> Any:
+    """One task of a sampled check: a set's pairs, run."""
+    return evaluate_pairs(network, alignment, ds)
+
+
 def _sample(
     model: CausalModel,
     network: Network,
@@ -131,6 +158,8 @@ def _sample(
     seed: int,
     sampling: Sampling = "balanced",
     fallback: list[str] | None = None,
+    runner: Executor | None = None,
+    shared: Shared | None = None,
 ) -> tuple[list[SetCounts], Callable[[int, Stratum | None], Counterexample | None], list[str]]:
     """Seeded pairs per variable set, counted by stratum.
 
@@ -141,10 +170,15 @@ def _sample(
     """
     fallback = [] if fallback is None else fallback
     counts, digests, found = [], [], []
+    drawn = [_sample_set(model, vs, n, seed + j, sampling, fallback) for j, vs in enumerate(sets)]  # seeds: the set's index
+    evaluated: dict[tuple[Any, ...], Any] = {}
+    runner = LocalExecutor() if runner is None else runner
+    runner.run([Task((vs,), _evaluate, (alignment, ds)) for vs, (ds, _, _) in zip(sets, drawn)],
+               shared or Shared("network", value=network), lambda t, r: evaluated.__setitem__(t.key, r), label="sample")
     for j, vs in enumerate(sets):
-        ds, empty, stratified = _sample_set(model, vs, n, seed + j, sampling, fallback)
+        ds, empty, stratified = drawn[j]
         digests.append(ds.digest)
-        r = evaluate_pairs(network, alignment, ds)
+        r = evaluated[(vs,)]
         keep = _distinct(ds) if stratified else np.arange(len(ds))
         correct, changed = r.correct[keep], r.changed[keep]
         counts.append(
@@ -174,6 +208,15 @@ def _sample(
     return counts, counterexample, digests
 
 
+def _shared(network: Network, runner: Executor) -> Shared:
+    """The network as every task's shared value (keyed by its weights' digest when tasks leave this process)."""
+    if isinstance(runner, LocalExecutor):
+        return Shared("network", value=network)
+    from causalabs.align.store import network_fingerprint
+
+    return shared_network(network, network_fingerprint(network)["weights_sha256"])
+
+
 def verify(
     hypothesis: HypothesisLike,
     network: Network,
@@ -191,6 +234,11 @@ def verify(
     max_seconds: float | None = None,
     rivals: int | Sequence[Any] | None = None,
     rival_search: Callable[[Any], Alignment] | None = None,
+    executor: str | Executor = "local",
+    ray_address: str | None = None,
+    cpus_per_task: float = 1,
+    gpus_per_task: float = 0,
+    bases_per_task: int | None = None,
 ) -> Report:
     """Check that ``network`` implements ``hypothesis`` under ``alignment``; return the verdict and evidence.
 
@@ -216,6 +264,13 @@ def verify(
     ``identification`` section (:mod:`causalabs.verification.identification`);
     ``rival_search(rival) -> Alignment`` also fits each rival its own
     alignment, and a rival that alignment verifies survives.
+
+    ``executor`` runs the work as independent tasks: ``"local"`` (in this
+    process, the default) or ``"ray"`` (on the cluster at ``ray_address``,
+    ``cpus_per_task`` CPUs and ``gpus_per_task`` GPUs each; see
+    ``docs/scale.md``).  A task is one set's sampled pairs, or one set's
+    bases in exhaustive mode (``bases_per_task`` bases each; default: the
+    whole set); the report does not depend on the executor.
     """
     if sampling not in SAMPLINGS:
         raise CausalabsError(f"unknown sampling {sampling!r}; choose balanced or random")
@@ -224,15 +279,25 @@ def verify(
     names = _check_alignment(model, alignment, None if variables is None else [getattr(v, "name", v) for v in variables])
     chosen = _sets(names, sets)
     if mode == "sequential":
+        if executor not in (None, "local") or ray_address is not None or bases_per_task is not None:
+            raise CausalabsError("sequential mode runs in this process: executor='local', no bases_per_task")
         return verify_sequential(model, network, alignment, names, chosen, threshold=threshold, confidence=confidence,
                                  seed=seed, sampling=sampling, max_pairs=max_pairs, max_seconds=max_seconds)
     fallback: list[str] = []
+    if mode not in ("exhaustive", "sample"):
+        raise CausalabsError(f"unknown verification mode {mode!r}; choose exhaustive or sample")
+    runner = make_executor(executor, ray_address=ray_address, cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task)
+    shared = _shared(network, runner)
     start = time.perf_counter()
     if mode == "exhaustive":
-        counts, counterexample, digests = _exhaustive(model, network, alignment, names, chosen)
+        counts, counterexample, digests = _exhaustive(
+            model, network, alignment, names, chosen, runner, shared, bases_per_task
+        )
         exact = True
     elif mode == "sample":
-        counts, counterexample, digests = _sample(model, network, alignment, chosen, samples, seed, sampling, fallback)
+        counts, counterexample, digests = _sample(
+            model, network, alignment, chosen, samples, seed, sampling, fallback, runner, shared
+        )
         exact = False
     else:
         raise CausalabsError(f"unknown verification mode {mode!r}; choose exhaustive, sample or sequential")

@@ -1,0 +1,223 @@
+"""Sweeps, sampled and exhaustive verification and searches on a real local Ray cluster (2 CPUs, started here).
+
+The same files and reports as the in-process executor (the records' ``elapsed_s`` timing set aside); a
+worker killed mid-task is retried by Ray and the sweep completes; a driver killed mid-sweep resumes with
+every finished site kept.  Skipped without Ray (``make test`` installs the ``[ray]`` extra).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+import causalabs as ca  # noqa: E402
+from causalabs.align.sweep import DAS, sweep  # noqa: E402
+from causalabs.executor.ray import RayExecutor  # noqa: E402
+from causalabs.loading import load_attr  # noqa: E402
+from causalabs.network import load_network  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+HEQ_REF = f"{ROOT}/hypotheses/hierarchical_equality.py:HierarchicalEquality"
+HEQ = load_attr(HEQ_REF)
+NET_FILE = ROOT / "models/heq_handbuilt.py"
+MODULES = ["0", "1", "2", "3"]
+SETS = [["left"], ["right"], ["left", "right"]]
+METHOD = DAS(dims=1, epochs=1)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A local Ray cluster of 2 CPUs and a small object store, shut down after this module."""
+    if ray.is_initialized():
+        ray.shutdown()
+    ray.init(num_cpus=2, object_store_memory=100 * 1024**2, include_dashboard=False, log_to_driver=False)
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # this file's methods travel with the tasks
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def heq():
+    net = load_network(NET_FILE)
+    train = [ca.random_pairs(HEQ, v, 64, seed=i) for i, v in enumerate(SETS)]
+    test = [ca.random_pairs(HEQ, v, 64, seed=10 + i) for i, v in enumerate(SETS)]
+    return net, train, test
+
+
+def _sweep(heq, out: Path, executor: Any = "local", method: Any = METHOD) -> Any:
+    net, train, test = heq
+    return sweep(net, HEQ, (MODULES, None), SETS, train, test, method=method, out_dir=out, seed=0, progress=False,
+                 alignments={"note": "ray test"}, executor=executor)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    """Every file's bytes; in the sites' result files the records' timing (``elapsed_s``) is set aside."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file():
+            continue
+        data = p.read_bytes()
+        if p.parent == folder and p.suffix == ".json":
+            doc = json.loads(data)
+            doc["records"] = [{**r, "elapsed_s": None} for r in doc["records"]]
+            data = json.dumps(doc, sort_keys=True).encode()
+        out[str(p.relative_to(folder))] = data
+    return out
+
+
+@pytest.fixture(scope="module")
+def local_sweep(heq, tmp_path_factory):
+    out = tmp_path_factory.mktemp("local")
+    return _sweep(heq, out), out
+
+
+def test_sweep_on_ray_writes_the_local_executors_files(cluster, heq, local_sweep, tmp_path) -> None:
+    local, local_out = local_sweep
+    result = _sweep(heq, tmp_path, "ray")
+    assert len(result.records) == 12 and result.computed == tuple(f"{m}.output" for m in MODULES)
+    assert [r.to_dict() | {"elapsed_s": 0} for r in result.records] == [
+        r.to_dict() | {"elapsed_s": 0} for r in local.records
+    ]
+    tree = _tree(tmp_path)
+    assert len(tree) == 4 + 2 * 12  # site files; an alignment file and its weights per (site, set)
+    assert tree == _tree(local_out)
+    run = result.run
+    assert run is not None and run.executor == "ray" and run.done == 12 and not run.failed
+    assert 1 <= run.loads <= run.workers <= 2  # the network file loaded once per worker, not once per task
+
+
+class KillOnce:
+    """DAS whose worker process is killed (SIGKILL) on the first attempt of one task, marked by a file."""
+
+    name = METHOD.name
+    config = METHOD.config
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def k(self, variables: tuple[str, ...]) -> int | None:
+        return METHOD.k(variables)
+
+    def __call__(self, network, location, variables, train, seed):
+        if location.module == "1" and variables == ("right",) and not self.marker.exists():
+            self.marker.write_text(str(os.getpid()))
+            os.kill(os.getpid(), signal.SIGKILL)
+        return METHOD(network, location, variables, train, seed)
+
+
+def test_a_worker_killed_mid_task_is_retried_and_the_sweep_completes(cluster, heq, local_sweep, tmp_path) -> None:
+    marker = tmp_path / "killed"
+    out = tmp_path / "out"
+    result = _sweep(heq, out, RayExecutor(max_retries=2), KillOnce(marker))
+    assert marker.exists()  # the first attempt of 1.output/right died with its worker
+    assert len(result.records) == 12 and not result.run.failed
+    assert _tree(out) == _tree(local_sweep[1])
+
+
+class AlwaysKilled(KillOnce):
+    def __call__(self, network, location, variables, train, seed):
+        if location.module == "2" and variables == ("left",):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return METHOD(network, location, variables, train, seed)
+
+
+def test_a_task_whose_worker_always_dies_is_reported_and_the_rest_is_written(cluster, heq, tmp_path) -> None:
+    from causalabs.errors import ExecutorError
+
+    with pytest.raises(ExecutorError, match=r"task 2\.output left failed 2 time\(s\)"):
+        _sweep(heq, tmp_path, RayExecutor(max_retries=1), AlwaysKilled(tmp_path / "unused"))
+    written = sorted(p.name for p in tmp_path.glob("*.json"))
+    assert written == ["0.output.json", "1.output.json", "3.output.json"]  # every other site is complete
+
+
+DRIVER = """
+import sys, time
+from pathlib import Path
+import ray
+import causalabs as ca
+from causalabs.align.sweep import DAS, sweep
+from causalabs.loading import load_attr
+from causalabs.network import load_network
+
+HEQ = load_attr({heq!r})
+METHOD = DAS(dims=1, epochs=1)
+
+class SlowAfterFirst:
+    name, config = METHOD.name, METHOD.config
+    def k(self, variables):
+        return METHOD.k(variables)
+    def __call__(self, network, location, variables, train, seed):
+        if location.module != "0":
+            time.sleep(600)  # the driver is killed meanwhile
+        return METHOD(network, location, variables, train, seed)
+
+ray.init(address={address!r}, log_to_driver=False)
+SETS = {sets!r}
+net = load_network({net!r})
+train = [ca.random_pairs(HEQ, v, 64, seed=i) for i, v in enumerate(SETS)]
+test = [ca.random_pairs(HEQ, v, 64, seed=10 + i) for i, v in enumerate(SETS)]
+sweep(net, HEQ, ({modules!r}, None), SETS, train, test, method=SlowAfterFirst(), out_dir=sys.argv[1], seed=0,
+      progress=False, alignments={{"note": "ray test"}}, executor="ray")
+"""
+
+
+def test_a_driver_killed_mid_sweep_resumes_with_every_finished_site(cluster, heq, local_sweep, tmp_path) -> None:
+    script = tmp_path / "driver.py"
+    script.write_text(textwrap.dedent(DRIVER.format(heq=HEQ_REF, address=cluster, sets=SETS, net=str(NET_FILE),
+                                                    modules=MODULES)))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, str(script), str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 240
+        while not (out / "0.output.json").exists():
+            assert proc.poll() is None, proc.stdout.read().decode()[-3000:] if proc.stdout else ""
+            assert time.monotonic() < deadline, "the first site was never written"
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    first = (out / "0.output.json").read_bytes()
+    assert sorted(p.name for p in out.glob("*.json")) == ["0.output.json"]
+    result = _sweep(heq, out, "ray")
+    assert result.resumed == ("0.output",) and result.computed == ("1.output", "2.output", "3.output")
+    assert (out / "0.output.json").read_bytes() == first  # kept as it was, not recomputed
+    assert _tree(out) == _tree(local_sweep[1])
+
+
+def _untimed(report: Any) -> str:
+    doc = json.loads(report.to_json())
+    doc.pop("timing")
+    return json.dumps(doc, sort_keys=True)
+
+
+def test_sample_verification_on_ray_gives_the_local_report(cluster, heq) -> None:
+    net = heq[0]
+    al = load_attr(f"{NET_FILE}:alignment")()
+    kw = {"mode": "sample", "samples": 300, "seed": 3, "threshold": 0.9}
+    local = ca.verify(HEQ, net, al, **kw)
+    remote = ca.verify(HEQ, net, al, executor="ray", **kw)
+    assert _untimed(remote) == _untimed(local)  # every byte of the JSON report but its timing
+
+
+def test_exhaustive_chunks_on_ray_give_the_local_verdict_and_counts(cluster, heq) -> None:
+    net = heq[0]
+    al = load_attr(f"{NET_FILE}:alignment")()
+    local = ca.verify(HEQ, net, al)
+    remote = ca.verify(HEQ, net, al, executor="ray", bases_per_task=97)
+    assert local.verdict == "verified" and _untimed(remote) == _untimed(local)
+    swapped = ca.Alignment({"left": al.sites["right"], "right": al.sites["left"]})
+    local = ca.verify(HEQ, net, swapped)
+    remote = ca.verify(HEQ, net, swapped, executor="ray", bases_per_task=97)
+    assert local.verdict == "refuted" and local.counterexample is not None
+    assert _untimed(remote) == _untimed(local)  # the same first counterexample from merged chunks
