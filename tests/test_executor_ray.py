@@ -221,3 +221,39 @@ def test_exhaustive_chunks_on_ray_give_the_local_verdict_and_counts(cluster, heq
     remote = ca.verify(HEQ, net, swapped, executor="ray", bases_per_task=97)
     assert local.verdict == "refuted" and local.counterexample is not None
     assert _untimed(remote) == _untimed(local)  # the same first counterexample from merged chunks
+
+
+def _cli(*args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from causalabs.cli import app
+
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+
+
+def test_cli_search_joins_a_cluster_by_address_and_writes_the_local_files(cluster, tmp_path) -> None:
+    args = ["search", HEQ_REF, "--network", str(NET_FILE), "--site", "1,2", "--samples", "64", "--epochs", "1"]
+    local = _cli(*args, "--out", str(tmp_path / "local"))
+    assert local.exit_code == 0, local.output
+    remote = subprocess.run(
+        [str(Path(sys.executable).parent / "causalabs"), *args, "--out", str(tmp_path / "ray"), "--executor", "ray",
+         "--ray-address", cluster], capture_output=True, text=True, timeout=600,
+    )
+    assert remote.returncode == 0, remote.stderr[-3000:]
+    assert "ray: 6 of 6 task(s) done" in remote.stderr and "network loaded" in remote.stderr
+    lines = lambda p: [{**json.loads(x), "elapsed_s": None} for x in p.read_text().splitlines()]  # noqa: E731
+    assert lines(tmp_path / "ray/records.jsonl") == lines(tmp_path / "local/records.jsonl")
+    trees = [{k: v for k, v in _tree(tmp_path / w).items() if k != "records.jsonl"} for w in ("ray", "local")]
+    assert trees[0] == trees[1]
+
+
+def test_cli_verify_search_on_ray_gives_the_local_report(cluster, tmp_path) -> None:
+    args = ["verify", HEQ_REF, "--network", str(NET_FILE), "--search", "das", "--site", "left=1", "--site", "right=2",
+            "--epochs", "1", "--train-samples", "64", "--mode", "sample", "--samples", "200"]
+    local = _cli(*args, "--json", str(tmp_path / "local.json"))
+    remote = _cli(*args, "--json", str(tmp_path / "ray.json"), "--executor", "ray")
+    assert remote.exit_code == local.exit_code and local.exit_code in (0, 1, 3), local.output
+    docs = [json.loads((tmp_path / f).read_text()) for f in ("ray.json", "local.json")]
+    for d in docs:
+        d.pop("timing")
+    assert docs[0] == docs[1]
