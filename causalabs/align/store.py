@@ -78,6 +78,7 @@ from causalabs.errors import AlignmentFileError, CausalabsError, SiteError, Unsa
 from causalabs.network.text import PositionName
 from causalabs.network.alignment import Alignment
 from causalabs.network.featurizers import Featurizer, Rotation
+from causalabs.network.dispatch import state_tensors
 from causalabs.network.network import Network
 from causalabs.network.sites import check_featurizer_width, resolve_module
 
@@ -95,7 +96,7 @@ def weights_path(path: str | Path) -> Path | None:
 def network_fingerprint(network: Network) -> dict[str, str]:
     """``{"network": name, "weights_sha256": ...}``: a digest of the module's state dict (names, dtypes, shapes, bytes)."""
     h = hashlib.sha256()
-    for name, t in sorted(network.module.state_dict().items()):
+    for name, t in state_tensors(network.module):  # offloaded weights read from accelerate's maps
         t = t.detach().cpu().contiguous()
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}\n".encode())
         h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())

@@ -171,8 +171,12 @@ class NativeBackend:
                     if pos is not None:
                         _check_range(s, bounds, x.shape[1])
                     check_featurizer_width(s, x.shape[-1])
-                    # a copy: later in-place ops of the same pass must not change it
+                    # a copy: later in-place ops of the same pass must not change it; on the driver's device
+                    # (a dispatched network runs this module on its own)
+                    if pos is not None and pos.device != x.device:
+                        pos = pos.to(x.device)
                     vec = select(x.detach(), pos) if pos is not None else x.detach().clone()
+                    vec = vec.to(device)
                     out[key] = vec
                     nan_flags.append((s, ~torch.isfinite(vec).all()))
                 seen.add(mk)
@@ -248,6 +252,9 @@ class NativeBackend:
                 if len(items) > 1:
                     _check_disjoint_at([it[0] for it in items], x)
                 for s, pos, _, src in items:
+                    if src.device != x.device:  # a dispatched network runs this module on its own device
+                        src = src.to(x.device)
+                        pos = None if pos is None else pos.to(x.device)
                     h = select(x, pos)
                     if h.shape != src.shape:
                         raise SiteError(
@@ -257,7 +264,8 @@ class NativeBackend:
                     new = mix(h, src, s.subspace)
                     if keep is not None:
                         # the base's own value, but like every source value without a graph
-                        new = torch.where(keep.view(-1, *[1] * (new.ndim - 1)), h.detach().to(new.dtype), new)
+                        kept = keep.to(new.device).view(-1, *[1] * (new.ndim - 1))
+                        new = torch.where(kept, h.detach().to(new.dtype), new)
                     x = _place(x, pos, new)
                 return x
 

@@ -21,6 +21,7 @@ most one reduction per batch (see :mod:`causalabs.network.guards` and
 from __future__ import annotations
 
 import functools
+import itertools
 import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -34,6 +35,7 @@ from torch import nn
 from causalabs.errors import DecodedValueError, LoadError, NetworkError, NetworkFileError
 from causalabs.executor.tasks import Shared
 from causalabs.loading import load_module
+from causalabs.network.dispatch import dispatch_device
 from causalabs.network.decoded import Decoded, argmax_decoder
 from causalabs.network.guards import Guarded, decode_checked, encode_checked
 from causalabs.usercode import adapter, call_user
@@ -68,10 +70,19 @@ class Network:
 
     @property
     def device(self) -> torch.device:
-        for p in self.module.parameters():
-            return p.device
-        for b in self.module.buffers():
-            return b.device
+        """The driver's device: where inputs go and recorded activations come back.
+
+        For a module dispatched by accelerate (``device_map``, CPU or disk
+        offload) that is its main execution device, whatever device each
+        layer runs on; otherwise the device of its first parameter (or
+        buffer) that holds data.
+        """
+        dispatched = dispatch_device(self.module)
+        if dispatched is not None:
+            return dispatched
+        for t in itertools.chain(self.module.parameters(), self.module.buffers()):
+            if t.device.type != "meta":
+                return t.device
         return torch.device("cpu")
 
     def to(self, device: str | torch.device) -> Network:

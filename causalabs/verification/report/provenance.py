@@ -13,6 +13,7 @@ import torch
 
 from causalabs._version import __version__
 from causalabs.loading import sha256_file
+from causalabs.network.dispatch import state_tensors
 from causalabs.network.network import Network
 from causalabs.scm import space
 from causalabs.scm.model import CausalModel
@@ -22,7 +23,7 @@ from causalabs.verification.report.found import search_provenance
 def weights_sha256(network: Network) -> str:
     """sha256 over the module's state dict (names, dtypes, shapes and bytes, in name order)."""
     h = hashlib.sha256()
-    for name, t in sorted(network.module.state_dict().items()):
+    for name, t in state_tensors(network.module):  # offloaded weights read from accelerate's maps
         c = t.detach().to("cpu").contiguous()
         h.update(f"{name}|{c.dtype}|{tuple(c.shape)}|".encode())
         h.update(c.numpy().tobytes() if c.dtype != torch.bfloat16 else c.float().numpy().tobytes())
