@@ -40,7 +40,7 @@ def test_local_executor_runs_in_order_and_hands_every_result_to_the_driver() -> 
                                   lambda t, v: seen.append((t.key, v)))
     assert seen == [((i,), 3 * i) for i in range(5)]
     assert (summary.executor, summary.tasks, summary.done, summary.failed, summary.loads) == ("local", 5, 5, (), 0)
-    assert "5 of 5 task(s) done" in summary.describe() and summary.to_dict()["overhead_per_task_s"] >= 0
+    assert "5 of 5 task(s) done" in summary.describe() and summary.to_dict()["idle_per_task_s"] >= 0
 
 
 def test_a_failing_local_task_ends_the_run_after_the_results_before_it() -> None:

@@ -101,8 +101,9 @@ class RunSummary:
     driver_s: float
 
     @property
-    def overhead_per_task_s(self) -> float:
-        """Wall time x workers not spent computing, loading or writing, per task (0 with no task)."""
+    def idle_per_task_s(self) -> float:
+        """Worker time (wall x workers) not spent computing or loading, nor by the driver writing, per task:
+        scheduling, shipping arguments and results, and workers waiting for the last tasks (0 with no task)."""
         busy = self.compute_s + self.load_s
         spare = self.wall_s * max(1, self.workers) - busy - self.driver_s
         return max(0.0, spare) / max(1, self.tasks)
@@ -113,13 +114,13 @@ class RunSummary:
             f"{self.executor}: {self.done} of {self.tasks} task(s) done{fails} on {self.workers} worker(s) in "
             f"{self.wall_s:.2f} s; tasks computed {self.compute_s:.2f} s, network loaded {self.loads} time(s) "
             f"({self.load_s:.2f} s), results written {self.driver_s:.2f} s, "
-            f"scheduling and transfer about {self.overhead_per_task_s * 1000:.0f} ms per task"
+            f"workers idle {self.idle_per_task_s * 1000:.0f} ms per task (scheduling, transfer, waiting)"
         )
 
     def to_dict(self) -> dict[str, Any]:
         d = attrs.asdict(self)
         d["failed"] = [attrs.asdict(f) for f in self.failed]
-        d["overhead_per_task_s"] = self.overhead_per_task_s
+        d["idle_per_task_s"] = self.idle_per_task_s
         return d
 
 
