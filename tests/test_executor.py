@@ -43,6 +43,15 @@ def test_local_executor_runs_in_order_and_hands_every_result_to_the_driver() -> 
     assert "5 of 5 task(s) done" in summary.describe() and summary.to_dict()["idle_per_task_s"] >= 0
 
 
+def test_progress_is_one_bar_of_tasks_done_running_and_failed(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # as on a terminal
+    monkeypatch.setenv("COLUMNS", "160")
+    LocalExecutor().run([Task((i,), _double, (i,)) for i in range(3)], Shared("k", value=1), lambda t, v: None,
+                        progress=True, label="sweep")
+    err = capsys.readouterr().err
+    assert "sweep" in err and "3/3" in err and "0 running, 0 failed" in err
+
+
 def test_a_failing_local_task_ends_the_run_after_the_results_before_it() -> None:
     seen: list[int] = []
     tasks = [Task((0,), _double, (1,)), Task((1,), _boom, (2,)), Task((2,), _double, (3,))]

@@ -132,11 +132,19 @@ class AlwaysKilled(KillOnce):
         return METHOD(network, location, variables, train, seed)
 
 
-def test_a_task_whose_worker_always_dies_is_reported_and_the_rest_is_written(cluster, heq, tmp_path) -> None:
+def test_a_task_whose_worker_always_dies_is_reported_and_the_rest_is_written(
+    cluster, heq, tmp_path, monkeypatch, capsys
+) -> None:
     from causalabs.errors import ExecutorError
 
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # the progress bar, as on a terminal
+    monkeypatch.setenv("COLUMNS", "160")
+    net, train, test = heq
     with pytest.raises(ExecutorError, match=r"task 2\.output left failed 2 time\(s\)"):
-        _sweep(heq, tmp_path, RayExecutor(max_retries=1), AlwaysKilled(tmp_path / "unused"))
+        sweep(net, HEQ, (MODULES, None), SETS, train, test, method=AlwaysKilled(tmp_path / "unused"),
+              out_dir=tmp_path, seed=0, progress=True, executor=RayExecutor(max_retries=1))
+    err = capsys.readouterr().err
+    assert "12/12" in err and "1 failed" in err  # the failed task counted, not dropped
     written = sorted(p.name for p in tmp_path.glob("*.json"))
     assert written == ["0.output.json", "1.output.json", "3.output.json"]  # every other site is complete
 
