@@ -71,6 +71,8 @@ def test_a_shared_factory_is_built_once_per_process(monkeypatch) -> None:
     outcomes = [task_mod.execute("net", factory, None, _double, (i,)) for i in range(3)]
     assert [o.value for o in outcomes] == [0, 7, 14] and built == [1]
     assert [o.loaded for o in outcomes] == [True, False, False]
+    other = task_mod.execute("other", factory, None, _double, (1,))
+    assert other.loaded and list(task_mod._BUILT) == ["other"]  # the last network only
 
 
 def test_a_network_loaded_from_its_file_is_shared_by_its_file() -> None:

@@ -265,3 +265,14 @@ def test_cli_verify_search_on_ray_gives_the_local_report(cluster, tmp_path) -> N
     for d in docs:
         d.pop("timing")
     assert docs[0] == docs[1]
+
+
+def test_arguments_shared_by_tasks_go_through_the_object_store_once(cluster) -> None:
+    from causalabs.executor import Task
+    from causalabs.executor.ray import _stored_once
+
+    inputs = {"x": list(range(1000))}
+    tasks = [Task((i,), len, (inputs, i, "name")) for i in range(4)] + [Task((9,), len, ([1, 2],))]
+    stored = _stored_once(ray, tasks)
+    assert list(stored) == [id(inputs)]  # once for the four tasks; scalars, strings and one-task arguments not
+    assert ray.get(stored[id(inputs)]) == inputs

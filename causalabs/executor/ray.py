@@ -13,7 +13,8 @@ naming the task.
 
 What travels: the task's function and arguments (pickled; the code of
 user files loaded by causalabs, ``_causalabs_file_*`` modules, travels by
-value), and the shared value: its factory (a network file's path, loaded
+value; an argument several tasks share, such as the inputs of an exhaustive
+check, goes through Ray's object store once), and the shared value: its factory (a network file's path, loaded
 on the worker: the file must exist at that path there) or, without one, the
 value itself through Ray's object store, once.  causalabs, torch and the
 user's other imports must be installed on every worker.
@@ -51,6 +52,27 @@ def _from_store(refs: list[Any]) -> Any:
     import ray
 
     return ray.get(refs[0])
+
+
+def _execute(key: str, factory: Callable[[], Any], fn: Callable[..., Any], *args: Any) -> Outcome:
+    """A Ray task: its arguments come one by one, so Ray resolves those put in its object store."""
+    return execute(key, factory, None, fn, args)
+
+
+def _stored_once(ray: Any, tasks: Sequence[Task]) -> dict[int, Any]:
+    """Arguments that several tasks share (the same object: the inputs of an exhaustive check, a method), put
+    into the object store once instead of being shipped with every task."""
+    seen: dict[int, int] = {}
+    for t in tasks:
+        for a in t.args:
+            if not isinstance(a, (str, bytes, int, float, bool, type(None))):
+                seen[id(a)] = seen.get(id(a), 0) + 1
+    refs: dict[int, Any] = {}
+    for t in tasks:
+        for a in t.args:
+            if seen.get(id(a), 0) > 1 and id(a) not in refs:
+                refs[id(a)] = ray.put(a)
+    return refs
 
 
 class RayExecutor:
@@ -107,11 +129,15 @@ class RayExecutor:
         factory = shared.factory
         if factory is None:
             factory = functools.partial(_from_store, [ray.put(shared.value)])
-        remote = ray.remote(execute).options(
+        remote = ray.remote(_execute).options(
             num_cpus=self.cpus_per_task, num_gpus=self.gpus_per_task, max_retries=self.max_retries,
             retry_exceptions=False,
         )
-        pending = {remote.remote(shared.key, factory, None, t.fn, t.args): (i, t) for i, t in enumerate(tasks)}
+        stored = _stored_once(ray, tasks)
+        pending = {
+            remote.remote(shared.key, factory, t.fn, *(stored.get(id(a), a) for a in t.args)): (i, t)
+            for i, t in enumerate(tasks)
+        }
         outcomes: dict[int, Outcome] = {}
         failed: list[Failure] = []
         first_error: BaseException | None = None

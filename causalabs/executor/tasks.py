@@ -18,7 +18,8 @@ from typing import Any
 
 import attrs
 
-#: Shared values built in this process, by key: a worker builds each once, whatever number of tasks it runs.
+#: The shared value built in this process, by key: a worker builds it once, whatever number of tasks it runs
+#: (and keeps only the last one).
 _BUILT: dict[str, Any] = {}
 
 
@@ -67,6 +68,7 @@ def execute(key: str, factory: Callable[[], Any] | None, value: Any, fn: Callabl
     load_s, loaded = 0.0, False
     if factory is not None:
         if key not in _BUILT:
+            _BUILT.clear()  # one network per worker at a time: a run on another network frees the last one
             _BUILT[key] = factory()
             load_s, loaded = time.perf_counter() - start, True
         value = _BUILT[key]
