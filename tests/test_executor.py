@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import causalabs as ca
 from causalabs.cli import app
-from causalabs.errors import ExecutorError
+from causalabs.errors import CausalabsError, ExecutorError
 from causalabs.executor import LocalExecutor, Shared, Task, make_executor
 from causalabs.executor import tasks as task_mod
 from causalabs.loading import load_attr
@@ -131,6 +131,13 @@ def test_exhaustive_base_spans_merge_to_the_unsplit_report() -> None:
     assert whole.verdict == "refuted" and whole.counterexample is not None
 
 
+def test_sequential_mode_refuses_another_executor() -> None:
+    hyp = load_attr(HEQ_REF)
+    net = load_network(NET)
+    with pytest.raises(CausalabsError, match="sequential mode runs in this process"):
+        ca.verify(hyp, net, load_attr(f"{NET}:alignment")(), mode="sequential", executor="ray")
+
+
 runner = CliRunner()
 
 
@@ -142,6 +149,7 @@ runner = CliRunner()
         (("verify", HEQ_REF, "--network", NET, "--gpus-per-task", "1"), "go with --executor ray"),
         (("verify", HEQ_REF, "--network", NET, "--executor", "ray", "--cpus-per-task", "0"), "some CPUs or GPUs"),
         (("verify", HEQ_REF, "--network", NET, "--executor", "ray", "--mode", "falsify"), "--mode falsify runs in this"),
+        (("verify", HEQ_REF, "--network", NET, "--executor", "ray", "--mode", "sequential"), "--mode sequential runs in"),
     ],
 )
 def test_bad_executor_options_exit_2_with_one_line(args, message, monkeypatch) -> None:
