@@ -43,6 +43,14 @@ def test_translation_agrees_with_numpy_on_random_expressions(expr):
     assert_z3_agrees(make_hypothesis(expr))
 
 
+def test_an_integer_beside_a_folded_relation_stays_a_truth_value():
+    """``a & (floor(a/2) <= floor(a/2))``: the exact-division rewrite folds the relation to True, and
+    sympy would then fold ``And(a, True)`` into ``a`` (2 at a = 2) where z3 and the meaning say a != 0 (1)."""
+    hyp = make_hypothesis(sp.sympify("A & (floor(A/2) <= floor(A/2))"))
+    assert ca.rows(ca.do(ca.model_of(hyp), {"a": 2, "b": 0, "d": 1}, {}))[0]["out"] == 1
+    assert_z3_agrees(hyp)
+
+
 def test_interventions_replace_mechanisms_like_do():
     interventions = {"left": 0, "right": 1}
     assert_z3_agrees(Hier, smt.to_z3(Hier, "i.", {"left": 0, Hier.right: 1}), interventions)

@@ -9,7 +9,10 @@ rewritten into exact integer floor division, relations between fractions
 are multiplied out into integer ones, and any other non-integer result is an
 error rather than being silently truncated.  ``ITE`` conditions are spelled
 out with ``And``/``Or``, so that sympy's numpy printer never runs
-``simplify`` over them.
+``simplify`` over them.  An integer in a boolean context (``And(a, b)``) is
+first written ``Ne(a, 0)``: sympy reads a bare symbol as a boolean, so once a
+rewrite made another argument ``True`` it would fold ``And(a, True)`` into
+``a`` itself, where z3 (and the hypothesis' meaning) has ``a != 0``.
 """
 
 from __future__ import annotations
@@ -49,6 +52,21 @@ class _ca_floordiv(sp.Function):  # noqa: N801 - printed by name into the lambdi
 
 
 _RELATIONS = (sp.Eq, sp.Ne, sp.Lt, sp.Le, sp.Gt, sp.Ge)
+_CONNECTIVES = (sp.And, sp.Or, sp.Not, sp.Xor)
+
+
+def _truth(arg: sp.Basic) -> sp.Basic:
+    """``arg`` as a truth value: itself when boolean-valued, else ``Ne(arg, 0)``."""
+    boolean = isinstance(arg, (sp.logic.boolalg.BooleanAtom, sp.logic.boolalg.BooleanFunction, sp.core.relational.Relational))
+    return arg if boolean else sp.Ne(arg, 0)
+
+
+def _explicit_truth(expr: sp.Basic) -> sp.Basic:
+    """Every non-boolean argument of ``And``/``Or``/``Not``/``Xor`` compared with 0 explicitly."""
+    return expr.replace(
+        lambda e: isinstance(e, _CONNECTIVES) and any(_truth(a) is not a for a in e.args),
+        lambda e: e.func(*[_truth(a) for a in e.args]),
+    )
 
 
 def _integer_fraction(arg: sp.Expr) -> tuple[sp.Expr, sp.Integer] | None:
@@ -82,7 +100,7 @@ def _exact_division(expr: sp.Basic) -> sp.Basic:
         c, a, b = e.args
         return sp.Or(sp.And(c, a), sp.And(sp.Not(c), b))
 
-    expr = expr.replace(lambda e: isinstance(e, sp.ITE), ite)
+    expr = _explicit_truth(expr.replace(lambda e: isinstance(e, sp.ITE), ite))
     expr = expr.replace(lambda e: isinstance(e, _RELATIONS), relation)
     expr = expr.replace(lambda e: isinstance(e, sp.floor), floor_)
     return expr.replace(lambda e: isinstance(e, sp.ceiling), ceiling_)
