@@ -17,9 +17,11 @@ from causalabs.backends.declaration import (
     Collects,
     Interchanges,
     Patches,
+    RunsSuffix,
     capabilities,
     collector,
     patcher,
+    suffix_runner,
 )
 from causalabs.errors import BackendError
 
@@ -59,8 +61,10 @@ __all__ = [
     "Collects",
     "Interchanges",
     "Patches",
+    "RunsSuffix",
     "capabilities",
     "collector",
     "get_backend",
     "patcher",
+    "suffix_runner",
 ]

@@ -11,6 +11,8 @@ flag               protocol             what the engine does with it
 (always)           :class:`Interchanges`  ``interchange`` batch by batch
 ``collect``        :class:`Collects`      records each distinct input's site vectors once
 ``patch``          :class:`Patches`       writes recorded vectors into one base pass
+``suffix``         :class:`RunsSuffix`    writes them into a recorded base tensor and runs
+                                        only the layers after the site
 =================  ===================  ==================================================
 
 A backend without a ``capabilities`` attribute interchanges only.  The engine
@@ -35,6 +37,7 @@ import torch
 from causalabs.errors import BackendError
 from causalabs.network.network import Network
 from causalabs.network.sites import Site
+from causalabs.network.suffix import Suffix
 
 Batch = dict[str, np.ndarray]
 
@@ -86,6 +89,26 @@ class Patches(Protocol):
         ...
 
 
+@runtime_checkable
+class RunsSuffix(Protocol):
+    """Writes vectors into a base's recorded tensor at a site and runs the suffix after it (``suffix``)."""
+
+    def patch_suffix(
+        self,
+        network: Network,
+        suffix: Suffix,
+        h: torch.Tensor,
+        base: Batch,
+        patches: Sequence[tuple[Site, torch.Tensor]],
+        *,
+        inputs: Any,
+        grad: bool = False,
+        keep: torch.Tensor | None = None,
+    ) -> Any:
+        """Raw network output of ``base`` from its tensor ``h`` at the suffix's location, patched."""
+        ...
+
+
 @attrs.frozen(kw_only=True)
 class Capabilities:
     """What a backend offers beyond ``interchange``; every flag defaults to no.
@@ -99,6 +122,7 @@ class Capabilities:
 
     collect: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
     patch: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    suffix: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
 
 
 #: The declaration of a backend that says nothing: it interchanges, and that is all.
@@ -121,8 +145,10 @@ def capabilities(be: object) -> Capabilities:
     return declared
 
 
-def _unhonoured(be: object, flag: str) -> BackendError:
-    return BackendError(f"backend {_name(be)} declares the {flag!r} capability but has no {flag}() method")
+def _unhonoured(be: object, flag: str, method: str | None = None) -> BackendError:
+    return BackendError(
+        f"backend {_name(be)} declares the {flag!r} capability but has no {method or flag}() method"
+    )
 
 
 def collector(be: object) -> Collects | None:
@@ -143,13 +169,24 @@ def patcher(be: object) -> Patches | None:
     raise _unhonoured(be, "patch")
 
 
+def suffix_runner(be: object) -> RunsSuffix | None:
+    """The backend as a :class:`RunsSuffix` if it declares ``suffix``, else None."""
+    if not capabilities(be).suffix:
+        return None
+    if isinstance(be, RunsSuffix):
+        return be
+    raise _unhonoured(be, "suffix", "patch_suffix")
+
+
 __all__ = [
     "INTERCHANGE_ONLY",
     "Capabilities",
     "Collects",
     "Interchanges",
     "Patches",
+    "RunsSuffix",
     "capabilities",
     "collector",
     "patcher",
+    "suffix_runner",
 ]

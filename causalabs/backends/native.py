@@ -33,6 +33,7 @@ from causalabs.errors import (
     SiteError,
 )
 from causalabs.network.network import Network, encode
+from causalabs.network.suffix import Suffix
 from causalabs.network.sites import (
     Site,
     Subspace,
@@ -127,11 +128,58 @@ def mix(h: torch.Tensor, s: torch.Tensor, sub: Subspace) -> torch.Tensor:
     return sub.featurizer.interchange(h, s.to(h.dtype), *sub.dims)
 
 
+PatchItem = tuple[Site, "torch.Tensor | None", Any, torch.Tensor]
+
+
+def _patch_items(
+    patches: Sequence[tuple[Site, torch.Tensor]], base: Batch, n: int, device: torch.device, network: Network | None = None
+) -> dict[tuple[str, str], list[PatchItem]]:
+    """The patches grouped by module location, each with its positions on ``device`` and their bounds."""
+    by_module: dict[tuple[str, str], list[PatchItem]] = {}
+    for s, src in patches:
+        if src.shape[0] != n:
+            raise SiteError(f"site {s.name}: {src.shape[0]} source vectors for {n} base rows")
+        pos = positions_tensor(s, base, n, network)
+        bounds = _pos_bounds(s, pos)
+        by_module.setdefault((s.module, s.io), []).append((s, None if pos is None else pos.to(device), bounds, src))
+    return by_module
+
+
+def write_patches(x: torch.Tensor, items: Sequence[PatchItem], keep: torch.Tensor | None) -> torch.Tensor:
+    """``x`` (a location's tensor) with every item's source vectors written into its subspace.
+
+    Rows marked in ``keep`` keep their own value (without a graph, like a source's).
+    """
+    for s, pos, bounds, _ in items:
+        _check_positions(s, pos, x)
+        if pos is not None:
+            _check_range(s, bounds, x.shape[1])
+        check_featurizer_width(s, x.shape[-1])
+    if len(items) > 1:
+        _check_disjoint_at([it[0] for it in items], x)
+    for s, pos, _, src in items:
+        if src.device != x.device:  # a dispatched network runs this module on its own device
+            src = src.to(x.device)
+            pos = None if pos is None else pos.to(x.device)
+        h = select(x, pos)
+        if h.shape != src.shape:
+            raise SiteError(
+                f"site {s.name}: source vectors of shape {tuple(src.shape)} do not fit the base's {tuple(h.shape)}"
+            )
+        new = mix(h, src, s.subspace)
+        if keep is not None:
+            # the base's own value, but like every source value without a graph
+            kept = keep.to(new.device).view(-1, *[1] * (new.ndim - 1))
+            new = torch.where(kept, h.detach().to(new.dtype), new)
+        x = _place(x, pos, new)
+    return x
+
+
 class NativeBackend:
     """Interventions on forward hooks; the fast path and the reference for gradients."""
 
     name = "native"
-    capabilities = Capabilities(collect=True, patch=True)
+    capabilities = Capabilities(collect=True, patch=True, suffix=True)
 
     # --- recording --------------------------------------------------------
 
@@ -230,49 +278,53 @@ class NativeBackend:
         if inputs is None:
             inputs = encode(network, base)
         device = network.device
-        by_module: dict[tuple[str, str], list[tuple[Site, torch.Tensor | None, Any, torch.Tensor]]] = {}
-        for s, src in patches:
-            if src.shape[0] != n:
-                raise SiteError(f"site {s.name}: {src.shape[0]} source vectors for {n} base rows")
-            pos = positions_tensor(s, base, n, network)
-            bounds = _pos_bounds(s, pos)
-            by_module.setdefault((s.module, s.io), []).append(
-                (s, None if pos is None else pos.to(device), bounds, src)
-            )
+        by_module = _patch_items(patches, base, n, device, network)
         edits = []
         for (path, io), items in by_module.items():
             module = resolve_module(network.module, path, network=network.name)
 
             def write(x: torch.Tensor, items: list[Any] = items) -> torch.Tensor:
-                for s, pos, bounds, _ in items:
-                    _check_positions(s, pos, x)
-                    if pos is not None:
-                        _check_range(s, bounds, x.shape[1])
-                    check_featurizer_width(s, x.shape[-1])
-                if len(items) > 1:
-                    _check_disjoint_at([it[0] for it in items], x)
-                for s, pos, _, src in items:
-                    if src.device != x.device:  # a dispatched network runs this module on its own device
-                        src = src.to(x.device)
-                        pos = None if pos is None else pos.to(x.device)
-                    h = select(x, pos)
-                    if h.shape != src.shape:
-                        raise SiteError(
-                            f"site {s.name}: source vectors of shape {tuple(src.shape)} do not fit "
-                            f"the base's {tuple(h.shape)}"
-                        )
-                    new = mix(h, src, s.subspace)
-                    if keep is not None:
-                        # the base's own value, but like every source value without a graph
-                        kept = keep.to(new.device).view(-1, *[1] * (new.ndim - 1))
-                        new = torch.where(kept, h.detach().to(new.dtype), new)
-                    x = _place(x, pos, new)
-                return x
+                return write_patches(x, items, keep)
 
             edits.append((module, io, f"{path}.{io}", write))
         ctx = torch.enable_grad() if grad else torch.no_grad()
         with ctx, edit_hooks(edits):
             return network.call(network.module, inputs)
+
+    def patch_suffix(
+        self,
+        network: Network,
+        suffix: Suffix,
+        h: torch.Tensor,
+        base: Batch,
+        patches: Sequence[tuple[Site, torch.Tensor]],
+        *,
+        inputs: Any,
+        grad: bool = False,
+        keep: torch.Tensor | None = None,
+    ) -> Any:
+        """Like :meth:`patch`, but from the base's recorded tensor ``h`` at the suffix's location onward.
+
+        ``h`` is the whole tensor at ``suffix.module``'s ``suffix.io`` for
+        the ``len(base)`` base rows (``collect`` of a site without positions
+        there); every patch must be at that location.  ``inputs``: ``base``
+        encoded (the suffix may read them: masks, positions).  Only the
+        layers after the site run.
+        """
+        check_disjoint([s for s, _ in patches])
+        n = len(next(iter(base.values())))
+        if h.shape[0] != n:
+            raise BatchShapeError(f"patch_suffix: {h.shape[0]} recorded rows for {n} base rows")
+        if keep is not None:
+            keep = torch.as_tensor(keep, dtype=torch.bool, device=network.device).reshape(-1)
+        by_module = _patch_items(patches, base, n, network.device, network)
+        other = [f"{p}.{io}" for p, io in by_module if (p, io) != (suffix.module, suffix.io)]
+        if other:
+            raise SiteError(f"patch_suffix: sites at {', '.join(other)}, not at {suffix.module}.{suffix.io}")
+        ctx = torch.enable_grad() if grad else torch.no_grad()
+        with ctx:
+            x = write_patches(h, by_module.get((suffix.module, suffix.io), []), keep)
+            return suffix.run(x, inputs)
 
     # --- both ---------------------------------------------------------------
 

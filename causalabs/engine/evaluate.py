@@ -21,9 +21,10 @@ import attrs
 import numpy as np
 import torch
 
-from causalabs.backends import Interchanges, Patches, collector, get_backend, patcher
+from causalabs.backends import Interchanges, Patches, collector, get_backend, patcher, suffix_runner
 from causalabs.data.ops import stack_rows
 from causalabs.engine.collect import collect_distinct, rows_per_pass
+from causalabs.engine.prefixes import DEFAULT_MEMORY, run_on_prefixes
 from causalabs.errors import AlignmentError, DatasetError, NonFiniteError
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Decoded, Network, take_rows
@@ -43,6 +44,11 @@ class PairResults:
     prob_expected: np.ndarray | None  # softmax probability of the expected value, if scores exist
     exhaustive: bool  # the pairs are every pair of a finite domain
     dataset_digest: str | None = None
+    #: how the pairs ran: "suffix" (cached prefixes, one suffix pass per pair),
+    #: "patch" (one full patched pass per pair), "interchange" (the backend's
+    #: interchange, batch by batch); after "patch" a reason may follow why the
+    #: suffix path did not apply ("patch: <reason>").
+    execution: str = "patch"
 
     @property
     def correct(self) -> np.ndarray:
@@ -142,15 +148,22 @@ def evaluate_pairs(
     batch_size: int = 256,
     exhaustive: bool | None = None,
     soft: bool = True,
+    suffix: bool = True,
+    memory: int = DEFAULT_MEMORY,
 ) -> PairResults:
     """Run every pair of ``dataset`` (a :class:`~causalabs.data.CounterfactualDataset`).
 
     ``soft=False`` skips the probability of the expected value (``prob_expected``
     is then None), which saves a softmax over every class on every pair.
     ``backend``: a name or a backend; its declared capabilities choose the path.
+    ``suffix=False`` keeps one full patched pass per pair even where a checked
+    suffix exists (see :mod:`causalabs.engine.prefixes`); ``memory`` bounds
+    the bytes of recorded activations held at once on that path.
+    ``PairResults.execution`` says which path ran.
     """
     be = get_backend(backend)
     col, pat = collector(be), patcher(be)
+    runner = suffix_runner(be) if suffix else None
     intervened = tuple(dataset.intervened)
     for v in intervened:
         if v not in alignment.sites:
@@ -168,7 +181,26 @@ def evaluate_pairs(
     expected_all = torch.tensor(np.asarray(dataset.expected, dtype=np.int64), device=device)
     predicted: list[torch.Tensor] = []
     probs: list[torch.Tensor | None] = []
-    if col is not None and pat is not None:
+    execution = "patch" if pat is not None and col is not None else "interchange"
+    if col is not None and runner is not None:
+        def finish(dec: Decoded, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+            return dec.values, (_prob_of(dec, expected_all.index_select(0, idx)) if soft else None)
+
+        got = run_on_prefixes(
+            network, col, runner, dataset.base, [dataset.sources[v] for v in intervened], sites,
+            batch_size=rows_per_pass(batch_size), finish=finish, memory=memory,
+        )
+        if isinstance(got, str):
+            execution = f"patch: {got}" if pat is not None else f"interchange: {got}"
+        else:
+            execution = "suffix"
+            predicted, probs, covered = got
+            order = torch.cat(covered)
+            predicted = [_unpermute(torch.cat(predicted), order)]
+            probs = [None] if any(p is None for p in probs) else [_unpermute(torch.cat(probs), order)]  # type: ignore[arg-type]
+    if execution == "suffix":
+        pass
+    elif col is not None and pat is not None:
         names = list(dataset.base)
         rows = np.concatenate([stack_rows(dataset.sources[v], names) for v in intervened])
         vectors, inverse_np = collect_distinct(col, network, rows, names, sites, batch_size)
@@ -199,4 +231,12 @@ def evaluate_pairs(
         prob_expected=prob,
         exhaustive=bool(exhaustive),
         dataset_digest=getattr(dataset, "digest", None),
+        execution=execution,
     )
+
+
+def _unpermute(values: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """``values[j]`` belongs to pair ``order[j]``: back in pair order."""
+    out = torch.empty_like(values)
+    out[order] = values
+    return out

@@ -34,7 +34,7 @@ and the residual labels (:class:`~causalabs.network.tracr_config.TracrConfig`).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -195,6 +195,32 @@ class TracrTransformer(nn.Module):
         for i, layer in enumerate(self._layers):
             out += [(f"layers.{i}.attn", layer.attn), (f"layers.{i}.mlp", layer.mlp)]
         return out
+
+    def causalabs_suffix(self, path: str, io: str) -> Callable[[torch.Tensor, Any], TracrOutput] | None:
+        """The run from the residual stream after ``path`` (``embed`` or a block, output) to the output.
+
+        The opt-in of :mod:`causalabs.network.suffix`: ``run(h, tokens)``
+        runs the blocks after the site on ``h`` (keys masked from ``tokens``
+        as in :meth:`forward`).  Its ``residuals`` and ``layer_outputs`` hold
+        the blocks it ran only; the read-out and the final residual are whole.
+        """
+        names = ["embed"] + [p for p, _ in self.blocks()]
+        if io != "output" or path not in names:
+            return None
+        rest = [b for _, b in self.blocks()][names.index(path):]
+
+        def run(h: torch.Tensor, tokens: Any) -> TracrOutput:
+            pad = self.config.pad_id
+            key_mask = None if pad is None else tokens != pad
+            x, residuals, deltas = h, [], []
+            for block in rest:
+                x, d = block(x, key_mask) if isinstance(block, TracrAttention) else block(x)
+                residuals.append(x)
+                deltas.append(d)
+            readout = x.index_select(-1, self.output_dims.to(x.device))
+            return TracrOutput(x, readout, tuple(residuals), tuple(deltas), h)
+
+        return run
 
     def forward(self, tokens: torch.Tensor) -> TracrOutput:
         if tokens.ndim != 2:

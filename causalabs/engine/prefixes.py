@@ -1,0 +1,144 @@
+"""Pairs on cached prefixes: every distinct input's prefix once, each pair one suffix pass.
+
+When every intervened site lies at one module location and the network has
+a checked suffix there (:func:`~causalabs.network.suffix.checked_suffix`),
+a dataset of ``P`` pairs over ``N`` distinct inputs costs ``N`` prefixes
+(the forward up to the site, stopped there) and ``P`` suffixes (the layers
+after it), instead of ``P`` full patched passes.
+
+The distinct inputs (bases and sources together) are recorded in chunks of
+at most ``memory`` bytes of activations.  When they fit in one chunk (the
+usual case) each distinct input runs its prefix exactly once.  Otherwise a
+first pass records the (small) site vectors of every input and a second
+pass records the whole tensor of each chunk's bases again while that
+chunk's pairs run: each distinct input's prefix then runs at most twice,
+and the memory held stays bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from causalabs.backends import Collects, RunsSuffix
+from causalabs.data.ops import row_ids, stack_rows
+from causalabs.engine.collect import collect_batch
+from causalabs.errors import NonFiniteError
+from causalabs.network.network import Decoded, Network, encode, take_rows
+from causalabs.network.sites import Site, site
+from causalabs.network.suffix import checked_suffix
+
+Batch = dict[str, np.ndarray]
+#: Called on every decoded pass with the pair indices it covers; returns (values, P(expected) or None).
+Finish = Callable[[Decoded, torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]
+
+#: Default bound on the bytes of recorded activations held at once.
+DEFAULT_MEMORY = 1 << 30
+
+
+def _as_batch(rows: np.ndarray, names: Sequence[str]) -> Batch:
+    return {k: np.ascontiguousarray(rows[:, j]) for j, k in enumerate(names)}
+
+
+def location(sites: Sequence[Site]) -> tuple[str, str] | None:
+    """The one ``(module, io)`` all ``sites`` share, or None."""
+    places = {(s.module, s.io) for s in sites}
+    return next(iter(places)) if len(places) == 1 else None
+
+
+def run_on_prefixes(
+    network: Network,
+    col: Collects,
+    runner: RunsSuffix,
+    base: Batch,
+    sources: Sequence[Batch],
+    sites: Sequence[Site],
+    *,
+    batch_size: int,
+    finish: Finish,
+    memory: int = DEFAULT_MEMORY,
+) -> tuple[list[torch.Tensor], list[torch.Tensor | None], list[torch.Tensor]] | str:
+    """Every pair through the suffix after the sites' location, or the reason this path does not apply.
+
+    Returns per-pass decoded values, probabilities and the pair indices of
+    each pass (pairs run in dataset order within each chunk of bases).
+    Pairs whose every source is the base input keep the base's own vectors
+    (as in :meth:`~causalabs.backends.native.NativeBackend.patch`).
+    """
+    place = location(sites)
+    if place is None:
+        return "the sites lie at more than one module location"
+    names = list(base)
+    n = len(next(iter(base.values())))
+    base_rows = stack_rows(base, names)
+    union = np.concatenate([base_rows, *(stack_rows(src, names) for src in sources)])
+    first, inverse_np = row_ids(union)
+    rows = union[first]
+    u = len(rows)
+    device = network.device
+    inputs = encode(network, _as_batch(rows, names))
+    check = checked_suffix(network, *place, inputs)
+    if check.suffix is None:
+        return check.reason
+    suffix = check.suffix
+    whole = site(place[0], io=place[1])
+    inverse = torch.as_tensor(inverse_np, device=device).reshape(1 + len(sources), n)
+    base_idx = inverse[0]
+    # the first pass: site vectors of every distinct input (and the whole tensor, while it fits)
+    vectors: dict[Any, list[torch.Tensor]] = {}
+    held: list[torch.Tensor] = []
+    chunk_rows = u
+    for start in range(0, u, batch_size):
+        part = _as_batch(rows[start : start + batch_size], names)
+        got = col.collect(network, part, [whole, *sites])
+        for s in sites:
+            vectors.setdefault(s.location_key(), []).append(got[s.location_key()])
+        h = got[whole.location_key()]
+        per_row = max(1, h[0].numel() * h.element_size())
+        chunk_rows = max(batch_size, memory // per_row)
+        if u <= chunk_rows:
+            held.append(h)
+        else:
+            held = []  # it does not fit: the second pass records the bases chunk by chunk
+    site_vectors = [torch.cat(vectors[s.location_key()]) for s in sites]
+    source_idx = inverse[1:]
+    predicted: list[torch.Tensor] = []
+    probs: list[torch.Tensor | None] = []
+    covered: list[torch.Tensor] = []
+    one_chunk = u <= chunk_rows
+    for lo in range(0, u, chunk_rows):
+        hi = min(u, lo + chunk_rows)
+        if one_chunk:
+            acts = torch.cat(held) if len(held) > 1 else held[0]
+        else:
+            acts = collect_batch(col, network, _as_batch(rows[lo:hi], names), [whole], batch_size)[whole.location_key()]
+        pairs = torch.nonzero((base_idx >= lo) & (base_idx < hi)).flatten()
+        for start in range(0, len(pairs), batch_size):
+            idx = pairs[start : start + batch_size]
+            rows_b = base_idx.index_select(0, idx)
+            h = acts.index_select(0, rows_b - lo)
+            idx_np = idx.cpu().numpy()
+            chunk = {k: v[idx_np] for k, v in base.items()}
+            patches = [(s, site_vectors[i].index_select(0, source_idx[i].index_select(0, idx))) for i, s in enumerate(sites)]
+            keep = _keep_rows(base_idx, source_idx, idx)
+            try:
+                out = runner.patch_suffix(
+                    network, suffix, h, chunk, patches, inputs=take_rows(inputs, rows_b), keep=keep
+                )
+                dec = network.decode(out)
+            except NonFiniteError as exc:
+                raise NonFiniteError(f"{exc}, with {', '.join(s.name for s in sites)} patched") from None
+            value, prob = finish(dec, idx)
+            predicted.append(value)
+            probs.append(prob)
+            covered.append(idx)
+    return predicted, probs, covered
+
+
+def _keep_rows(base_idx: torch.Tensor, source_idx: torch.Tensor, idx: torch.Tensor) -> torch.Tensor | None:
+    """Pairs among ``idx`` whose every source is the base input (same distinct row)."""
+    same = (source_idx[:, idx] == base_idx[idx]).all(0)
+    return same if bool(same.any()) else None
