@@ -22,6 +22,7 @@ from causalabs.backends import (
     Collects,
     Interchanges,
     Patches,
+    RunsSuffix,
     capabilities,
     collector,
     get_backend,
@@ -127,8 +128,9 @@ def test_the_native_backend_opted_out_takes_the_interchange_path(monkeypatch: py
 
 def test_the_shipped_backends_declare_what_they_do() -> None:
     native = get_backend("native")
-    assert capabilities(native) == Capabilities(collect=True, patch=True)
+    assert capabilities(native) == Capabilities(collect=True, patch=True, suffix=True)
     assert isinstance(native, Backend) and isinstance(native, Collects) and isinstance(native, Patches)
+    assert isinstance(native, RunsSuffix)
     pytest.importorskip("pyvene")
     pyvene = get_backend("pyvene")
     assert capabilities(pyvene) == INTERCHANGE_ONLY and isinstance(pyvene, Interchanges)

@@ -94,8 +94,8 @@ def run_on_prefixes(
     for start in range(0, u, batch_size):
         part = _as_batch(rows[start : start + batch_size], names)
         got = col.collect(network, part, [whole, *sites])
-        for s in sites:
-            vectors.setdefault(s.location_key(), []).append(got[s.location_key()])
+        for key in {s.location_key() for s in sites}:
+            vectors.setdefault(key, []).append(got[key])
         h = got[whole.location_key()]
         per_row = max(1, h[0].numel() * h.element_size())
         chunk_rows = max(batch_size, memory // per_row)
@@ -103,7 +103,8 @@ def run_on_prefixes(
             held.append(h)
         else:
             held = []  # it does not fit: the second pass records the bases chunk by chunk
-    site_vectors = [torch.cat(vectors[s.location_key()]) for s in sites]
+    joined = {key: torch.cat(parts) for key, parts in vectors.items()}
+    site_vectors = [joined[s.location_key()] for s in sites]
     source_idx = inverse[1:]
     predicted: list[torch.Tensor] = []
     probs: list[torch.Tensor | None] = []
