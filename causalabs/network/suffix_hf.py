@@ -28,7 +28,8 @@ from causalabs.network.suffix import Suffix
 DECODER_TAILS: tuple[tuple[str, str, str], ...] = (
     ("transformer.h", "transformer.ln_f", "lm_head"),  # GPT-2
     ("model.layers", "model.norm", "lm_head"),  # Llama, Mistral, Qwen2, SmolLM
-    ("gpt_neox.layers", "gpt_neox.final_layer_norm", "embed_out"),  # GPT-NeoX, Pythia
+    ("gpt_neox.layers", "gpt_neox.final_layer_norm", "lm_head"),  # GPT-NeoX, Pythia (transformers >= 5)
+    ("gpt_neox.layers", "gpt_neox.final_layer_norm", "embed_out"),  # GPT-NeoX, Pythia (older transformers)
 )
 
 
