@@ -130,6 +130,13 @@ def user_error(exc: BaseException, role: str, where: str, tb: TracebackType | No
     return UserCodeError(f"{loc}: {role} {what_happened(exc)}", where=loc, role=role)
 
 
+class Unwind(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by causalabs on purpose through user code (a hook ending a forward pass early).
+
+    :func:`call_user` lets it through untouched, without looking for whom to blame.
+    """
+
+
 def call_user(fn: Callable[..., Any], /, *args: Any, role: str, where: str, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)``; a failure inside user code becomes a :class:`UserCodeError` (see the module).
 
@@ -139,7 +146,7 @@ def call_user(fn: Callable[..., Any], /, *args: Any, role: str, where: str, **kw
     """
     try:
         return fn(*args, **kwargs)
-    except CausalabsError:
+    except (CausalabsError, Unwind):
         raise
     except (Exception, SystemExit) as exc:
         err = user_error(exc, role, where, exc.__traceback__.tb_next if exc.__traceback__ else None)
@@ -148,4 +155,4 @@ def call_user(fn: Callable[..., Any], /, *args: Any, role: str, where: str, **kw
         raise err from exc
 
 
-__all__ = ["adapter", "blame", "call_user", "located", "one_line", "shown_path", "user_error", "what_happened"]
+__all__ = ["Unwind", "adapter", "blame", "call_user", "located", "one_line", "shown_path", "user_error", "what_happened"]

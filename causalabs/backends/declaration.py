@@ -93,6 +93,10 @@ class Patches(Protocol):
 class RunsSuffix(Protocol):
     """Writes vectors into a base's recorded tensor at a site and runs the suffix after it (``suffix``)."""
 
+    def record(self, network: Network, batch: Batch, sites: Sequence[Site], *, inputs: Any) -> dict[Any, torch.Tensor]:
+        """Like :meth:`Collects.collect`, on ``batch`` already encoded as ``inputs``."""
+        ...
+
     def patch_suffix(
         self,
         network: Network,

@@ -15,12 +15,13 @@ import torch
 from torch import nn
 
 from causalabs.errors import ActivationError
+from causalabs.usercode import Unwind
 
 #: Maps the module's tensor to a new tensor (or returns it unchanged).
 Edit = Callable[[torch.Tensor], torch.Tensor]
 
 
-class StopForward(Exception):
+class StopForward(Unwind):
     """Raised inside a hook to end a forward pass once every needed site is recorded."""
 
 

@@ -183,7 +183,13 @@ class NativeBackend:
 
     # --- recording --------------------------------------------------------
 
-    def collect(self, network: Network, batch: Batch, sites: Sequence[Site]) -> dict[LocationKey, torch.Tensor]:
+    def record(self, network: Network, batch: Batch, sites: Sequence[Site], *, inputs: Any) -> dict[LocationKey, torch.Tensor]:
+        """:meth:`collect` on ``batch`` already encoded as ``inputs`` (on the network's device)."""
+        return self.collect(network, batch, sites, inputs=inputs)
+
+    def collect(
+        self, network: Network, batch: Batch, sites: Sequence[Site], *, inputs: Any = None
+    ) -> dict[LocationKey, torch.Tensor]:
         """The vector at each site's location for every row of ``batch``.
 
         Returns ``{site.location_key(): tensor}`` with shape (n, D) for a
@@ -191,7 +197,8 @@ class NativeBackend:
         pass stops as soon as every site is recorded.
         """
         n = len(next(iter(batch.values())))
-        inputs = encode(network, batch)
+        if inputs is None:
+            inputs = encode(network, batch)
         device = network.device
         wanted: dict[LocationKey, tuple[Site, torch.Tensor | None, tuple[int, int] | None]] = {}
         for s in sites:

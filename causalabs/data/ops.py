@@ -20,23 +20,25 @@ def stack_rows(batch: Batch, names: Sequence[str]) -> np.ndarray:
 def row_ids(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(first position of each distinct row, id of each row's distinct row), ids in sorted order.
 
-    Distinct rows come in ``np.unique(table, axis=0)`` order; each column is
-    ranked and the ranks packed into one int64 key, so the sort is
-    one-dimensional (an order of magnitude faster than sorting whole rows).
+    Distinct rows come in ``np.unique(table, axis=0)`` order (lexicographic);
+    one stable ``np.lexsort`` of the columns and a comparison of neighbours
+    find them (several times faster than ``np.unique`` over rows, at every size).
     """
-    if table.shape[0] <= 1:
-        return np.zeros(table.shape[0], dtype=np.int64), np.zeros(table.shape[0], dtype=np.int64)
-    key = np.zeros(table.shape[0], dtype=np.int64)
-    span = 1
-    for j in range(table.shape[1]):
-        uniq, inv = np.unique(table[:, j], return_inverse=True)
-        span *= len(uniq)
-        if span > 2**62:  # mixed-radix key would overflow: sort whole rows instead
-            _, first, inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
-            return first, inverse.reshape(-1)
-        key = key * len(uniq) + inv.reshape(-1)
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    return first, inverse.reshape(-1)
+    n = table.shape[0]
+    if n <= 1:
+        return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    if table.ndim == 1 or table.shape[1] == 0:
+        table = table.reshape(n, -1)
+    if table.shape[1] == 0:
+        return np.zeros(1, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    order = np.lexsort(table.T[::-1])  # stable: equal rows keep their original order
+    ranked = table[order]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.any(ranked[1:] != ranked[:-1], axis=1, out=new[1:])
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return order[new].astype(np.int64), inverse
 
 
 def input_pool(dataset: CounterfactualDataset) -> tuple[Batch, np.ndarray, dict[str, np.ndarray]]:

@@ -182,12 +182,12 @@ def evaluate_pairs(
     predicted: list[torch.Tensor] = []
     probs: list[torch.Tensor | None] = []
     execution = "patch" if pat is not None and col is not None else "interchange"
-    if col is not None and runner is not None:
+    if runner is not None:
         def finish(dec: Decoded, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
             return dec.values, (_prob_of(dec, expected_all.index_select(0, idx)) if soft else None)
 
         got = run_on_prefixes(
-            network, col, runner, dataset.base, [dataset.sources[v] for v in intervened], sites,
+            network, runner, dataset.base, [dataset.sources[v] for v in intervened], sites,
             batch_size=rows_per_pass(batch_size), finish=finish, memory=memory,
         )
         if isinstance(got, str):

@@ -23,9 +23,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from causalabs.backends import Collects, RunsSuffix
+from causalabs.backends import RunsSuffix
 from causalabs.data.ops import row_ids, stack_rows
-from causalabs.engine.collect import collect_batch
 from causalabs.errors import NonFiniteError
 from causalabs.network.network import Decoded, Network, encode, take_rows
 from causalabs.network.sites import Site, site
@@ -51,7 +50,6 @@ def location(sites: Sequence[Site]) -> tuple[str, str] | None:
 
 def run_on_prefixes(
     network: Network,
-    col: Collects,
     runner: RunsSuffix,
     base: Batch,
     sources: Sequence[Batch],
@@ -93,7 +91,8 @@ def run_on_prefixes(
     chunk_rows = u
     for start in range(0, u, batch_size):
         part = _as_batch(rows[start : start + batch_size], names)
-        got = col.collect(network, part, [whole, *sites])
+        part_inputs = inputs if u <= batch_size else take_rows(inputs, torch.arange(start, min(u, start + batch_size), device=device))
+        got = runner.record(network, part, [whole, *sites], inputs=part_inputs)
         for key in {s.location_key() for s in sites}:
             vectors.setdefault(key, []).append(got[key])
         h = got[whole.location_key()]
@@ -115,8 +114,17 @@ def run_on_prefixes(
         if one_chunk:
             acts = torch.cat(held) if len(held) > 1 else held[0]
         else:
-            acts = collect_batch(col, network, _as_batch(rows[lo:hi], names), [whole], batch_size)[whole.location_key()]
-        pairs = torch.nonzero((base_idx >= lo) & (base_idx < hi)).flatten()
+            acts = torch.cat([
+                runner.record(
+                    network, _as_batch(rows[a : min(hi, a + batch_size)], names), [whole],
+                    inputs=take_rows(inputs, torch.arange(a, min(hi, a + batch_size), device=device)),
+                )[whole.location_key()]
+                for a in range(lo, hi, batch_size)
+            ])
+        if one_chunk:
+            pairs = torch.arange(n, device=device)
+        else:
+            pairs = torch.nonzero((base_idx >= lo) & (base_idx < hi)).flatten()
         for start in range(0, len(pairs), batch_size):
             idx = pairs[start : start + batch_size]
             rows_b = base_idx.index_select(0, idx)
