@@ -288,3 +288,17 @@ def test_tracr_declares_its_blocks_and_each_variable_runs_on_the_suffix(name: st
         full = evaluate_pairs(org.network, align, ds, batch_size=64, suffix=False)
         assert fast.execution == "suffix", fast.execution
         np.testing.assert_array_equal(fast.predicted, full.predicted)
+
+
+@pytest.mark.parametrize("shape,high", [((0, 3), 2), ((1, 3), 2), ((50, 1), 3), ((300, 4), 3), ((200, 16), 1000), ((64, 2), 2)])
+def test_row_ids_match_numpy_unique_over_rows(shape: tuple[int, int], high: int) -> None:
+    from causalabs.data.ops import row_ids
+
+    table = np.random.default_rng(shape[0]).integers(-high, high, shape)
+    first, inverse = row_ids(table)
+    if shape[0] <= 1:
+        assert len(inverse) == shape[0] and not inverse.any()
+        return
+    _, want_first, want_inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
+    np.testing.assert_array_equal(first, want_first)
+    np.testing.assert_array_equal(inverse, want_inverse.reshape(-1))
