@@ -164,6 +164,7 @@ def fit_boundless(
     init_width: float | None = None,
     coords: int | None = None,
     progress: Callable[[int, int, float], None] | None = None,
+    suffix: bool = True,
 ) -> BoundlessResult:
     """Learn a rotation at ``location`` and a soft interval of rotated coordinates per variable.
 
@@ -178,7 +179,8 @@ def fit_boundless(
     :func:`~causalabs.align.das.fit_das`, training stops once the held-out
     pairs (``holdout`` of each dataset) have not improved for ``patience``
     epochs, judged on the hard alignment each epoch would give, and the best
-    epoch is kept; the temperature is annealed over the cap.  Defaults:
+    epoch is kept; the temperature is annealed over the cap.  ``suffix``: train on
+    cached site activations where a checked suffix applies (as ``fit_das``).  Defaults:
     :data:`causalabs.align.settings.DAS_SETTINGS`, :data:`~causalabs.align.settings.BOUNDARY_LR`.  Deterministic for a
     seed on CPU.
     """
@@ -206,8 +208,8 @@ def fit_boundless(
     backend = NativeBackend()
     loc = _location(location)
     fit_sets, held_sets = (list(train), []) if patience is None else holdout_split("Boundless DAS", train, holdout, seed)
-    prepared = [_prepare(backend, network, loc, ds, 256) for ds in fit_sets]
-    held = [_prepare(backend, network, loc, ds, 256) for ds in held_sets]
+    prepared = [_prepare(backend, network, loc, ds, 256, suffix) for ds in fit_sets]
+    held = [_prepare(backend, network, loc, ds, 256, suffix) for ds in held_sets]
     width = int(prepared[0].vectors.shape[-1])
     n_coords = width if coords is None else int(coords)
     if not len(names) <= n_coords <= width:

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch.nn.utils import parametrize
 
+from causalabs.align.cached import CachedBases, patched_output, record_bases
 from causalabs.align.rotation import LearnedRotation
 from causalabs.align.settings import DAS_SETTINGS
 from causalabs.align.stopping import HeldOut, Stopper, Training, holdout_split
@@ -31,7 +32,7 @@ from causalabs.engine.collect import collect_distinct
 from causalabs.errors import AlignmentError, DatasetError, NetworkError
 from causalabs.network.alignment import Alignment
 from causalabs.network.featurizers import Rotation
-from causalabs.network.network import Network, encode, take_rows
+from causalabs.network.network import Network, encode
 from causalabs.network.sites import Site, Subspace
 
 Batch = dict[str, np.ndarray]
@@ -44,6 +45,7 @@ class _Prepared:
     index: torch.Tensor  # (len(intervened), n) rows of `vectors` per variable and pair
     inputs: Any  # every base row, encoded once, on the network's device
     expected: torch.Tensor  # (n,) counterfactual outputs, on the network's device
+    cached: CachedBases | None = None  # the bases' tensors at the location, where a suffix applies
 
 
 @attrs.frozen(eq=False)
@@ -64,7 +66,9 @@ def _location(site: Site) -> Site:
     return Site(site.module, site.io, site.positions)
 
 
-def _prepare(backend: NativeBackend, network: Network, location: Site, dataset: Any, batch_size: int) -> _Prepared:
+def _prepare(
+    backend: NativeBackend, network: Network, location: Site, dataset: Any, batch_size: int, suffix: bool = True
+) -> _Prepared:
     intervened = tuple(dataset.intervened)
     names = list(dataset.base)
     n = len(dataset.expected)
@@ -76,7 +80,8 @@ def _prepare(backend: NativeBackend, network: Network, location: Site, dataset: 
     index = torch.as_tensor(inverse.reshape(len(intervened), n), device=vectors.device)
     inputs = encode(network, {k: np.asarray(v) for k, v in dataset.base.items()})
     expected = torch.tensor(np.asarray(dataset.expected), device=network.device)
-    return _Prepared(dataset, intervened, vectors, index, inputs, expected)
+    cached = record_bases(backend, network, location, dataset.base, inputs, batch_size=batch_size) if suffix else None
+    return _Prepared(dataset, intervened, vectors, index, inputs, expected, cached)
 
 
 def _span(classes: Sequence[int]) -> str:
@@ -111,6 +116,7 @@ def fit_das(
     low_rank: bool = True,
     progress: Callable[[int, int, float], None] | None = None,
     fast_mlp: bool | None = None,
+    suffix: bool = True,
 ) -> DASResult:
     """Learn an orthogonal featurizer at ``location`` aligning each variable to ``dims[var]`` coordinates.
 
@@ -132,8 +138,11 @@ def fit_das(
     decoder scores the raw output): the same loss, batches and updates
     without autograd, equal up to float rounding.  ``None`` (default) uses
     it wherever it applies, ``True`` insists (``AlignmentError`` where it
-    does not apply), ``False`` always uses autograd.  Deterministic for a
-    given seed on CPU.
+    does not apply), ``False`` always uses autograd.  ``suffix`` (default):
+    where a checked suffix exists at the location, the bases' tensors there
+    are recorded once for the whole fit and a step runs only the layers after
+    the site (:mod:`causalabs.align.cached`); ``False`` runs the whole network
+    every step.  Deterministic for a given seed on CPU.
     """
     if not train:
         raise DatasetError("DAS: no training datasets given")
@@ -153,8 +162,8 @@ def fit_das(
         if len(ds.expected) == 0:
             raise DatasetError("DAS: a training dataset is empty")
     fit_sets, held_sets = (list(train), []) if patience is None else holdout_split("DAS", train, holdout, seed)
-    prepared = [_prepare(backend, network, loc, ds, 256) for ds in fit_sets]
-    held = [_prepare(backend, network, loc, ds, 256) for ds in held_sets]
+    prepared = [_prepare(backend, network, loc, ds, 256, suffix) for ds in fit_sets]
+    held = [_prepare(backend, network, loc, ds, 256, suffix) for ds in held_sets]
     width = int(prepared[0].vectors.shape[-1])
     total = sum(dims_.values())
     if total > width:
@@ -249,7 +258,7 @@ def heldout_score(
                     for i, v in enumerate(p.intervened)
                 ]
                 base = {k: np.asarray(v)[idx] for k, v in p.dataset.base.items()}
-                out = backend.patch(network, base, patches, inputs=take_rows(p.inputs, rows))
+                out = patched_output(backend, network, p.cached, base, patches, p.inputs, rows, grad=False)
                 dec = network.decode(out)
                 if dec.scores is None or dec.classes is None:
                     raise AlignmentError(f"{label}: {network.name}'s decode gives no scores to train on")
@@ -327,7 +336,7 @@ def train_interchange(
                         (sites[v], p.vectors.index_select(0, p.index[i].index_select(0, tidx)))
                         for i, v in enumerate(p.intervened)
                     ]
-                    out = backend.patch(network, base, patches, grad=True, inputs=take_rows(p.inputs, tidx))
+                    out = patched_output(backend, network, p.cached, base, patches, p.inputs, tidx, grad=True)
                     dec = network.decode(out)
                     if dec.scores is None or dec.classes is None:
                         raise AlignmentError(f"{label}: {network.name}'s decode gives no scores to train on")
