@@ -23,7 +23,7 @@ distinct (``no-repeat``).  Lines with an issue target carry ``target`` and
 
 Networks (random init, eval, float32, one thread): GPT-2 4x256 (16 tokens,
 batch 64), GPT-2-small-sized 12x768 (32 tokens, batch ``--small-batch``,
-default 32), an MLP 16x4 one-hot -> 4 x 256 -> 2 (batch 64).  Sites: block
+default 64), an MLP 16x4 one-hot -> 4 x 256 -> 2 (batch 64).  Sites: block
 outputs at 1/4, 1/2, 3/4 depth (and the last block of the 4-layer GPT-2) at
 the last token.  ``"bench": "suffix-das"`` lines: DAS epoch time on cached
 site activations vs the full-network step (see :mod:`_suffix_das`);
@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--only", choices=["gpt2", "gpt2-small", "mlp", "das", "local"], default=None)
-    parser.add_argument("--small-batch", type=int, default=32, help="batch of the 12x768 cases")
+    parser.add_argument("--small-batch", type=int, default=64, help="batch of the 12x768 cases")
+    parser.add_argument("--small-repeat", type=int, default=3, help="timed rounds of the 12x768 cases")
     parser.add_argument("--no-pyvene", action="store_true")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -179,18 +180,18 @@ def main(argv: list[str] | None = None) -> None:
     if want("gpt2"):
         gpt2_cases(gpt2(4, 256, 16), {"1/4": 0, "1/2": 1, "3/4": 2, "last": 3}, 64, args.repeat, pyvene)
     if want("gpt2-small"):
-        gpt2_cases(gpt2(12, 768, 32), {"1/4": 2, "1/2": 5, "3/4": 8}, args.small_batch, max(3, args.repeat // 3), pyvene)
+        gpt2_cases(gpt2(12, 768, 32), {"1/4": 2, "1/2": 5, "3/4": 8}, args.small_batch, args.small_repeat, pyvene)
     if want("mlp"):
         mlp_cases(args.repeat * 3)
     if want("das"):
         from _suffix_das import das_cases
 
-        for line in das_cases(gpt2(12, 768, 32), repeat=max(2, args.repeat // 4)):
+        for line in das_cases(gpt2(12, 768, 32), repeat=1):
             print(json.dumps(line), flush=True)
     if want("local"):
         from _suffix_local import local_cases
 
-        for line in local_cases(gpt2(12, 768, 32), repeat=max(3, args.repeat // 3)):
+        for line in local_cases(gpt2(12, 768, 32), repeat=args.small_repeat):
             print(json.dumps(line), flush=True)
 
 
