@@ -25,6 +25,7 @@ from causalabs.backends import Interchanges, Patches, collector, get_backend, pa
 from causalabs.data.ops import stack_rows
 from causalabs.engine.collect import collect_distinct, rows_per_pass
 from causalabs.engine.prefixes import DEFAULT_MEMORY, run_on_prefixes
+from causalabs.engine.prefixes_local import run_local
 from causalabs.errors import AlignmentError, DatasetError, NonFiniteError
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Decoded, Network, take_rows
@@ -45,6 +46,7 @@ class PairResults:
     exhaustive: bool  # the pairs are every pair of a finite domain
     dataset_digest: str | None = None
     #: how the pairs ran: "suffix" (cached prefixes, one suffix pass per pair),
+    #: "suffix-local" (a causal decoder's positions from the patch on only),
     #: "patch" (one full patched pass per pair), "interchange" (the backend's
     #: interchange, batch by batch); after "patch" a reason may follow why the
     #: suffix path did not apply ("patch: <reason>").
@@ -186,19 +188,22 @@ def evaluate_pairs(
         def finish(dec: Decoded, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
             return dec.values, (_prob_of(dec, expected_all.index_select(0, idx)) if soft else None)
 
-        got = run_on_prefixes(
-            network, runner, dataset.base, [dataset.sources[v] for v in intervened], sites,
-            batch_size=rows_per_pass(batch_size), finish=finish, memory=memory,
-        )
+        batch_size = rows_per_pass(batch_size)  # a --batch-size cap holds on this path too
+        srcs = [dataset.sources[v] for v in intervened]
+        got = run_local(network, runner, dataset.base, srcs, sites, batch_size=batch_size, finish=finish, memory=memory)
+        label = "suffix-local"
+        if isinstance(got, str):
+            got = run_on_prefixes(network, runner, dataset.base, srcs, sites, batch_size=batch_size, finish=finish, memory=memory)
+            label = "suffix"
         if isinstance(got, str):
             execution = f"patch: {got}" if pat is not None else f"interchange: {got}"
         else:
-            execution = "suffix"
+            execution = label
             predicted, probs, covered = got
             order = torch.cat(covered)
             predicted = [_unpermute(torch.cat(predicted), order)]
             probs = [None] if any(p is None for p in probs) else [_unpermute(torch.cat(probs), order)]  # type: ignore[arg-type]
-    if execution == "suffix":
+    if execution.startswith("suffix"):
         pass
     elif col is not None and pat is not None:
         names = list(dataset.base)

@@ -1,0 +1,115 @@
+"""Pairs on position-local suffixes: a causal decoder's pair runs only the positions from the patch on.
+
+Applies when every intervened site is one decoder block location with fixed
+positions, and the network reads logits only after the first patched
+position (:mod:`causalabs.network.suffix_local`).  Every distinct base runs
+once (a full forward keeping the suffix layers' keys and values before the
+first patched position), every distinct source once up to its site, and a
+pair then costs the blocks after the site for the positions from the patch
+on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from causalabs.backends import RunsSuffix
+from causalabs.data.ops import row_ids, stack_rows
+from causalabs.engine.prefixes import Finish, location
+from causalabs.errors import NonFiniteError
+from causalabs.network.network import Network, encode, take_rows
+from causalabs.network.sites import Site
+from causalabs.network.suffix_local import LocalRows, checked_local_suffix
+
+Batch = dict[str, np.ndarray]
+
+
+def _as_batch(rows: np.ndarray, names: Sequence[str]) -> Batch:
+    return {k: np.ascontiguousarray(rows[:, j]) for j, k in enumerate(names)}
+
+
+def run_local(
+    network: Network,
+    runner: RunsSuffix,
+    base: Batch,
+    sources: Sequence[Batch],
+    sites: Sequence[Site],
+    *,
+    batch_size: int,
+    finish: Finish,
+    memory: int,
+) -> tuple[list[torch.Tensor], list[torch.Tensor | None], list[torch.Tensor]] | str:
+    """Every pair through the position-local suffix, or the reason it does not apply."""
+    place = location(sites)
+    if place is None:
+        return "the sites lie at more than one module location"
+    if not all(isinstance(s.positions, tuple) for s in sites):
+        return "position-local suffixes need fixed positions"
+    positions = tuple(sorted({q for s in sites for q in s.positions}))  # type: ignore[union-attr]
+    names = list(base)
+    n = len(next(iter(base.values())))
+    device = network.device
+    base_rows = stack_rows(base, names)
+    first_b, inv_b = row_ids(base_rows)
+    inputs_b = encode(network, _as_batch(base_rows[first_b], names))
+    local, reason = checked_local_suffix(network, *place, positions, inputs_b)
+    if local is None:
+        return reason
+    # the bases: the tensor at the site and the keys and values before the patch, once each
+    hs: list[torch.Tensor] = []
+    kvs: list[Any] = []
+    held = 0
+    for start in range(0, len(first_b), batch_size):
+        rows = torch.arange(start, min(len(first_b), start + batch_size), device=device)
+        h, kv = local.record(take_rows(inputs_b, rows))
+        held += h.numel() * h.element_size() + sum(k.numel() * k.element_size() * 2 for k, _ in kv)
+        if held > memory:
+            return "the bases' cached keys and values would exceed the memory bound"
+        hs.append(h)
+        kvs.append(kv)
+    h_all = torch.cat(hs)
+    cached = LocalRows(inputs_b, tuple((torch.cat([kv[i][0] for kv in kvs]), torch.cat([kv[i][1] for kv in kvs])) for i in range(len(kvs[0]))))
+    # the sources: their vectors at the sites, each distinct source once
+    src_rows = [stack_rows(src, names) for src in sources]
+    first_s, inv_s = row_ids(np.concatenate(src_rows))
+    uniq = np.concatenate(src_rows)[first_s]
+    inputs_s = encode(network, _as_batch(uniq, names))
+    parts: dict[Any, list[torch.Tensor]] = {}
+    for start in range(0, len(uniq), batch_size):
+        rows = torch.arange(start, min(len(uniq), start + batch_size), device=device)
+        got = runner.record(network, _as_batch(uniq[start : start + batch_size], names), sites, inputs=take_rows(inputs_s, rows))
+        for key in {s.location_key() for s in sites}:
+            parts.setdefault(key, []).append(got[key])
+    vectors = {key: torch.cat(v) for key, v in parts.items()}
+    base_idx = torch.as_tensor(inv_b, device=device)
+    source_idx = torch.as_tensor(inv_s, device=device).reshape(len(sources), n)
+    same = np.ones(n, dtype=bool)
+    for rows_np in src_rows:
+        same &= (rows_np == base_rows).all(axis=1)
+    same_t = torch.from_numpy(same).to(device)
+    predicted: list[torch.Tensor] = []
+    probs: list[torch.Tensor | None] = []
+    covered: list[torch.Tensor] = []
+    for start in range(0, n, batch_size):
+        idx = torch.arange(start, min(n, start + batch_size), device=device)
+        b = base_idx.index_select(0, idx)
+        chunk = {k: v[start : start + batch_size] for k, v in base.items()}
+        patches = [(s, vectors[s.location_key()].index_select(0, source_idx[i].index_select(0, idx))) for i, s in enumerate(sites)]
+        keep = same_t[start : start + batch_size]
+        try:
+            out = runner.patch_suffix(
+                network, local.suffix, h_all.index_select(0, b), chunk, patches,
+                inputs=cached.take(b), keep=keep if bool(keep.any()) else None,
+            )
+            dec = network.decode(out)
+        except NonFiniteError as exc:
+            raise NonFiniteError(f"{exc}, with {', '.join(s.name for s in sites)} patched") from None
+        value, prob = finish(dec, idx)
+        predicted.append(value)
+        probs.append(prob)
+        covered.append(idx)
+    return predicted, probs, covered

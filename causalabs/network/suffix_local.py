@@ -1,0 +1,243 @@
+"""Position-local suffixes of causal decoders: only positions >= p run, earlier keys and values are cached.
+
+In a causal (decoder) transformer a patch at token positions >= ``p`` cannot
+change any position before ``p``.  So when every patched position is >= ``p``
+and the network reads logits only at positions >= ``p`` (``hf_network(...,
+logits_to_keep=k)`` with ``T - k >= p``), a pair needs the blocks after the
+site at positions ``p..T-1`` only, reading every earlier position's keys and
+values from the base's own (unpatched) pass, as incremental decoding does.
+For a claim at the last token a pair then costs the blocks after the site
+for one token.
+
+:func:`local_suffix` builds one for GPT-2, the Llama family and GPT-NeoX
+(block sites, token ids alone).  ``record(inputs)`` runs the bases once (a
+full forward with a key/value cache) and returns the tensor at the site and
+the suffix layers' keys and values at positions ``< p``; the suffix's
+``run(h, rows)`` takes :class:`LocalRows` in place of the encoded inputs.
+Each block's other arguments are recorded from a one-row and a two-row
+incremental pass, as in :mod:`causalabs.network.suffix_hf`.
+:func:`checked_local_suffix` checks it against the full forward (plain, and
+with positions >= p replaced by another row's) once per network, site,
+start position and input shape.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import attrs
+import torch
+from torch import nn
+
+from causalabs.errors import CausalabsError
+from causalabs.network.decoded import output_tensor
+from causalabs.network.hf_sites import blocks_path
+from causalabs.network.network import Network, batch_dim, is_default_call, take_rows
+from causalabs.network.suffix import CHECK_ROWS, TOLERANCE, Suffix, SuffixCheck, _shape_key
+from causalabs.network.suffix_hf import DECODER_TAILS, _expand, _logits_to_keep, _mark_batched, _token_ids
+
+KV = tuple[tuple[torch.Tensor, torch.Tensor], ...]
+
+
+@attrs.frozen(eq=False)
+class LocalRows:
+    """What a position-local suffix reads for a batch of base rows besides ``h``."""
+
+    inputs: Any  # the rows' encoded inputs
+    kv: KV  # per suffix layer: keys and values at positions < start, (rows, heads, start, head_dim)
+
+    def take(self, index: torch.Tensor) -> LocalRows:
+        return LocalRows(take_rows(self.inputs, index), tuple((k.index_select(0, index), v.index_select(0, index)) for k, v in self.kv))
+
+
+@attrs.frozen(eq=False)
+class LocalSuffix:
+    """A position-local suffix: ``suffix.run(h, LocalRows)`` and ``record(inputs) -> (h, kv)`` for base rows."""
+
+    suffix: Suffix
+    start: int
+    record: Callable[[Any], tuple[torch.Tensor, KV]]
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silences transformers' notices about the name of the cache argument (it differs by version)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        yield
+
+
+class _CacheSlot:
+    """Where a recorded call held the key/value cache; each run puts its own there."""
+
+
+def _is_cache(value: Any) -> bool:
+    return any(c.__name__.endswith("Cache") for c in type(value).__mro__)
+
+
+def _slot(value: Any) -> Any:
+    return _CacheSlot if _is_cache(value) else value
+
+
+def _fill(value: Any, cache: Any) -> Any:
+    return cache if value is _CacheSlot else value
+
+
+def _layer_kv(cache: Any, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+    layers = getattr(cache, "layers", None)
+    if layers is not None:
+        return layers[i].keys, layers[i].values
+    return cache.key_cache[i], cache.value_cache[i]  # older transformers
+
+
+def local_suffix(network: Network, path: str, io: str, positions: tuple[int, ...], inputs: Any) -> LocalSuffix | str:
+    """The position-local suffix after block ``path``'s ``io`` for patches at ``positions``, or why not."""
+    root = network.module
+    modules = dict(root.named_modules())
+    try:
+        blocks_at = blocks_path(root)
+    except CausalabsError:
+        return "no list of decoder blocks"
+    tail = next((t for t in DECODER_TAILS if t[0] == blocks_at and t[1] in modules and t[2] in modules), None)
+    if tail is None:
+        return f"no known decoder family with blocks at {blocks_at!r}"
+    keep = None if is_default_call(network) else _logits_to_keep(network)
+    if not keep:
+        return "the network reads logits at every position (position-local needs hf_network(..., logits_to_keep=k))"
+    if not _token_ids(network, inputs):
+        return "the encoded inputs are not token ids alone"
+    index = path[len(blocks_at) + 1 :] if path.startswith(blocks_at + ".") else ""
+    if not index.isdigit():
+        return f"{path!r} is not a decoder block"
+    tokens = inputs["input_ids"] if isinstance(inputs, Mapping) else inputs
+    length = int(tokens.shape[1])
+    p = min(q % length for q in positions)
+    if p == 0 or length - keep < p:
+        return f"positions from {p} do not leave an earlier prefix with all {keep} read-out positions after it"
+    first = int(index) + (1 if io == "output" else 0)
+    blocks = list(modules[blocks_at])  # type: ignore[arg-type]
+    suffix_blocks = blocks[first:]
+    norm, head, site_module = modules[tail[1]], modules[tail[2]], modules[path]
+    recorded: dict[tuple[Any, ...], list[tuple[tuple[Any, ...], dict[str, Any]]]] = {}
+
+    def incremental(rows: torch.Tensor) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+        seen: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+        with torch.no_grad(), _quiet():
+            cache = root(input_ids=rows[:, :p], use_cache=True).past_key_values
+
+            def hook(mod: nn.Module, args: Any, kwargs: Any) -> None:
+                seen.append((tuple(_slot(a) for a in args[1:]), {k: _slot(v) for k, v in kwargs.items() if k != "hidden_states"}))
+
+            handles = [b.register_forward_pre_hook(hook, with_kwargs=True) for b in suffix_blocks]
+            try:
+                with _quiet():
+                    root(input_ids=rows[:, p:], past_key_values=cache, use_cache=True)
+            finally:
+                for h in handles:
+                    h.remove()
+        return seen
+
+    def arguments(tokens: torch.Tensor, n: int) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+        key = (tuple(tokens.shape[1:]), tokens.device)
+        if key not in recorded:
+            one = incremental(tokens[:1])
+            two = incremental(tokens[:1].expand(2, *tokens.shape[1:]))
+            recorded[key] = [_mark_batched(a, b) for a, b in zip(one, two)]
+        return [_expand(call_args, n) for call_args in recorded[key]]
+
+    def record(ids: Any) -> tuple[torch.Tensor, KV]:
+        tokens = ids["input_ids"] if isinstance(ids, Mapping) else ids
+        store: list[torch.Tensor] = []
+        if io == "output":
+            handle = site_module.register_forward_hook(lambda m, a, out: store.append(out[0] if isinstance(out, tuple) else out))
+        else:
+            handle = site_module.register_forward_pre_hook(lambda m, a, k: store.append(a[0] if a else k["hidden_states"]), with_kwargs=True)
+        try:
+            with torch.no_grad():
+                cache = root(input_ids=tokens, use_cache=True, logits_to_keep=1).past_key_values
+        finally:
+            handle.remove()
+        kv = tuple(
+            (k[:, :, :p].clone(), v[:, :, :p].clone()) for k, v in (_layer_kv(cache, first + i) for i in range(len(suffix_blocks)))
+        )
+        return store[0].detach().clone(), kv
+
+    def run(h: torch.Tensor, rows: LocalRows) -> Any:
+        from transformers import DynamicCache
+        from transformers.modeling_outputs import CausalLMOutputWithPast
+
+        tokens = rows.inputs["input_ids"] if isinstance(rows.inputs, Mapping) else rows.inputs
+        n = h.shape[0]
+        # layers before the suffix are never read: they hold the first suffix layer's tensors (no copy)
+        cache = DynamicCache(ddp_cache_data=[rows.kv[0]] * first + list(rows.kv)) if rows.kv else None
+        x = h[:, p:]
+        for block, (args, kwargs) in zip(suffix_blocks, arguments(tokens, n)):
+            out = block(x, *(_fill(a, cache) for a in args), **{k: _fill(v, cache) for k, v in kwargs.items()})
+            x = out[0] if isinstance(out, (tuple, list)) else out
+        return CausalLMOutputWithPast(logits=head(norm(x[:, -keep:])))
+
+    return LocalSuffix(Suffix(path, io, run, "hf-decoder-local"), p, record)
+
+
+def _check(network: Network, local: LocalSuffix, inputs: Any) -> SuffixCheck:
+    """``local`` against the full forward: plain, and with positions >= start taken from the next row."""
+    suffix, p = local.suffix, local.start
+    module = network.module.get_submodule(suffix.module)
+    try:
+        with torch.no_grad():
+            h, kv = local.record(inputs)
+            rows = LocalRows(inputs, kv)
+            worst = 0.0
+            variants = [h]
+            if h.shape[0] > 1:
+                patched = h.clone()
+                patched[:, p:] = h.roll(1, 0)[:, p:]
+                variants.append(patched)
+            for x in variants:
+                if suffix.io == "output":
+                    handle = module.register_forward_hook(lambda m, a, out, x=x: (x, *out[1:]) if isinstance(out, tuple) else x)
+                else:
+                    handle = module.register_forward_pre_hook(lambda m, a, x=x: (x, *a[1:]))
+                try:
+                    full = network.call(network.module, inputs)
+                finally:
+                    handle.remove()
+                part = suffix.run(x.clone(), rows)
+                a, b = output_tensor(full), output_tensor(part)
+                if a is None or b is None or a.shape != b.shape:
+                    return SuffixCheck(None, "the position-local suffix's output does not have the full output's shape")
+                worst = max(worst, float((a.float() - b.float()).abs().max()))
+                if not torch.equal(network.decode(full).values, network.decode(part).values):
+                    return SuffixCheck(None, "the position-local suffix decodes differently from the full forward")
+    except (CausalabsError, RuntimeError, TypeError, ValueError, IndexError, KeyError, AttributeError) as exc:
+        return SuffixCheck(None, f"the position-local suffix after {suffix.module}.{suffix.io} failed its check: {exc}")
+    if not worst <= TOLERANCE:
+        return SuffixCheck(None, f"the position-local suffix differs from the full forward by {worst:.3g} > {TOLERANCE:g}", worst)
+    return SuffixCheck(suffix, "", worst)
+
+
+_LOCAL: weakref.WeakKeyDictionary[Network, dict[tuple[Any, ...], tuple[LocalSuffix | None, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def checked_local_suffix(
+    network: Network, path: str, io: str, positions: tuple[int, ...], inputs: Any
+) -> tuple[LocalSuffix | None, str]:
+    """The checked position-local suffix (or None and the reason), once per network, site, positions and shape."""
+    key = (path, io, positions, _shape_key(inputs))
+    cache = _LOCAL.setdefault(network, {})
+    if key not in cache:
+        n = min(CHECK_ROWS, batch_dim(inputs))
+        rows = take_rows(inputs, torch.arange(n, device=network.device))
+        found = local_suffix(network, path, io, positions, rows)
+        if isinstance(found, str):
+            cache[key] = (None, found)
+        else:
+            check = _check(network, found, rows)
+            cache[key] = (found if check.suffix is not None else None, check.reason)
+    return cache[key]
