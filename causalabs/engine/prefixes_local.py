@@ -2,11 +2,11 @@
 
 Applies when every intervened site is one decoder block location with fixed
 positions, and the network reads logits only after the first patched
-position (:mod:`causalabs.network.suffix_local`).  Every distinct base runs
-once (a full forward keeping the suffix layers' keys and values before the
-first patched position), every distinct source once up to its site, and a
-pair then costs the blocks after the site for the positions from the patch
-on.
+position (:mod:`causalabs.network.suffix_local`).  Every distinct input
+(bases and sources together) runs once: a full forward keeping the tensor at
+the site and the suffix layers' keys and values before the first patched
+position; a pair then costs the blocks after the site for the positions from
+the patch on.
 """
 
 from __future__ import annotations
@@ -54,39 +54,33 @@ def run_local(
     n = len(next(iter(base.values())))
     device = network.device
     base_rows = stack_rows(base, names)
-    first_b, inv_b = row_ids(base_rows)
-    inputs_b = encode(network, _as_batch(base_rows[first_b], names))
-    local, reason = checked_local_suffix(network, *place, positions, inputs_b)
+    src_rows = [stack_rows(src, names) for src in sources]
+    union = np.concatenate([base_rows, *src_rows])
+    first, inverse = row_ids(union)
+    inputs_u = encode(network, _as_batch(union[first], names))
+    local, reason = checked_local_suffix(network, *place, positions, inputs_u)
     if local is None:
         return reason
-    # the bases: the tensor at the site and the keys and values before the patch, once each
+    # every distinct input once: the tensor at the site and the keys and values before the patch
     hs: list[torch.Tensor] = []
     kvs: list[Any] = []
     held = 0
-    for start in range(0, len(first_b), batch_size):
-        rows = torch.arange(start, min(len(first_b), start + batch_size), device=device)
-        h, kv = local.record(take_rows(inputs_b, rows))
+    for start in range(0, len(first), batch_size):
+        rows = torch.arange(start, min(len(first), start + batch_size), device=device)
+        h, kv = local.record(take_rows(inputs_u, rows))
         held += h.numel() * h.element_size() + sum(k.numel() * k.element_size() * 2 for k, _ in kv)
         if held > memory:
-            return "the bases' cached keys and values would exceed the memory bound"
+            return "the inputs' cached keys and values would exceed the memory bound"
         hs.append(h)
         kvs.append(kv)
     h_all = torch.cat(hs)
-    cached = LocalRows(inputs_b, tuple((torch.cat([kv[i][0] for kv in kvs]), torch.cat([kv[i][1] for kv in kvs])) for i in range(len(kvs[0]))))
-    # the sources: their vectors at the sites, each distinct source once
-    src_rows = [stack_rows(src, names) for src in sources]
-    first_s, inv_s = row_ids(np.concatenate(src_rows))
-    uniq = np.concatenate(src_rows)[first_s]
-    inputs_s = encode(network, _as_batch(uniq, names))
-    parts: dict[Any, list[torch.Tensor]] = {}
-    for start in range(0, len(uniq), batch_size):
-        rows = torch.arange(start, min(len(uniq), start + batch_size), device=device)
-        got = runner.record(network, _as_batch(uniq[start : start + batch_size], names), sites, inputs=take_rows(inputs_s, rows))
-        for key in {s.location_key() for s in sites}:
-            parts.setdefault(key, []).append(got[key])
-    vectors = {key: torch.cat(v) for key, v in parts.items()}
-    base_idx = torch.as_tensor(inv_b, device=device)
-    source_idx = torch.as_tensor(inv_s, device=device).reshape(len(sources), n)
+    cached = LocalRows(inputs_u, tuple((torch.cat([kv[i][0] for kv in kvs]), torch.cat([kv[i][1] for kv in kvs])) for i in range(len(kvs[0]))))
+    length = h_all.shape[1]
+    # a source's vectors at a site: its tensor at the site's (fixed) positions, as collect records them
+    vectors = {s.location_key(): h_all[:, [q % length for q in s.positions]] for s in sites}  # type: ignore[union-attr]
+    ids = torch.as_tensor(inverse, device=device).reshape(1 + len(sources), n)
+    inv_b, inv_s = ids[0], ids[1:]
+    base_idx, source_idx = inv_b, inv_s
     same = np.ones(n, dtype=bool)
     for rows_np in src_rows:
         same &= (rows_np == base_rows).all(axis=1)
