@@ -304,3 +304,30 @@ def test_row_ids_match_numpy_unique_over_rows(shape: tuple[int, int], high: int)
     _, want_first, want_inverse = np.unique(table, axis=0, return_index=True, return_inverse=True)
     np.testing.assert_array_equal(first, want_first)
     np.testing.assert_array_equal(inverse, want_inverse.reshape(-1))
+
+
+@pytest.mark.parametrize("name", ["heq_handbuilt", "heq_rotated", "boolean_circuit", "planted_carry_bypass"])
+@pytest.mark.parametrize("mode", ["exhaustive", "sample"])
+def test_verify_gives_the_same_verdict_and_counts_on_both_paths(name: str, mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from causalabs.engine import evaluate as evaluate_module
+    from causalabs.verification import exhaustive as exhaustive_module
+    from causalabs.verification.pipeline import verify
+
+    from causalabs.backends.native import NativeBackend
+
+    org = next(o for o in _organisms() if o.name == name)
+    hyp, align = org.hypothesis(), org.alignment()
+    calls = []
+    original = NativeBackend.patch_suffix
+    monkeypatch.setattr(NativeBackend, "patch_suffix", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
+    fast = verify(hyp, org.network, align, mode=mode, seed=0, samples=400)  # type: ignore[arg-type]
+    assert calls  # the suffix path ran
+    monkeypatch.setattr(NativeBackend, "patch_suffix", original)
+    # the full path: no suffix in exhaustive verification, none in evaluate_pairs
+    monkeypatch.setattr(exhaustive_module, "cached_prefix", lambda *a, **k: None)
+    monkeypatch.setattr(evaluate_module, "suffix_runner", lambda be: None)
+    full = verify(hyp, org.network, align, mode=mode, seed=0, samples=400)  # type: ignore[arg-type]
+    assert fast.verdict == full.verdict
+    a, b = fast.to_dict(), full.to_dict()
+    for key in ("iia", "per_variable", "counterexample", "statistics"):
+        assert a[key] == b[key], key

@@ -21,7 +21,7 @@ import attrs
 import numpy as np
 import torch
 
-from causalabs.backends import Interchanges, Patches, collector, get_backend, patcher, suffix_runner
+from causalabs.backends import Interchanges, Patches, RunsSuffix, collector, get_backend, patcher, suffix_runner
 from causalabs.data.ops import stack_rows
 from causalabs.engine.collect import collect_distinct, rows_per_pass
 from causalabs.engine.prefixes import DEFAULT_MEMORY, run_on_prefixes
@@ -30,6 +30,7 @@ from causalabs.errors import AlignmentError, DatasetError, NonFiniteError
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Decoded, Network, take_rows
 from causalabs.network.sites import Site, check_disjoint
+from causalabs.network.suffix import Suffix
 
 Batch = dict[str, np.ndarray]
 
@@ -108,6 +109,7 @@ def run_patched(
     expected: torch.Tensor | None = None,
     inputs: Any = None,
     input_rows: torch.Tensor | None = None,
+    prefix: tuple[RunsSuffix, Suffix, torch.Tensor] | None = None,
 ) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
     """Patched base passes, ``batch_size`` pairs at a time: decoded values (and P(expected) if asked).
 
@@ -116,6 +118,9 @@ def run_patched(
     source is the base keep the base's own vectors, bitwise).  ``inputs``:
     encoded inputs, base row ``p`` being row ``input_rows[p]`` of them (row
     ``p`` without ``input_rows``), so bases are not encoded again per pass.
+    ``prefix=(runner, suffix, acts)``: ``acts`` holds every row of
+    ``inputs``' tensor at the suffix's location (every site must be there);
+    each pass then runs only the suffix (:meth:`RunsSuffix.patch_suffix`).
     """
     n = len(next(iter(base.values())))
     batch_size = rows_per_pass(batch_size)
@@ -133,7 +138,14 @@ def run_patched(
             rows = torch.arange(start, stop) if input_rows is None else input_rows[start:stop]
             encoded = take_rows(inputs, rows.to(network.device))
         try:
-            dec = network.decode(be.patch(network, chunk, patches, keep=keep, inputs=encoded))
+            if prefix is not None and encoded is not None:
+                runner, suffix, acts = prefix
+                rows = torch.arange(start, stop) if input_rows is None else input_rows[start:stop]
+                h = acts.index_select(0, rows.to(acts.device))
+                out = runner.patch_suffix(network, suffix, h, chunk, patches, inputs=encoded, keep=keep)
+            else:
+                out = be.patch(network, chunk, patches, keep=keep, inputs=encoded)
+            dec = network.decode(out)
         except NonFiniteError as exc:  # the plain forward was finite (checked on load): name the patched sites
             raise NonFiniteError(f"{exc}, with {', '.join(s.name for s in sites)} patched") from None
         predicted.append(dec.values)

@@ -28,7 +28,7 @@ from causalabs.data.ops import row_ids, stack_rows
 from causalabs.errors import NonFiniteError
 from causalabs.network.network import Decoded, Network, encode, take_rows
 from causalabs.network.sites import Site, site
-from causalabs.network.suffix import checked_suffix
+from causalabs.network.suffix import Suffix, checked_suffix
 
 Batch = dict[str, np.ndarray]
 #: Called on every decoded pass with the pair indices it covers; returns (values, P(expected) or None).
@@ -151,3 +151,30 @@ def _keep_rows(base_idx: torch.Tensor, source_idx: torch.Tensor, idx: torch.Tens
     """Pairs among ``idx`` whose every source is the base input (same distinct row)."""
     same = (source_idx[:, idx] == base_idx[idx]).all(0)
     return same if bool(same.any()) else None
+
+
+def cached_prefix(
+    runner: RunsSuffix, network: Network, inputs: Batch, encoded: Any, sites: Sequence[Site], batch_size: int,
+    memory: int = DEFAULT_MEMORY,
+) -> tuple[RunsSuffix, Suffix, torch.Tensor] | None:
+    """Every row of ``inputs``' tensor at the sites' one location and its checked suffix, for
+    :func:`~causalabs.engine.evaluate.run_patched`; None where no suffix applies or it would exceed ``memory``."""
+    place = location(sites)
+    if place is None:
+        return None
+    check = checked_suffix(network, *place, encoded)
+    if check.suffix is None:
+        return None
+    whole = site(place[0], io=place[1])
+    n = len(next(iter(inputs.values())))
+    parts: list[torch.Tensor] = []
+    held = 0
+    for start in range(0, n, batch_size):
+        rows = torch.arange(start, min(n, start + batch_size), device=network.device)
+        chunk = {k: v[start : start + batch_size] for k, v in inputs.items()}
+        h = runner.record(network, chunk, [whole], inputs=take_rows(encoded, rows))[whole.location_key()]
+        held += h.numel() * h.element_size()
+        if held > memory:
+            return None
+        parts.append(h)
+    return runner, check.suffix, torch.cat(parts)

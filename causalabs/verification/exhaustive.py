@@ -26,6 +26,7 @@ import torch
 from causalabs.backends.native import NativeBackend
 from causalabs.engine.collect import collect_batch
 from causalabs.engine.evaluate import run_patched
+from causalabs.engine.prefixes import cached_prefix
 from causalabs.errors import DomainTooLargeError
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network, encode
@@ -255,6 +256,7 @@ def check_set(
     ]
     span = {k: col[lo:hi] for k, col in inputs.items()}
     encoded = encode(network, span) if hi - lo <= ENCODE_ONCE_LIMIT else None
+    prefix = cached_prefix(backend, network, span, encoded, sites, batch_size) if encoded is not None else None
     # bases in chunks, so memory stays bounded by ``chunk`` runs whatever the domain
     per_chunk = max(1, chunk // len(combos))
     successes = total = changed_successes = changed_total = 0
@@ -276,7 +278,7 @@ def check_set(
             network, backend, base, [sources[v] for v in variables], sites, vectors,
             torch.as_tensor(np.ascontiguousarray(cls_idx.T), device=network.device),
             batch_size=batch_size, inputs=encoded,
-            input_rows=None if encoded is None else torch.as_tensor(base_idx - lo),
+            input_rows=None if encoded is None else torch.as_tensor(base_idx - lo), prefix=prefix,
         )
         predicted = torch.cat(values).cpu().numpy().astype(np.int64)
         correct, changed = predicted == expected, expected != base_output
