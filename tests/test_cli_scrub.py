@@ -9,25 +9,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from causalabs.cli import app
 from causalabs.errors import ScrubError
 from causalabs.loading import load_hypothesis
 from causalabs.scm.semantics import enumerate_inputs, model_of, run
 from causalabs.scrub import agreement_warning, draw_references, judge
 from causalabs.scrub.result import summarize
+from _cli import run as run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 HEQ = str(ROOT / "hypotheses/hierarchical_equality.py")
 POOL = str(ROOT / "hypotheses/heq_pool.py")
 NET = str(ROOT / "models/heq_handbuilt.py")
 TRAINED = str(ROOT / "models/heq_trained.py")
-runner = CliRunner()
-
-
-def run_cli(*args: str):
-    return runner.invoke(app, list(args), env={"COLUMNS": "200"})
 
 
 def test_balanced_references_split_evenly_over_the_output_and_auto_balances_only_a_lopsided_output() -> None:

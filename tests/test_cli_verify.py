@@ -6,19 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from causalabs.cli import app
 from causalabs.verification.report.report import report_digest
+from _cli import run
 
 ROOT = Path(__file__).resolve().parents[1]
 HEQ = str(ROOT / "hypotheses/hierarchical_equality.py")
 NET = str(ROOT / "models/heq_handbuilt.py")
-runner = CliRunner()
 
-
-def run(*args: str):
-    return runner.invoke(app, list(args), env={"COLUMNS": "200"})
 
 
 def test_verified_and_refuted_exit_codes(tmp_path: Path) -> None:

@@ -6,23 +6,18 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from causalabs.align.find import find_alignment
-from causalabs.cli import app
 from causalabs.loading import load_hypothesis
 from causalabs.network.network import load_network
 from causalabs.verification import verify
+from _cli import run
 
 ROOT = Path(__file__).resolve().parents[1]
 HEQ = str(ROOT / "hypotheses/hierarchical_equality.py")
 NET = str(ROOT / "models/heq_handbuilt.py")
 ROT = str(ROOT / "models/heq_rotated.py")
-runner = CliRunner()
 
-
-def run(*args: str):
-    return runner.invoke(app, list(args), env={"COLUMNS": "200"})
 
 
 def test_das_search_at_the_right_layer_is_verified_and_recorded(tmp_path: Path) -> None:

@@ -8,19 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from typer.testing import CliRunner
 
 import _lm_tiny as tiny
-from causalabs.cli import app
+from _cli import run
 from causalabs.cli.exits import print_error
 from causalabs.engine.collect import rows_per_pass_at_most
-
-runner = CliRunner()
-
-
-def run(*args: str):  # type: ignore[no-untyped-def]
-    return runner.invoke(app, list(args), env={"COLUMNS": "200"})
-
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, Path]:

@@ -15,25 +15,20 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from causalabs.align.find import find_alignment
-from causalabs.cli import app
 from causalabs.loading import load_hypothesis
 from causalabs.network import Alignment, load_network
 from causalabs.scm import model_of
 from causalabs.verification import verify
+from _cli import run
 
 ROOT = Path(__file__).resolve().parents[1]
 HYP = f"{ROOT / 'hypotheses/and_or.py'}:AndOr"
 NET = str(ROOT / "models/and_or_trained.py")
 HEQ = f"{ROOT / 'hypotheses/hierarchical_equality.py'}:HierarchicalEquality"
 HANDBUILT = str(ROOT / "models/heq_handbuilt.py")
-runner = CliRunner()
 
-
-def run(*args: str):
-    return runner.invoke(app, list(args), env={"COLUMNS": "200"})
 
 
 @pytest.fixture(scope="module")

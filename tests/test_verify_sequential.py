@@ -7,23 +7,18 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 import causalabs as ca
-from causalabs.cli import app
 from causalabs.errors import BudgetError
 from causalabs.loading import load_hypothesis
 from causalabs.verification.report.io import load_report
 from causalabs.verification.report.report import report_digest
+from _cli import run
 
 ROOT = Path(__file__).resolve().parents[1]
 HEQ = str(ROOT / "hypotheses/hierarchical_equality.py")
 NET = str(ROOT / "models/heq_handbuilt.py")
-runner = CliRunner()
 
-
-def run(*args: str):
-    return runner.invoke(app, list(args), env={"COLUMNS": "200"})
 
 
 @pytest.fixture(scope="module")
