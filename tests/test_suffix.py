@@ -178,6 +178,22 @@ def test_hf_decisions_on_the_suffix_path_equal_the_full_path(family: str) -> Non
         np.testing.assert_allclose(fast.prob_expected, full.prob_expected, atol=1e-6, rtol=0)
 
 
+def test_pairs_that_share_no_input_take_the_full_patch_path() -> None:
+    """Every base distinct and no base also a source: a suffix pass would save no prefix pass, so the full
+    patch runs (and says why); one repeated base is enough for the suffix path. Decisions agree either way."""
+    net = _hf("gpt2")
+    pairs = _token_pairs(12, seed=3)
+    table = np.random.default_rng(5).permutation(np.arange(24 * 6) % 50).reshape(24, 6)
+    pairs.base = {f"t{i}": np.ascontiguousarray(table[:12, i]) for i in range(6)}
+    pairs.sources = {"v": {f"t{i}": np.ascontiguousarray(table[12:, i]) for i in range(6)}}
+    align = Alignment({"v": site(f"{_blocks(net)}.1")})
+    distinct = evaluate_pairs(net, align, pairs)
+    assert distinct.execution.startswith("patch: no base input repeats"), distinct.execution
+    np.testing.assert_array_equal(distinct.predicted, evaluate_pairs(net, align, pairs, suffix=False).predicted)
+    pairs.base = {k: np.concatenate([v[:11], v[:1]]) for k, v in pairs.base.items()}
+    assert evaluate_pairs(net, align, pairs).execution == "suffix"
+
+
 def test_padding_mask_inputs_keep_the_full_path_and_say_why() -> None:
     net = _hf("gpt2")
     ids = torch.randint(0, 50, (3, 6))
@@ -193,8 +209,8 @@ def test_a_network_without_a_split_keeps_the_full_path_and_says_why() -> None:
     rng = np.random.default_rng(0)
     rows = rng.integers(0, 8, (40, 6))
 
-    class Pairs:
-        base = token_batch(rows[:20])
+    class Pairs:  # one base repeated: pairs that share no input take the full path for that reason alone
+        base = token_batch(np.concatenate([rows[:19], rows[:1]]))
         sources = {"v": token_batch(rows[20:])}
         expected = base_output = np.zeros(20, dtype=np.int64)
         intervened = ("v",)

@@ -76,6 +76,9 @@ def run_on_prefixes(
     first, inverse_np = row_ids(union)
     rows = union[first]
     u = len(rows)
+    distinct_sources = len(np.unique(inverse_np[n:]))
+    if u >= distinct_sources + n:  # no base repeats nor is a source: the full patch runs no more prefixes
+        return "no base input repeats or is also a source, so a suffix pass would save no prefix pass"
     device = network.device
     inputs = encode(network, _as_batch(rows, names))
     check = checked_suffix(network, *place, inputs)
