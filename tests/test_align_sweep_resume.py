@@ -25,6 +25,7 @@ from causalabs.align.sweep import DAS, alignment_path, sweep
 from causalabs.errors import AlignmentFileError
 from causalabs.loading import load_attr
 from causalabs.network import load_network
+from _sweep_tree import sweep_tree
 
 ROOT = Path(__file__).resolve().parent.parent
 HEQ = load_attr(str(ROOT / "hypotheses/hierarchical_equality.py:HierarchicalEquality"))
@@ -66,21 +67,6 @@ def _run(heq, out: Path, method: Any) -> Any:
                  progress=False, alignments=INFO)
 
 
-def _tree(folder: Path) -> dict[str, bytes]:
-    """Every file's bytes; in the sites' result files, the records' timing (``elapsed_s``) is set aside."""
-    out = {}
-    for p in sorted(folder.rglob("*")):
-        if not p.is_file():
-            continue
-        data = p.read_bytes()
-        if p.parent == folder and p.suffix == ".json":
-            doc = json.loads(data)
-            doc["records"] = [{**r, "elapsed_s": None} for r in doc["records"]]
-            data = json.dumps(doc, sort_keys=True).encode()
-        out[str(p.relative_to(folder))] = data
-    return out
-
-
 def _alignment_infos(out: Path) -> dict[str, dict]:
     return {p.name: dict(load_alignment(p).info) for p in sorted((out / "alignments").glob("*.json"))}
 
@@ -88,7 +74,7 @@ def _alignment_infos(out: Path) -> dict[str, dict]:
 def test_a_killed_and_resumed_sweep_writes_what_an_uninterrupted_one_writes(heq, tmp_path):
     clean = tmp_path / "clean"
     _run(heq, clean, Dying())
-    expected = _tree(clean)
+    expected = sweep_tree(clean)
     infos = _alignment_infos(clean)
     assert len(infos) == len(MODULES) * len(SETS)
     assert all(i["heldout_iia"]["n"] == 128 and "heldout_iia_changed" in i for i in infos.values())
@@ -97,19 +83,19 @@ def test_a_killed_and_resumed_sweep_writes_what_an_uninterrupted_one_writes(heq,
     out = tmp_path / "killed"
     with pytest.raises(KeyboardInterrupt):
         _run(heq, out, Dying(fail_at=6))  # sites "0" and "1" done, "2" half fitted
-    done = _tree(out)
+    done = sweep_tree(out)
     assert sorted(n for n in done if not n.startswith("alignments/")) == ["0.output.json", "1.output.json"]
     assert not [n for n in done if n.endswith(".tmp")]
     again = Dying()
     res = _run(heq, out, again)
     assert res.resumed == ("0.output", "1.output") and again.calls == 4
-    assert _tree(out) == expected  # same names, same bytes: metadata complete, nothing left over
+    assert sweep_tree(out) == expected  # same names, same bytes: metadata complete, nothing left over
 
 
 def test_resumed_sites_alignment_files_get_their_heldout_iia(heq, tmp_path):
     out = tmp_path / "run"
     _run(heq, out, Dying())
-    complete = _tree(out)
+    complete = sweep_tree(out)
     # alignment files as an earlier causalabs left them: saved at fit time, without the held-out IIA
     for p in sorted((out / "alignments").glob("*.json")):
         al = load_alignment(p)
@@ -124,7 +110,7 @@ def test_resumed_sites_alignment_files_get_their_heldout_iia(heq, tmp_path):
     again = Dying()
     res = _run(heq, out, again)
     assert again.calls == 0 and len(res.resumed) == len(MODULES)
-    after = _tree(out)
+    after = sweep_tree(out)
     assert stranger.read_bytes() == before  # not this run's file: left as it is
     changed = {n for n in complete if after.get(n) != complete[n]}
     assert changed == {str(stranger.relative_to(out))}
@@ -162,7 +148,7 @@ def test_a_hard_kill_mid_write_leaves_a_temp_file_that_the_resumed_sweep_removes
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
     clean = tmp_path / "clean"
     _run(heq, clean, Dying())
-    assert _tree(out) == _tree(clean)
+    assert sweep_tree(out) == sweep_tree(clean)
 
 
 def test_a_foreign_file_at_an_alignment_path_stops_the_site_and_survives(heq, tmp_path):

@@ -25,6 +25,7 @@ from causalabs.align.sweep import DAS, sweep  # noqa: E402
 from causalabs.executor.ray import RayExecutor  # noqa: E402
 from causalabs.loading import load_attr  # noqa: E402
 from causalabs.network import load_network  # noqa: E402
+from _sweep_tree import sweep_tree  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HEQ_REF = f"{ROOT}/hypotheses/hierarchical_equality.py:HierarchicalEquality"
@@ -60,21 +61,6 @@ def _sweep(heq, out: Path, executor: Any = "local", method: Any = METHOD) -> Any
                  alignments={"note": "ray test"}, executor=executor)
 
 
-def _tree(folder: Path) -> dict[str, bytes]:
-    """Every file's bytes; in the sites' result files the records' timing (``elapsed_s``) is set aside."""
-    out = {}
-    for p in sorted(folder.rglob("*")):
-        if not p.is_file():
-            continue
-        data = p.read_bytes()
-        if p.parent == folder and p.suffix == ".json":
-            doc = json.loads(data)
-            doc["records"] = [{**r, "elapsed_s": None} for r in doc["records"]]
-            data = json.dumps(doc, sort_keys=True).encode()
-        out[str(p.relative_to(folder))] = data
-    return out
-
-
 @pytest.fixture(scope="module")
 def local_sweep(heq, tmp_path_factory):
     out = tmp_path_factory.mktemp("local")
@@ -88,9 +74,9 @@ def test_sweep_on_ray_writes_the_local_executors_files(cluster, heq, local_sweep
     assert [r.to_dict() | {"elapsed_s": 0} for r in result.records] == [
         r.to_dict() | {"elapsed_s": 0} for r in local.records
     ]
-    tree = _tree(tmp_path)
+    tree = sweep_tree(tmp_path)
     assert len(tree) == 4 + 2 * 12  # site files; an alignment file and its weights per (site, set)
-    assert tree == _tree(local_out)
+    assert tree == sweep_tree(local_out)
     run = result.run
     assert run is not None and run.executor == "ray" and run.done == 12 and not run.failed
     assert 1 <= run.loads <= run.workers <= 2  # the network file loaded once per worker, not once per task
@@ -121,7 +107,7 @@ def test_a_worker_killed_mid_task_is_retried_and_the_sweep_completes(cluster, he
     result = _sweep(heq, out, RayExecutor(max_retries=2), KillOnce(marker))
     assert marker.exists()  # the first attempt of 1.output/right died with its worker
     assert len(result.records) == 12 and not result.run.failed
-    assert _tree(out) == _tree(local_sweep[1])
+    assert sweep_tree(out) == sweep_tree(local_sweep[1])
 
 
 class AlwaysKilled(KillOnce):
@@ -189,7 +175,7 @@ def test_a_driver_killed_mid_sweep_resumes_with_every_finished_site(cluster, heq
     done = written[0].stem
     assert result.resumed == (done,) and set(result.computed) == {f"{m}.output" for m in MODULES} - {done}
     assert written[0].read_bytes() == first  # kept as it was, not recomputed
-    assert _tree(out) == _tree(local_sweep[1])
+    assert sweep_tree(out) == sweep_tree(local_sweep[1])
 
 
 def _untimed(report: Any) -> str:
@@ -240,7 +226,7 @@ def test_cli_search_joins_a_cluster_by_address_and_writes_the_local_files(cluste
     assert "ray: 6 of 6 task(s) done" in remote.stderr and "network loaded" in remote.stderr
     lines = lambda p: [{**json.loads(x), "elapsed_s": None} for x in p.read_text().splitlines()]  # noqa: E731
     assert lines(tmp_path / "ray/records.jsonl") == lines(tmp_path / "local/records.jsonl")
-    trees = [{k: v for k, v in _tree(tmp_path / w).items() if k != "records.jsonl"} for w in ("ray", "local")]
+    trees = [{k: v for k, v in sweep_tree(tmp_path / w).items() if k != "records.jsonl"} for w in ("ray", "local")]
     assert trees[0] == trees[1]
 
 
