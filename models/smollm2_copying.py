@@ -18,7 +18,7 @@ The repeat's last part is one slot, ``tail``: "," after two words, or
 prints the accuracy on 960 random prompts and, per block, the IIA of
 ``Copy`` and of its ``PointerCopy`` twin at the last position, as JSON lines
 (results in ``docs/transformers.md`` and
-``benchmarks/results/lm_copying_cpu_2026-12-05.jsonl``).
+``benchmarks/results/lm_copying_cpu_shared_2026-12-05.jsonl``).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ HYPOTHESES = "hypotheses/copying.py"
 PROMPT = "Words: {w0}, {w1}, {w2}, {w3}. Repeat the words: {r0}, {r1}{tail}"
 WORDS = ("cherries", "grapes", "watermelons", "bananas", "kiwis", "mangoes", "pineapples", "lemons")
 #: Block whose output at the last position is aligned with ``copied`` by :func:`alignment`.
-LAYER = 24
+LAYER = 23
 
 
 def tail(batch: dict[str, np.ndarray]) -> np.ndarray:

@@ -69,8 +69,8 @@ def test_the_prompts_differ_in_length_and_last_is_each_prompts_own_comma(smol: A
 
 @pytest.mark.lm
 @pytest.mark.slow
-def test_smollm2_copies_the_next_word_and_carries_it_at_block_24(smol: Any) -> None:
-    """Measured (docs/transformers.md): accuracy about 0.98; block 24, last token: Copy about 1.0, the twin about 0.1."""
+def test_smollm2_copies_the_next_word_and_carries_it_at_block_23(smol: Any) -> None:
+    """Measured (docs/transformers.md): accuracy 0.972 on 960 prompts; block 23, last token: Copy 1.0, the twin 0.11 (64 pairs)."""
     from causalabs.data import random_pairs
     from causalabs.engine import evaluate_pairs
     from causalabs.network import predict
@@ -82,7 +82,7 @@ def test_smollm2_copies_the_next_word_and_carries_it_at_block_24(smol: Any) -> N
     accuracy = float(np.mean(predict(net, b).values.numpy() == ca.run(HYP.Copy, b)["out"]))
     assert accuracy >= 0.9
     ds = random_pairs(HYP.Copy, ["copied"], 24, seed=0)
-    res = evaluate_pairs(net, net_file.alignment(24), ds)
+    res = evaluate_pairs(net, net_file.alignment(23), ds)
     twin = ca.interchange(HYP.PointerCopy, ds.base, {"copied": ds.sources["copied"]})["out"]
     assert float(np.mean(res.correct)) >= 0.9
     assert float(np.mean(res.predicted == twin)) <= 0.35
