@@ -88,7 +88,7 @@ def alignment(layer: int = LAYER) -> Alignment:
     return Alignment({"copied": parse_site(f"model.layers.{layer}[pos last]")})
 
 
-def measure(*, pairs: int = 64, prompts: int = 480, layers: Any = (LAYER,), seed: int = 0) -> Any:
+def measure(*, pairs: int = 64, prompts: int = 960, layers: Any = (LAYER,), seed: int = 0) -> Any:
     """Accuracy on random prompts, then per block the IIA of Copy and of its PointerCopy twin (JSON-ready dicts)."""
     from causalabs.data import random_pairs
     from causalabs.engine import evaluate_pairs
@@ -125,7 +125,7 @@ def measure(*, pairs: int = 64, prompts: int = 480, layers: Any = (LAYER,), seed
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="accuracy and IIA of smollm2_copying")
     parser.add_argument("--pairs", type=int, default=64)
-    parser.add_argument("--prompts", type=int, default=480, help="random prompts for the accuracy (3,360 in all)")
+    parser.add_argument("--prompts", type=int, default=960, help="random prompts for the accuracy (3,360 in all)")
     parser.add_argument("--layers", default=str(LAYER), help="comma-separated block numbers")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = parser.parse_args(argv)
