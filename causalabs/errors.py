@@ -89,6 +89,10 @@ class NetworkError(CausalabsError, ValueError):
     """A network file or a network's encode/decode misbehaves."""
 
 
+class MetricError(NetworkError, TypeError):
+    """An LM metric (``--metric logit-diff|prob``) asked of a network whose decode() gives no logits."""
+
+
 class NetworkFileError(NetworkError, FileNotFoundError):
     """A network file is missing, or has no usable ``load()``."""
 

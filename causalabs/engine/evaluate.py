@@ -26,6 +26,7 @@ from causalabs.data.ops import stack_rows
 from causalabs.engine.collect import collect_distinct, rows_per_pass
 from causalabs.engine.prefixes import DEFAULT_MEMORY, run_on_prefixes
 from causalabs.engine.prefixes_local import run_local
+from causalabs.engine.readout import readings
 from causalabs.errors import AlignmentError, DatasetError, NonFiniteError
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Decoded, Network, take_rows
@@ -52,6 +53,10 @@ class PairResults:
     #: interchange, batch by batch); after "patch" a reason may follow why the
     #: suffix path did not apply ("patch: <reason>").
     execution: str = "patch"
+    #: ``evaluate_pairs(logits=True)``: float64 (n, 3) per pair of the patched run: the decoder's score
+    #: (logit) of the expected value, its score of the base output, and the log of its normaliser
+    #: (:func:`causalabs.engine.readout.readings`); NaN where a value is not among the decoder's classes
+    logits: np.ndarray | None = None
 
     @property
     def correct(self) -> np.ndarray:
@@ -81,6 +86,14 @@ def _prob_of(decoded: Decoded, expected: torch.Tensor) -> torch.Tensor | None:
     return torch.where(found, p, torch.zeros_like(p))
 
 
+def _soft(dec: Decoded, expected: torch.Tensor, base: torch.Tensor | None) -> torch.Tensor | None:
+    """P(expected) (n,), or with ``base`` P(expected) and the readings of the two values (n, 4)."""
+    prob = _prob_of(dec, expected)
+    if base is None or prob is None:
+        return prob
+    return torch.cat([prob.double()[:, None], readings(dec, expected, base)], dim=1)
+
+
 def _slice(batch: Batch, start: int, stop: int) -> Batch:
     return {k: v[start:stop] for k, v in batch.items()}
 
@@ -107,11 +120,13 @@ def run_patched(
     *,
     batch_size: int,
     expected: torch.Tensor | None = None,
+    base_output: torch.Tensor | None = None,
     inputs: Any = None,
     input_rows: torch.Tensor | None = None,
     prefix: tuple[RunsSuffix, Suffix, torch.Tensor] | None = None,
 ) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
-    """Patched base passes, ``batch_size`` pairs at a time: decoded values (and P(expected) if asked).
+    """Patched base passes, ``batch_size`` pairs at a time: decoded values (and P(expected) if asked; with
+    ``base_output`` too, rows of P(expected) and :func:`~causalabs.engine.readout.readings`).
 
     Pair ``p`` writes ``vectors[i][index[i, p]]`` into ``sites[i]``;
     ``sources[i]`` are the inputs those vectors came from (pairs whose every
@@ -149,7 +164,8 @@ def run_patched(
         except NonFiniteError as exc:  # the plain forward was finite (checked on load): name the patched sites
             raise NonFiniteError(f"{exc}, with {', '.join(s.name for s in sites)} patched") from None
         predicted.append(dec.values)
-        probs.append(None if expected is None else _prob_of(dec, expected[start:stop]))
+        probs.append(None if expected is None else _soft(
+            dec, expected[start:stop], None if base_output is None else base_output[start:stop]))
     return predicted, probs
 
 
@@ -164,6 +180,7 @@ def evaluate_pairs(
     soft: bool = True,
     suffix: bool = True,
     memory: int = DEFAULT_MEMORY,
+    logits: bool = False,
 ) -> PairResults:
     """Run every pair of ``dataset`` (a :class:`~causalabs.data.CounterfactualDataset`).
 
@@ -173,7 +190,9 @@ def evaluate_pairs(
     ``suffix=False`` keeps one full patched pass per pair even where a checked
     suffix exists (see :mod:`causalabs.engine.prefixes`); ``memory`` bounds
     the bytes of recorded activations held at once on that path.
-    ``PairResults.execution`` says which path ran.
+    ``PairResults.execution`` says which path ran.  ``logits=True`` also reads, on every patched run, the
+    decoder's scores of the expected value and of the base output (``PairResults.logits``; None when the
+    decoder gives no scores), for the LM metrics (:mod:`causalabs.metrics.lm`).
     """
     be = get_backend(backend)
     col, pat = collector(be), patcher(be)
@@ -193,12 +212,17 @@ def evaluate_pairs(
     device = network.device
     # a copy: dataset arrays are read-only, and torch warns about sharing them
     expected_all = torch.tensor(np.asarray(dataset.expected, dtype=np.int64), device=device)
+    base_all = torch.tensor(np.asarray(dataset.base_output, dtype=np.int64), device=device) if logits else None
+    soft = soft or logits
     predicted: list[torch.Tensor] = []
     probs: list[torch.Tensor | None] = []
     execution = "patch" if pat is not None and col is not None else "interchange"
     if runner is not None:
         def finish(dec: Decoded, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-            return dec.values, (_prob_of(dec, expected_all.index_select(0, idx)) if soft else None)
+            if not soft:
+                return dec.values, None
+            base = None if base_all is None else base_all.index_select(0, idx)
+            return dec.values, _soft(dec, expected_all.index_select(0, idx), base)
 
         batch_size = rows_per_pass(batch_size)  # a --batch-size cap holds on this path too
         srcs = [dataset.sources[v] for v in intervened]
@@ -225,7 +249,7 @@ def evaluate_pairs(
         predicted, probs = run_patched(
             network, pat, dataset.base, [dataset.sources[v] for v in intervened], sites,
             [vectors[s.location_key()] for s in sites], inverse.reshape(len(sites), n),
-            batch_size=batch_size, expected=expected_all if soft else None,
+            batch_size=batch_size, expected=expected_all if soft else None, base_output=base_all,
         )
     else:
         batch_size = rows_per_pass(batch_size)
@@ -234,10 +258,14 @@ def evaluate_pairs(
             interventions = [(s, _slice(dataset.sources[v], start, stop)) for v, s in zip(intervened, sites)]
             dec = network.decode(be.interchange(network, _slice(dataset.base, start, stop), interventions))
             predicted.append(dec.values)
-            probs.append(_prob_of(dec, expected_all[start:stop]) if soft else None)
+            probs.append(_soft(dec, expected_all[start:stop], None if base_all is None else base_all[start:stop])
+                         if soft else None)
     pred = torch.cat(predicted).cpu().numpy().astype(np.int64)
     given = [p for p in probs if p is not None]
     prob = None if len(given) < len(probs) else torch.cat(given).cpu().numpy()
+    read = None
+    if prob is not None and base_all is not None:  # rows of P(expected) and the readings
+        prob, read = prob[:, 0].astype(np.float32), prob[:, 1:]
     if exhaustive is None:
         exhaustive = getattr(dataset, "mode", "") == "exhaustive"
     return PairResults(
@@ -249,6 +277,7 @@ def evaluate_pairs(
         exhaustive=bool(exhaustive),
         dataset_digest=getattr(dataset, "digest", None),
         execution=execution,
+        logits=read,
     )
 
 

@@ -24,11 +24,16 @@ class Decoded:
 
     ``values``: LongTensor (n,) of high-level output values.  ``scores``:
     optional (n, C) logits whose column ``j`` scores the value ``classes[j]``.
+    ``log_normalizer``: optional (n,) log of the softmax normaliser over every
+    output the scores were taken from, when the scores are some of them (a
+    language model's ``logsumexp`` over its vocabulary); None: the scores are
+    every output.
     """
 
     values: torch.Tensor
     scores: torch.Tensor | None = None
     classes: tuple[int, ...] | None = None
+    log_normalizer: torch.Tensor | None = None
 
 
 def argmax_decoder(classes: tuple[int, ...] | None = None) -> Callable[[Any], Decoded]:
@@ -93,6 +98,10 @@ def check_decoded(d: Any, out: Any, where: str) -> Decoded:
             raise DecodedValueError(
                 f"{where}: decode() gave {len(d.classes)} classes for {scores.shape[1]} score columns"
             )
+    norm = d.log_normalizer
+    if norm is not None and (not isinstance(norm, torch.Tensor) or tuple(norm.shape) != (v.shape[0],)):
+        shape = tuple(norm.shape) if isinstance(norm, torch.Tensor) else type(norm).__name__
+        raise DecodedValueError(f"{where}: decode() gave a log_normalizer of shape {shape}; expected ({v.shape[0]},)")
     raw = output_tensor(out)
     if raw is not None and raw.ndim > 0 and raw.shape[0] != v.shape[0]:
         raise DecodedValueError(f"{where}: decode() gave {v.shape[0]} values for {raw.shape[0]} output rows")

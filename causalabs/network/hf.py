@@ -230,7 +230,9 @@ def candidate_decoder(
 
     ``candidates[j]`` is a token id and ``values[j]`` the high-level value it
     stands for (default ``j``).  ``Decoded.scores`` are the logits over the
-    candidates, ``Decoded.classes`` the values.
+    candidates, ``Decoded.classes`` the values, ``Decoded.log_normalizer`` the
+    ``logsumexp`` of the logits over the whole vocabulary at ``position`` (so
+    ``--metric prob`` is the token's probability under the language model).
     """
     ids = tuple(int(c) for c in candidates)
     vals = tuple(range(len(ids))) if values is None else tuple(int(v) for v in values)
@@ -258,8 +260,9 @@ def candidate_decoder(
                 torch.tensor(vals, device=logits.device),
             )
         id_t, val_t = cache[logits.device]
-        scores = logits[:, position].index_select(-1, id_t)
-        return Decoded(val_t[scores.argmax(-1)], scores, vals)
+        at = logits[:, position]
+        scores = at.index_select(-1, id_t)
+        return Decoded(val_t[scores.argmax(-1)], scores, vals, at.float().logsumexp(-1))
 
     return decode
 

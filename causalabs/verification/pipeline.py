@@ -47,6 +47,8 @@ from causalabs.verification.pairs import Sampling
 from causalabs.verification.pairs import distinct as _distinct
 from causalabs.verification.pairs import sample_set as _sample_set
 from causalabs.verification.identification import identify
+from causalabs.verification.lm_metrics import metrics_section
+from causalabs.metrics.lm import check_metric
 from causalabs.verification.report.found import after_search
 from causalabs.verification.report.provenance import provenance
 from causalabs.verification.report.report import Report
@@ -144,9 +146,9 @@ def _exhaustive(
     return counts, counterexample, []
 
 
-def _evaluate(network: Network, alignment: Alignment, ds: Any) -> Any:
-    """One task of a sampled check: a set's pairs, run."""
-    return evaluate_pairs(network, alignment, ds)
+def _evaluate(network: Network, alignment: Alignment, ds: Any, logits: bool = False) -> Any:
+    """One task of a sampled check: a set's pairs, run (with the LM metrics' readings when ``logits``)."""
+    return evaluate_pairs(network, alignment, ds, logits=logits)
 
 
 def _sample(
@@ -160,8 +162,12 @@ def _sample(
     fallback: list[str] | None = None,
     runner: Executor | None = None,
     shared: Shared | None = None,
+    evaluated_out: list[tuple[Any, Any, np.ndarray]] | None = None,
 ) -> tuple[list[SetCounts], Callable[[int, Stratum | None], Counterexample | None], list[str]]:
     """Seeded pairs per variable set, counted by stratum.
+
+    ``evaluated_out`` (a list): the pairs are read for the LM metrics too, and each set's (dataset, results,
+    distinct pairs) is appended to it.
 
     Random pairs are uniform and independent (with replacement): the counts
     of each stratum are binomial given its size.  Balanced pairs are drawn
@@ -173,7 +179,9 @@ def _sample(
     drawn = [_sample_set(model, vs, n, seed + j, sampling, fallback) for j, vs in enumerate(sets)]  # seeds: the set's index
     evaluated: dict[tuple[Any, ...], Any] = {}
     runner = LocalExecutor() if runner is None else runner
-    runner.run([Task((vs,), _evaluate, (alignment, ds)) for vs, (ds, _, _) in zip(sets, drawn)],
+    logits = evaluated_out is not None
+    runner.run([Task((vs,), _evaluate, (alignment, ds, logits) if logits else (alignment, ds))
+                for vs, (ds, _, _) in zip(sets, drawn)],
                shared or Shared("network", value=network), lambda t, r: evaluated.__setitem__(t.key, r), label="sample")
     for j, vs in enumerate(sets):
         ds, empty, stratified = drawn[j]
@@ -190,6 +198,8 @@ def _sample(
             )
         )
         found.append((ds, r, keep, seed + j))
+        if evaluated_out is not None:
+            evaluated_out.append((ds, r, keep))
 
     def counterexample(j: int, stratum: Stratum | None) -> Counterexample | None:
         """The first failing sampled pair of set ``j`` (in ``stratum`` when given)."""
@@ -239,6 +249,7 @@ def verify(
     cpus_per_task: float = 1,
     gpus_per_task: float = 0,
     bases_per_task: int | None = None,
+    metric: str = "iia",
 ) -> Report:
     """Check that ``network`` implements ``hypothesis`` under ``alignment``; return the verdict and evidence.
 
@@ -271,24 +282,41 @@ def verify(
     ``docs/scale.md``).  A task is one set's sampled pairs, or one set's
     bases in exhaustive mode (``bases_per_task`` bases each; default: the
     whole set); the report does not depend on the executor.
+
+    ``metric``: ``"iia"`` (the default) or an LM metric reported beside the
+    IIA, never deciding the verdict: ``"logit-diff"`` (logit of the expected
+    answer minus logit of the base answer) or ``"prob"`` (probability of the
+    expected answer), each with an interval, on the patched and the
+    unpatched run (:mod:`causalabs.verification.lm_metrics`; the report's
+    ``metrics`` section).  Sample mode reads it on its own pairs; exhaustive
+    and sequential mode on ``samples`` pairs per set drawn as sample mode
+    draws them.
     """
     if sampling not in SAMPLINGS:
         raise CausalabsError(f"unknown sampling {sampling!r}; choose balanced or random")
     check_claim(threshold, confidence)
+    check_metric(metric)
     model = model_of(hypothesis)
     names = _check_alignment(model, alignment, None if variables is None else [getattr(v, "name", v) for v in variables])
     chosen = _sets(names, sets)
     if mode == "sequential":
         if executor not in (None, "local") or ray_address is not None or bases_per_task is not None:
             raise CausalabsError("sequential mode runs in this process: executor='local', no bases_per_task")
-        return verify_sequential(model, network, alignment, names, chosen, threshold=threshold, confidence=confidence,
-                                 seed=seed, sampling=sampling, max_pairs=max_pairs, max_seconds=max_seconds)
+        report = verify_sequential(model, network, alignment, names, chosen, threshold=threshold,
+                                   confidence=confidence, seed=seed, sampling=sampling, max_pairs=max_pairs,
+                                   max_seconds=max_seconds)
+        if metric == "iia":
+            return report
+        section = metrics_section(network, model, alignment, chosen, metric, samples=samples, seed=seed,
+                                  sampling=sampling, confidence=confidence)
+        return attrs.evolve(report, metrics=section)
     fallback: list[str] = []
     if mode not in ("exhaustive", "sample"):
         raise CausalabsError(f"unknown verification mode {mode!r}; choose exhaustive or sample")
     runner = make_executor(executor, ray_address=ray_address, cpus_per_task=cpus_per_task, gpus_per_task=gpus_per_task)
     shared = _shared(network, runner)
     start = time.perf_counter()
+    evaluated: list[tuple[Any, Any, np.ndarray]] | None = None if metric == "iia" else []
     if mode == "exhaustive":
         counts, counterexample, digests = _exhaustive(
             model, network, alignment, names, chosen, runner, shared, bases_per_task
@@ -296,7 +324,7 @@ def verify(
         exact = True
     elif mode == "sample":
         counts, counterexample, digests = _sample(
-            model, network, alignment, chosen, samples, seed, sampling, fallback, runner, shared
+            model, network, alignment, chosen, samples, seed, sampling, fallback, runner, shared, evaluated
         )
         exact = False
     else:
@@ -336,6 +364,11 @@ def verify(
         confidence=float(confidence),
         statistics=decision.statistics,
     )
+    if metric != "iia":
+        section = metrics_section(network, model, alignment, chosen, metric, samples=samples, seed=seed,
+                                  sampling=sampling, confidence=confidence,
+                                  evaluated=evaluated if mode == "sample" else None)
+        report = attrs.evolve(report, metrics=section)
     if rivals is None:
         return report
 

@@ -14,6 +14,7 @@ from html import escape
 
 from causalabs.figures.html import figure_tag, fragment, key_values, page, pre, table, verdict_badge
 from causalabs.verification.report.figures import report_figure
+from causalabs.verification.report.metrics import html_part as metric_part
 from causalabs.verification.report.render import (
     _claim,
     _evidence_header,
@@ -70,6 +71,7 @@ def body(r: Report, *, level: int = 1) -> str:
         parts.append(pre("\n".join(_evidence_header(r))) + _evidence_table(r))
     else:
         parts.append(pre("\n".join(evidence(r))))
+    parts.append(metric_part(r.metrics))
     parts.append(_counterexample(r))
     found = r.provenance.get("alignment_search")
     if found:

@@ -67,6 +67,7 @@ def report_from_dict(doc: dict[str, Any], *, where: str = "report") -> Report:
             details=dict(doc.get("details", {})),
             stopping=None if doc.get("stopping") is None else dict(doc["stopping"]),
             identification=None if doc.get("identification") is None else dict(doc["identification"]),
+            metrics=None if doc.get("metrics") is None else dict(doc["metrics"]),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # AttributeError: a list where a dict belongs
         raise LoadError(f"{where}: malformed causalabs report ({type(exc).__name__}: {exc})") from None

@@ -28,7 +28,7 @@ import textwrap
 from typing import Any
 
 from causalabs.metrics.estimate import Estimate
-from causalabs.verification.report import identification
+from causalabs.verification.report import identification, metrics
 from causalabs.verification.report.found import search_converged
 from causalabs.verification.report.report import Report, VariableEvidence
 
@@ -286,6 +286,7 @@ def to_text(r: Report) -> str:
     if cx:
         lines += ["", *cx]
     lines += identification.text_rows(r.identification)
+    lines += metrics.text_rows(r.metrics)
     lines += ["", footer(r)]
     return "\n".join(lines)
 
@@ -317,6 +318,7 @@ def to_markdown(r: Report) -> str:
     if r.counterexample is not None:
         lines += ["", "Counterexample:", "", "```", *counterexample(r), "```"]
     lines += identification.markdown_rows(r.identification)
+    lines += metrics.markdown_rows(r.metrics)
     lines += ["", "Provenance: " + ", ".join(f"{k} `{v}`" for k, v in sorted(r.provenance.items()))]
     return "\n".join(lines) + "\n"
 

@@ -17,6 +17,8 @@ detected when the file is read back
 
 ``identification`` (optional, only when rivals were checked: see
 docs/rivals.md) lists the rivals excluded, surviving and indistinguishable.
+``metrics`` (optional, only with ``metric="logit-diff"`` or ``"prob"``: see
+:mod:`causalabs.verification.lm_metrics`) holds that metric per variable set.
 
 Version 2 added ``confidence``, ``statistics`` and the ``unchanged`` stratum
 of each set.  Version 3 added ``stopping`` (sequential mode: the stopping
@@ -83,6 +85,8 @@ class Report:
     stopping: dict[str, Any] | None = None
     #: rivals excluded and surviving (``verify(rivals=N)``); None when rivals were not checked
     identification: dict[str, Any] | None = None
+    #: an LM metric per variable set (``verify(metric="logit-diff" | "prob")``); None with the default IIA
+    metrics: dict[str, Any] | None = None
 
     @property
     def failures(self) -> int:
@@ -138,6 +142,8 @@ class Report:
         }
         if self.identification is not None:  # an optional key: only when rivals were checked
             doc["identification"] = self.identification
+        if self.metrics is not None:  # an optional key: only with an LM metric
+            doc["metrics"] = self.metrics
         return doc
 
     def to_json(self) -> str:

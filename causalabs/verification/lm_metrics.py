@@ -1,0 +1,136 @@
+"""``verify(metric="logit-diff" | "prob")``: the LM metric of each checked variable set, reported beside the verdict.
+
+The pairs are those sample mode draws (balanced by default, seed ``seed + j``
+for the ``j``-th set; :func:`causalabs.verification.pairs.sample_set`): in
+sample mode the very pairs the verdict counted (their distinct pairs), read
+in the same patched passes; in exhaustive and sequential mode a sample of
+``samples`` pairs per set drawn the same way and run for the metric alone.
+Each pair's base also runs unpatched (one pass per distinct base), so the
+report shows how far the patch moved the metric.  The verdict never looks
+at it (see :mod:`causalabs.metrics.lm`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from causalabs.data.ops import row_ids, stack_rows
+from causalabs.engine.collect import rows_per_pass
+from causalabs.engine.evaluate import PairResults, evaluate_pairs
+from causalabs.engine.readout import readings
+from causalabs.errors import MetricError
+from causalabs.metrics.lm import DESCRIPTION, MetricEstimate, check_metric, estimate
+from causalabs.network.alignment import Alignment
+from causalabs.network.decoded import Decoded
+from causalabs.network.network import Network, predict, probe_batch, source_file
+from causalabs.scm.model import CausalModel
+from causalabs.verification.pairs import Sampling, distinct, sample_set
+
+Batch = dict[str, np.ndarray]
+
+
+def _where(network: Network) -> str:
+    path = source_file(network)
+    return f"{path} (network {network.name})" if path is not None else f"network {network.name}"
+
+
+def check_logits(network: Network, model: CausalModel, metric: str) -> str:
+    """Refuse ``metric`` for a decoder that gives no logits over its classes (a :class:`MetricError` naming the
+    network file and the metric); return what its probabilities are normalised over."""
+    check_metric(metric)
+    dec = predict(network, probe_batch(model, rows=4))
+    if dec.scores is None or dec.classes is None:
+        raise MetricError(f"{_where(network)}: --metric {metric} reads the logits decode() scores its output classes "
+                          "with (Decoded.scores and .classes), and this decode() gives none")
+    s = dec.scores.detach().double()
+    if s.shape[1] > 1 and bool((s >= 0).all()) and bool(torch.allclose(s.sum(-1), torch.ones_like(s[:, 0]), atol=1e-4)):
+        raise MetricError(f"{_where(network)}: --metric {metric} reads logits, and decode()'s scores are "
+                          "probabilities (every row non-negative, summing to 1); return the logits as Decoded.scores")
+    if dec.log_normalizer is not None:
+        return "the whole output (the decoder's log_normalizer: a language model's vocabulary)"
+    return f"the decoder's {len(dec.classes)} output classes"
+
+
+def unpatched_readings(
+    network: Network, base: Batch, expected: np.ndarray, base_output: np.ndarray, batch_size: int = 256
+) -> np.ndarray:
+    """Float64 (n, 3) readings of each pair on its base run without intervention (one pass per distinct base)."""
+    names = list(base)
+    first, inverse = row_ids(stack_rows(base, names))
+    rows = {k: np.asarray(v)[first] for k, v in base.items()}
+    step = rows_per_pass(batch_size)
+    parts = [predict(network, {k: v[i:i + step] for k, v in rows.items()}) for i in range(0, len(first), step)]
+    if any(p.scores is None for p in parts):
+        raise MetricError(f"{_where(network)}: decode() gave no scores on the base run")
+    inv = torch.as_tensor(inverse, device=parts[0].scores.device)  # type: ignore[union-attr]
+    norms = [p.log_normalizer for p in parts]
+    dec = Decoded(
+        torch.cat([p.values for p in parts])[inv], torch.cat([p.scores for p in parts])[inv],  # type: ignore[misc]
+        parts[0].classes, None if any(x is None for x in norms) else torch.cat(norms)[inv],  # type: ignore[arg-type]
+    )
+    device = dec.values.device
+    got = readings(dec, torch.as_tensor(np.asarray(expected, dtype=np.int64), device=device),
+                   torch.as_tensor(np.asarray(base_output, dtype=np.int64), device=device))
+    return got.cpu().numpy()
+
+
+def set_metric(
+    network: Network, results: PairResults, base: Batch, metric: str, keep: np.ndarray | None = None,
+    *, confidence: float = 0.95,
+) -> MetricEstimate:
+    """``metric`` over the pairs of ``results`` (evaluated with ``logits=True``; only rows ``keep`` if given)."""
+    if results.logits is None:
+        raise MetricError(f"{_where(network)}: --metric {metric}: decode() gave no scores on the patched runs")
+    idx = np.arange(len(results)) if keep is None else np.asarray(keep)
+    expected, base_output = results.expected[idx], results.base_output[idx]
+    off = unpatched_readings(network, {k: np.asarray(v)[idx] for k, v in base.items()}, expected, base_output)
+    return estimate(metric, results.logits[idx], off, expected, base_output, confidence=confidence)
+
+
+def metrics_section(
+    network: Network,
+    model: CausalModel,
+    alignment: Alignment,
+    sets: Sequence[tuple[str, ...]],
+    metric: str,
+    *,
+    samples: int,
+    seed: int,
+    sampling: Sampling = "balanced",
+    confidence: float = 0.95,
+    evaluated: Sequence[tuple[Any, PairResults, np.ndarray]] | None = None,
+) -> dict[str, Any]:
+    """The report's ``metrics`` section: ``metric`` per variable set.
+
+    ``evaluated`` (sample mode): each set's (dataset, results with logits, distinct pairs) already run;
+    otherwise ``samples`` pairs per set are drawn as sample mode draws them and run here.
+    """
+    over = check_logits(network, model, metric)
+    per: dict[str, Any] = {}
+    for j, vs in enumerate(sets):
+        if evaluated is not None:
+            ds, r, keep = evaluated[j]
+        else:
+            ds, _, stratified = sample_set(model, vs, samples, seed + j, sampling, [])
+            r = evaluate_pairs(network, alignment, ds, logits=True)
+            keep = distinct(ds) if stratified else np.arange(len(ds))
+        per["+".join(vs)] = set_metric(network, r, ds.base, metric, keep, confidence=confidence).to_dict()
+    return {
+        "metric": metric,
+        "description": DESCRIPTION[metric],
+        **({"normalised_over": over} if metric == "prob" else {}),
+        "pairs": ("the pairs sample mode checked (distinct ones)" if evaluated is not None
+                  else f"{samples:,} {sampling} pairs per set drawn as sample mode draws them (seed {seed} + set index)"),
+        "seed": seed,
+        "confidence": confidence,
+        "interval": "Student t over pairs (scipy.stats.t)",
+        "per_variable": per,
+        "order": ["+".join(vs) for vs in sets],
+    }
+
+
+__all__ = ["check_logits", "metrics_section", "set_metric", "unpatched_readings"]
