@@ -23,6 +23,7 @@ from causalabs.cli.exits import CommandGroup, err, literal
 from causalabs.cli.run_options import (
     BatchSizeOption, BudgetOption, DeviceOption, DtypeOption, LayersOption, PositionsOption, ThreadsOption, run_options,
 )
+from causalabs.cli.metric import MetricOption
 from causalabs.cli.scale import CpusOption, ExecutorOption, GpusOption, RayAddressOption, Scale
 from causalabs.errors import CausalabsError, LoadError
 from causalabs.loading import hypothesis_classes, load_hypothesis, load_module, split_ref
@@ -208,7 +209,8 @@ def verify(
     seed: int = typer.Option(
         0, "--seed", metavar="N", help="seed of sample, falsify and --search (exhaustive and prove use none)"
     ),
-    samples: int = typer.Option(2000, "--samples", metavar="N", help="sample mode: pairs per variable set"),
+    samples: int = typer.Option(2000, "--samples", metavar="N",
+                                help="sample mode (and --metric in other modes): pairs per variable set"),
     sampling: str = typer.Option(
         "balanced", "--sampling", metavar="HOW",
         help="sample mode: balanced (half changed, half unchanged pairs) or random (uniform pairs)",
@@ -255,6 +257,7 @@ def verify(
         None, "--rivals", metavar="N", help="exhaustive or sample: also check N generated rivals (identification)"
     ),
     budget_seconds: BudgetOption = 3600.0,
+    metric: MetricOption = "iia",  # LM metrics: cli/metric.py
     device: DeviceOption = None, threads: ThreadsOption = None,  # run options: cli/run_options.py
     batch_size: BatchSizeOption = None, dtype: DtypeOption = None,
     executor: ExecutorOption = "local",
@@ -286,7 +289,7 @@ def verify(
         code = run_verify(hypothesis, network, alignment, mode, threshold, seed, samples, json_out, request, sampling,
                           timeout=timeout, progress=False if no_progress else None,
                           max_pairs=max_pairs, max_seconds=max_seconds, rivals=rivals, budget_seconds=budget_seconds,
-                          scale=Scale(executor, ray_address, cpus_per_task, gpus_per_task))
+                          scale=Scale(executor, ray_address, cpus_per_task, gpus_per_task), metric=metric)
     raise typer.Exit(code)
 
 
@@ -322,6 +325,7 @@ def search(
     ),
     data: str = typer.Option("balanced", "--data", metavar="HOW", help="balanced or random counterfactual pairs"),
     layers: LayersOption = None, positions: PositionsOption = None,  # a layer x position grid: cli/lm_sweep.py
+    metric: MetricOption = "iia",  # LM metrics: cli/metric.py
     device: DeviceOption = None, threads: ThreadsOption = None,  # run options: cli/run_options.py
     batch_size: BatchSizeOption = None, dtype: DtypeOption = None,
     executor: ExecutorOption = "local",
@@ -340,7 +344,7 @@ def search(
     with run_options(device, threads, batch_size, dtype):
         code = run_search(hypothesis, network, site, method, dims, out, seed, samples, epochs, data, lr, patience,
                           layers=layers, positions=positions,
-                          scale=Scale(executor, ray_address, cpus_per_task, gpus_per_task))
+                          scale=Scale(executor, ray_address, cpus_per_task, gpus_per_task), metric=metric)
     raise typer.Exit(code)
 
 

@@ -19,6 +19,7 @@ from causalabs.align.settings import DAS_SETTINGS
 from causalabs.align.sweep_files import alignment_path, slug
 from causalabs.cli.paths import check_not_an_input, check_output_file, check_output_folder, make_folder, write_atomic
 from causalabs.cli.layout import print_table
+from causalabs.cli.metric import METRIC_FILE, check_metric_option, report_search_metric
 from causalabs.cli.scale import Scale
 from causalabs.cli.verify import (
     EXIT,
@@ -71,12 +72,14 @@ def run_search(
     positions: str | None = None,
     *,
     scale: Scale | None = None,
+    metric: str = "iia",
 ) -> int:
     """Fit and score ``method`` at every site for every internal variable (alone and together); return 0.
 
     ``layers`` and ``positions`` (``--layers 20-29 --positions last,slot:s``) add a grid of block sites
     (:mod:`causalabs.cli.lm_sweep`).  ``scale`` chooses where the (site, variable set) tasks run (default:
-    this process).
+    this process).  ``metric`` (``--metric logit-diff|prob``): the heatmap and a ranked table show that held-out
+    metric too (:mod:`causalabs.cli.metric`).
     """
     from causalabs.align.heatmap import plot_heatmap
     from causalabs.align.store import network_fingerprint
@@ -96,8 +99,10 @@ def run_search(
         raise LoadError(f"--patience must be at least 1, got {patience}")
     scale = Scale() if scale is None else scale
     scale.check()
+    check_metric_option(metric)
+    files = SEARCH_FILES if metric == "iia" else (*SEARCH_FILES, METRIC_FILE)
     if out is not None:
-        check_output_folder(out, "--out", files=SEARCH_FILES, folders=("alignments",))
+        check_output_folder(out, "--out", files=files, folders=("alignments",))
     hyp = load_hypothesis(hypothesis)
     model = model_of(hyp)
     internals = list(model.internals)
@@ -135,7 +140,7 @@ def run_search(
     inner: Any = search_method(method, dims_, epochs=epochs, lr=lr, patience=patience)
     folder = Path(out) if out is not None else Path("runs") / f"search-{net.name}-{model.name}"
     per_site = [f"{slug(loc.name)}.json" for loc in locations]
-    check_output_folder(folder, "--out", files=(*SEARCH_FILES, *per_site), folders=("alignments",))
+    check_output_folder(folder, "--out", files=(*files, *per_site), folders=("alignments",))
     make_folder(folder / "alignments")
     remove_stale_temps(folder, {"records.jsonl", "heatmap.png"}.__contains__)  # left by a killed run
     info = {"hypothesis": hypothesis, **network_fingerprint(net), "data": data, "samples": samples}
@@ -148,7 +153,7 @@ def run_search(
     from causalabs.cli.lm_sweep import positions_of, token_labels
 
     tokens, example = token_labels(net, model, positions_of(locations))
-    heatmap = plot_heatmap(result, folder / "heatmap.png", tokens=tokens)
+    heatmap = plot_heatmap(result, folder / "heatmap.png", tokens=tokens) if metric == "iia" else None
     write_atomic(folder / "records.jsonl", result.to_json_lines())
 
     by = {(r.site, r.variables): r for r in result.records}
@@ -158,6 +163,8 @@ def run_search(
         [[loc.name, *(_cell(by[(loc.name, vs)].overall) for vs in sets)] for loc in locations],
         right=["+".join(vs) for vs in sets],
     )
+    if metric != "iia":
+        heatmap = report_search_metric(net, model, result, folder, test, metric, sets, tokens)
     if example is not None:
         shown = ", ".join(f"{p} = {t!r}" for p, t in tokens.items())
         typer.echo(f"positions on the example prompt {example!r}: {shown}")

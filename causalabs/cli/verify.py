@@ -18,6 +18,7 @@ import typer
 from causalabs.align.settings import DAS_SETTINGS
 from causalabs.cli.scale import Scale
 from causalabs.cli.paths import check_not_an_input, check_output_file, make_folder, write_atomic
+from causalabs.cli.metric import check_metric_option
 from causalabs.cli.plan import check_budget, inconclusive_note
 from causalabs.errors import CausalabsError, LoadError
 from causalabs.loading import load_hypothesis, split_ref
@@ -168,12 +169,14 @@ def run_verify(
     rivals: int | None = None,
     budget_seconds: float | None = None,
     scale: Scale | None = None,
+    metric: str = "iia",
 ) -> int:
     """Load, check in any mode, print the text report, optionally write its JSON; return the exit status.
 
     ``budget_seconds``: refuse an exhaustive or sampled check estimated to take longer
     (:func:`causalabs.cli.budget.enforce_budget`).  ``scale`` chooses where exhaustive and sampled checks
-    and ``--search`` run their tasks (default: here).
+    and ``--search`` run their tasks (default: here).  ``metric``: also report an LM metric
+    (:mod:`causalabs.cli.metric`).
     """
     from causalabs.cli.run_options import load_network
     from causalabs.verification.report.render import to_text
@@ -183,6 +186,7 @@ def run_verify(
     if mode not in MODES:
         raise LoadError(f"--mode {mode!r}: choose exhaustive, sample, sequential, falsify or prove")
     budget = check_budget(mode, max_pairs, max_seconds)
+    check_metric_option(metric, mode)
     from causalabs.verification.verdict import check_claim
 
     if not 0.0 < threshold <= 1.0:  # refused before anything loads, in the option's name
@@ -211,6 +215,11 @@ def run_verify(
     else:
         probe(net, hyp)
         al = searched_alignment(hyp, net, search, seed, scale)
+    if metric != "iia":  # a decode() without logits is refused before the check runs
+        from causalabs.scm.semantics import model_of
+        from causalabs.verification.lm_metrics import check_logits
+
+        check_logits(net, model_of(hyp), metric)
     from causalabs.cli.budget import enforce_budget
 
     enforce_budget(net, hyp, al, mode, samples, budget_seconds)
@@ -222,7 +231,7 @@ def run_verify(
 
         rival_search = rival_searcher(net, parse_sites(search.sites), parse_dims(search.dims), search, seed)
     report = check(hyp, net, al, mode, threshold, seed, samples, sampling, timeout=timeout, progress=progress,
-                   budget=budget, rivals=rivals, rival_search=rival_search, scale=scale)
+                   budget=budget, rivals=rivals, rival_search=rival_search, scale=scale, metric=metric)
     saved = None if search is None or search.save is None else str(search.save)
     refs = {"hypothesis": hypothesis, "network": network, "alignment": alignment if search is None else saved,
             "searched": search is not None}
@@ -279,7 +288,7 @@ def check_outputs_before_work(
 def check(
     hyp: Any, net: Network, al: Alignment, mode: str, threshold: float, seed: int, samples: int, sampling: str,
     *, timeout: float | None = None, progress: bool | None = None, budget: dict[str, Any] | None = None,
-    rivals: int | None = None, rival_search: Any = None, scale: Scale | None = None,
+    rivals: int | None = None, rival_search: Any = None, scale: Scale | None = None, metric: str = "iia",
 ) -> Report:
     """The claim checked in ``mode``, as a :class:`Report` (falsify's and prove's answers in the same schema)."""
     from causalabs.scm.semantics import model_of
@@ -301,7 +310,7 @@ def check(
     return verify(
         hyp, net, al, mode=mode, threshold=threshold, seed=seed, samples=samples, sampling=sampling,  # type: ignore[arg-type]
         **(budget or {}),
-        rivals=rivals, rival_search=rival_search,
+        rivals=rivals, rival_search=rival_search, metric=metric,
         **(Scale() if scale is None else scale).kwargs(),
     )
 
