@@ -105,8 +105,8 @@ def plot_heatmap(
         limits = (lo, hi if hi > lo else lo + 1.0)
     rows = max(len(m.modules) for m in mats)
     cols = max(len(m.positions) for m in mats)
-    label = max(len(mod) for m in mats for mod in m.modules)
-    width = (max(3.0, 0.55 * cols + 0.08 * label + 1.0)) * len(mats) + 1.0
+    longest = max(len(mod) for m in mats for mod in m.modules)
+    width = (max(3.0, 0.55 * cols + 0.08 * longest + 1.0)) * len(mats) + 1.0
     fig = Figure(figsize=(width, max(2.5, 0.4 * rows + 1.6)), dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(1, len(mats), squeeze=False)[0]

@@ -114,7 +114,7 @@ def report_search_metric(
     write_atomic(folder / METRIC_FILE, metric_lines(found))
     sites = list(dict.fromkeys(r.site for r in result.records))
     print_table(
-        f"held-out {metric} (patched; mean [95% t-interval]), best first: {model.name} on {network.name}",
+        f"held-out {metric}, best first: {model.name} on {network.name} (patched; mean, 95% t-interval)",
         ["site", *("+".join(vs) for vs in sets)], ranked_rows(sites, sets, found),
         right=["+".join(vs) for vs in sets],
     )

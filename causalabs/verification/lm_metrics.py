@@ -42,7 +42,8 @@ def check_logits(network: Network, model: CausalModel, metric: str) -> str:
     """Refuse ``metric`` for a decoder that gives no logits over its classes (a :class:`MetricError` naming the
     network file and the metric); return what its probabilities are normalised over."""
     check_metric(metric)
-    dec = predict(network, probe_batch(model, rows=4))
+    with torch.no_grad():
+        dec = predict(network, probe_batch(model, rows=4))
     if dec.scores is None or dec.classes is None:
         raise MetricError(f"{_where(network)}: --metric {metric} reads the logits decode() scores its output classes "
                           "with (Decoded.scores and .classes), and this decode() gives none")
@@ -55,6 +56,7 @@ def check_logits(network: Network, model: CausalModel, metric: str) -> str:
     return f"the decoder's {len(dec.classes)} output classes"
 
 
+@torch.no_grad()
 def unpatched_readings(
     network: Network, base: Batch, expected: np.ndarray, base_output: np.ndarray, batch_size: int = 256
 ) -> np.ndarray:
@@ -73,8 +75,8 @@ def unpatched_readings(
         parts[0].classes, None if any(x is None for x in norms) else torch.cat(norms)[inv],  # type: ignore[arg-type]
     )
     device = dec.values.device
-    got = readings(dec, torch.as_tensor(np.asarray(expected, dtype=np.int64), device=device),
-                   torch.as_tensor(np.asarray(base_output, dtype=np.int64), device=device))
+    got = readings(dec, torch.tensor(np.asarray(expected, dtype=np.int64), device=device),
+                   torch.tensor(np.asarray(base_output, dtype=np.int64), device=device))
     return got.cpu().numpy()
 
 
