@@ -116,12 +116,20 @@ def test_search_ranks_and_draws_the_heatmap_by_the_metric(tmp_path: Path, monkey
     assert r.exit_code == 0, r.output
     assert "held-out logit-diff, best first: TinyIOI on tiny_lm" in r.stdout
     assert titles and "logit-diff" in titles[-1]
-    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    lines = [json.loads(x) for x in (out / "records.jsonl").read_text().splitlines()]
     assert [x["site"] for x in lines] == ["transformer.h.1.output[pos last]", "transformer.h.0.output[pos last]"]
-    assert all(x["metric"] == "logit-diff" and x["patched"]["n"] > 0 for x in lines)
+    assert all(x["metric"]["metric"] == "logit-diff" and x["metric"]["patched"]["n"] > 0 for x in lines)
     table = r.stdout[r.stdout.index("best first"):].splitlines()
     rows = [next(line for line in table if s in line) for s in ("h.1.output", "h.0.output")]
-    values = {x["site"]: x["patched"]["value"] for x in lines}
+    values = {x["site"]: x["metric"]["patched"]["value"] for x in lines}
     first = max(values, key=values.__getitem__)  # ranked best first
     assert table.index(rows[0] if "h.1" in first else rows[1]) < table.index(rows[1] if "h.1" in first else rows[0])
     assert (out / "heatmap.png").is_file()
+    again = run("search", hyp, "--network", net, "--site", "transformer.h.1[pos last],transformer.h.0[pos last]",
+                "--samples", "24", "--epochs", "2", "--metric", "logit-diff", "--out", str(out))
+    assert again.exit_code == 0 and "0 site(s) fitted, 2 resumed" in again.stdout  # the metric is resumed too
+    assert [json.loads(x) for x in (out / "records.jsonl").read_text().splitlines()] == lines
+    plain = run("search", hyp, "--network", net, "--site", "transformer.h.1[pos last]", "--samples", "24",
+                "--epochs", "2", "--out", str(out))  # without --metric: a new fingerprint, no metric in the records
+    assert plain.exit_code == 0 and "1 site(s) fitted" in plain.stdout and "logit-diff" not in plain.stdout
+    assert all("metric" not in json.loads(x) for x in (out / "records.jsonl").read_text().splitlines())

@@ -43,6 +43,8 @@ from causalabs.errors import SweepError
 from causalabs.executor import Executor, RunSummary, Task, make_executor
 from causalabs.metrics.estimate import Estimate
 from causalabs.metrics.accuracy import iia
+from causalabs.metrics.lm import MetricEstimate, check_metric
+from causalabs.align.heldout_metric import heldout_metric
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network, shared_network
 from causalabs.network.sites import Site
@@ -76,6 +78,7 @@ class SweepRecord:
     train_digests: tuple[str, ...]
     test_digests: tuple[str, ...]
     elapsed_s: float = attrs.field(eq=False)
+    metric: MetricEstimate | None = None  # sweep(metric="logit-diff" | "prob"): that held-out metric
 
     @property
     def iia(self) -> float:
@@ -86,6 +89,10 @@ class SweepRecord:
         d["variables"], d["train_digests"], d["test_digests"] = (
             list(self.variables), list(self.train_digests), list(self.test_digests)
         )
+        if self.metric is None:  # the default sweep's records keep their keys
+            del d["metric"]
+        else:
+            d["metric"] = self.metric.to_dict()
         return d
 
     @classmethod
@@ -95,6 +102,7 @@ class SweepRecord:
             method=d["method"], k=d["k"], overall=_estimate(d["overall"]), changed=_estimate(d["changed"]),
             seed=int(d["seed"]), train_digests=tuple(d["train_digests"]),
             test_digests=tuple(d["test_digests"]), elapsed_s=float(d["elapsed_s"]),
+            metric=None if d.get("metric") is None else MetricEstimate.from_dict(d["metric"]),
         )
 
 
@@ -201,7 +209,7 @@ def _within(ds: Any, variables: tuple[str, ...]) -> bool:
 
 def fit_task(
     network: Network, location: Site, variables: tuple[str, ...], train: Sequence[Any],
-    test: Sequence[Any], method: Any, name: str, seed: int, backend: str,
+    test: Sequence[Any], method: Any, name: str, seed: int, backend: str, metric: str = "iia",
 ) -> tuple[SweepRecord, Alignment]:
     """One task of a sweep: fit ``method`` at ``location`` for ``variables`` and score it on ``test``.
 
@@ -211,13 +219,14 @@ def fit_task(
     """
     start = time.perf_counter()
     alignment = method(network, location, variables, train, seed)
-    results: list[Any] = [evaluate_pairs(network, alignment, ds, backend=backend) for ds in test]
+    results: list[Any] = [evaluate_pairs(network, alignment, ds, backend=backend, logits=metric != "iia") for ds in test]
     report = iia(results)
+    extra = None if metric == "iia" else heldout_metric(network, test, results, metric)
     record = SweepRecord(
         site=location.name, module=location.module, position=_position_label(location), variables=variables,
         method=name, k=_k(method, variables), overall=report.overall.overall, changed=report.overall.changed,
         seed=seed, train_digests=tuple(str(ds.digest) for ds in train),
-        test_digests=tuple(str(ds.digest) for ds in test), elapsed_s=time.perf_counter() - start,
+        test_digests=tuple(str(ds.digest) for ds in test), elapsed_s=time.perf_counter() - start, metric=extra,
     )
     return record, alignment
 
@@ -281,6 +290,7 @@ def sweep(
     ray_address: str | None = None,
     cpus_per_task: float = 1,
     gpus_per_task: float = 0,
+    metric: str = "iia",
 ) -> SweepResult:
     """Fit ``method`` at every location and score it on ``test``; one record per (location, variable set).
 
@@ -307,8 +317,11 @@ def sweep(
     ``gpus_per_task`` GPUs; see ``docs/scale.md``).  Results do not depend on
     the executor; only this process writes files, a site's once all its
     variable sets are done.  ``result.run`` says where the time went.
+    ``metric`` (``"logit-diff"`` or ``"prob"``): each record also holds that held-out metric
+    (``SweepRecord.metric``; :mod:`causalabs.metrics.lm`).
     """
     model = model_of(hypothesis)
+    check_metric(metric)
     method_ = DAS() if method is None else method
     name, config = _method_info(method_)
     locations = _locations(sites)
@@ -336,6 +349,7 @@ def sweep(
         "format": FORMAT, "hypothesis": model.name, **network_fingerprint(network), "method": name, "config": config,
         "seed": seed, "variables": [list(v) for v in sets], "backend": backend,
         "train": [str(ds.digest) for ds in train], "test": [str(ds.digest) for ds in test],
+        **({} if metric == "iia" else {"metric": metric}),  # the default's fingerprints stay those of earlier runs
     }
     metas = {loc.name: {**common, "site": loc.name, "positions_digest": _position_digest(loc)} for loc in locations}
     done: dict[str, list[SweepRecord]] = {}
@@ -351,7 +365,7 @@ def sweep(
             resumed.append(loc.name)
     tasks = [
         Task((loc.name, vs), fit_task, (loc, vs, [d for d in train if _within(d, vs)], [d for d in test if _within(d, vs)],
-                                        method_, name, seed, backend))
+                                        method_, name, seed, backend, metric))
         for loc in locations if loc.name not in done for vs in sets
     ]
     fitted: dict[str, dict[tuple[str, ...], tuple[SweepRecord, Alignment]]] = {}

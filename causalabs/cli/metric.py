@@ -2,26 +2,24 @@
 
 ``verify`` passes the metric to :func:`causalabs.verify` (the report's
 ``metrics`` section, :mod:`causalabs.verification.lm_metrics`).  ``search``
-reads it after the sweep: each fitted alignment (from the sweep's alignment
-files) runs on the same held-out pairs as its IIA, the heatmap shows the
-metric (its title names it), a table ranks the sites by it, and
-``metrics.jsonl`` holds one line per (site, variable set).  The default,
+passes it to the sweep (each fit is read on the same held-out pairs as its
+IIA, ``SweepRecord.metric``); the heatmap then shows the metric (its title
+names it), a table ranks the sites by it, and ``records.jsonl`` holds it
+(each record's ``metric``).  The default,
 ``iia``, changes nothing.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import typer
 
 from causalabs.errors import LoadError
-from causalabs.metrics.lm import METRICS, MetricEstimate, estimate
+from causalabs.metrics.lm import METRICS, MetricEstimate
 
 MetricOption = Annotated[
     str,
@@ -29,8 +27,6 @@ MetricOption = Annotated[
                  "answer minus the base answer's) or prob (probability of the expected answer), with intervals; "
                  "verdicts stay IIA's"),
 ]
-#: The file ``search --metric`` writes beside records.jsonl.
-METRIC_FILE = "metrics.jsonl"
 
 
 def check_metric_option(metric: str, mode: str | None = None) -> None:
@@ -41,34 +37,17 @@ def check_metric_option(metric: str, mode: str | None = None) -> None:
         raise LoadError(f"--metric {metric}: goes with --mode exhaustive, sample or sequential, not {mode}")
 
 
-def search_metrics(
-    network: Any, model: Any, result: Any, folder: Path, test: Sequence[Any], metric: str
-) -> dict[tuple[str, tuple[str, ...]], MetricEstimate | None]:
-    """``metric`` of every record's fitted alignment on its held-out pairs (None: no alignment file, resumed)."""
-    from causalabs.align.store import load_alignment
-    from causalabs.align.sweep_files import alignment_path
-    from causalabs.engine.evaluate import evaluate_pairs
-    from causalabs.verification.lm_metrics import check_logits, unpatched_readings
+def check_network(network: Any, model: Any, metric: str) -> None:
+    """Before any work: an LM metric needs a decode() that gives logits (a MetricError naming the network file)."""
+    if metric != "iia":
+        from causalabs.verification.lm_metrics import check_logits
 
-    check_logits(network, model, metric)
-    out: dict[tuple[str, tuple[str, ...]], MetricEstimate | None] = {}
-    for r in result.records:
-        path = alignment_path(folder, r.site, r.variables)
-        if not path.is_file():
-            out[(r.site, r.variables)] = None
-            continue
-        al = load_alignment(path, network=network)
-        on, off, expected, base_output = [], [], [], []
-        for ds in (d for d in test if set(d.intervened) <= set(r.variables)):
-            res = evaluate_pairs(network, al, ds, logits=True)
-            on.append(res.logits)
-            off.append(unpatched_readings(network, ds.base, res.expected, res.base_output))
-            expected.append(res.expected)
-            base_output.append(res.base_output)
-        out[(r.site, r.variables)] = estimate(
-            metric, np.concatenate(on), np.concatenate(off), np.concatenate(expected), np.concatenate(base_output)
-        )
-    return out
+        check_logits(network, model, metric)
+
+
+def search_metrics(result: Any) -> dict[tuple[str, tuple[str, ...]], MetricEstimate | None]:
+    """Each record's held-out metric (``sweep(metric=...)``), by (site, variables)."""
+    return {(r.site, r.variables): r.metric for r in result.records}
 
 
 def _cell(m: MetricEstimate | None) -> str:
@@ -91,27 +70,16 @@ def ranked_rows(
     return [[s, *(_cell(found.get((s, vs))) for vs in sets)] for s in sorted(sites, key=key)]
 
 
-def metric_lines(found: dict[tuple[str, tuple[str, ...]], MetricEstimate | None]) -> str:
-    """``metrics.jsonl``: one JSON line per (site, variable set), in sweep order."""
-    return "".join(
-        json.dumps({"site": site, "variables": list(vs), **({} if m is None else m.to_dict())}, sort_keys=True) + "\n"
-        for (site, vs), m in found.items()
-    )
-
-
 def report_search_metric(
-    network: Any, model: Any, result: Any, folder: Path, test: Sequence[Any], metric: str,
-    sets: Sequence[tuple[str, ...]], tokens: Any,
+    network: Any, model: Any, result: Any, folder: Path, metric: str, sets: Sequence[tuple[str, ...]], tokens: Any,
 ) -> Path:
-    """After a sweep: the metric per record, its heatmap (``heatmap.png``), the ranked table, ``metrics.jsonl``."""
+    """After a sweep: its heatmap of the metric (``heatmap.png``) and the table of sites ranked by it."""
     from causalabs.align.heatmap import plot_heatmap
     from causalabs.cli.layout import print_table
-    from causalabs.cli.paths import write_atomic
 
-    found = search_metrics(network, model, result, folder, test, metric)
+    found = search_metrics(result)
     scores = {k: (math.nan if m is None else m.patched.value) for k, m in found.items()}
     heatmap = plot_heatmap(result, folder / "heatmap.png", tokens=tokens, scores=scores, label=metric)
-    write_atomic(folder / METRIC_FILE, metric_lines(found))
     sites = list(dict.fromkeys(r.site for r in result.records))
     print_table(
         f"held-out {metric}, best first: {model.name} on {network.name} (patched; mean, 95% t-interval)",
@@ -121,4 +89,4 @@ def report_search_metric(
     return heatmap
 
 
-__all__ = ["METRIC_FILE", "MetricOption", "check_metric_option", "ranked_rows", "report_search_metric", "search_metrics"]
+__all__ = ["MetricOption", "check_metric_option", "check_network", "ranked_rows", "report_search_metric", "search_metrics"]

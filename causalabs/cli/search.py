@@ -19,7 +19,7 @@ from causalabs.align.settings import DAS_SETTINGS
 from causalabs.align.sweep_files import alignment_path, slug
 from causalabs.cli.paths import check_not_an_input, check_output_file, check_output_folder, make_folder, write_atomic
 from causalabs.cli.layout import print_table
-from causalabs.cli.metric import METRIC_FILE, check_metric_option, report_search_metric
+from causalabs.cli.metric import check_metric_option, check_network, report_search_metric
 from causalabs.cli.scale import Scale
 from causalabs.cli.verify import (
     EXIT,
@@ -100,9 +100,8 @@ def run_search(
     scale = Scale() if scale is None else scale
     scale.check()
     check_metric_option(metric)
-    files = SEARCH_FILES if metric == "iia" else (*SEARCH_FILES, METRIC_FILE)
     if out is not None:
-        check_output_folder(out, "--out", files=files, folders=("alignments",))
+        check_output_folder(out, "--out", files=SEARCH_FILES, folders=("alignments",))
     hyp = load_hypothesis(hypothesis)
     model = model_of(hyp)
     internals = list(model.internals)
@@ -133,6 +132,7 @@ def run_search(
             "units: put it in an alignment, or search at the attention output projection's input (PATH.input)"
         )
     probe(net, hyp)
+    check_network(net, model, metric)
     sets: list[tuple[str, ...]] = [(v,) for v in internals]
     if len(internals) > 1:
         sets.append(tuple(internals))
@@ -140,14 +140,14 @@ def run_search(
     inner: Any = search_method(method, dims_, epochs=epochs, lr=lr, patience=patience)
     folder = Path(out) if out is not None else Path("runs") / f"search-{net.name}-{model.name}"
     per_site = [f"{slug(loc.name)}.json" for loc in locations]
-    check_output_folder(folder, "--out", files=(*files, *per_site), folders=("alignments",))
+    check_output_folder(folder, "--out", files=(*SEARCH_FILES, *per_site), folders=("alignments",))
     make_folder(folder / "alignments")
     remove_stale_temps(folder, {"records.jsonl", "heatmap.png"}.__contains__)  # left by a killed run
     info = {"hypothesis": hypothesis, **network_fingerprint(net), "data": data, "samples": samples}
     # each site's alignment files (held-out IIA included) are written before its result file: a resumed
     # site's files are complete
     result = sweep(net, hyp, locations, sets, train, test, method=inner, out_dir=folder, seed=seed, alignments=info,
-                   **scale.kwargs())
+                   metric=metric, **scale.kwargs())
     if result.run is not None:  # where the time went, beside the progress bar
         typer.echo(result.run.describe(), err=True)
     from causalabs.cli.lm_sweep import positions_of, token_labels
@@ -164,7 +164,7 @@ def run_search(
         right=["+".join(vs) for vs in sets],
     )
     if metric != "iia":
-        heatmap = report_search_metric(net, model, result, folder, test, metric, sets, tokens)
+        heatmap = report_search_metric(net, model, result, folder, metric, sets, tokens)
     if example is not None:
         shown = ", ".join(f"{p} = {t!r}" for p, t in tokens.items())
         typer.echo(f"positions on the example prompt {example!r}: {shown}")

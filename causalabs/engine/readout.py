@@ -13,9 +13,16 @@ scores (the output classes).  A value that is not among the classes reads NaN.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from causalabs.data.ops import row_ids, stack_rows
+from causalabs.engine.collect import rows_per_pass
+from causalabs.errors import MetricError
 from causalabs.network.decoded import Decoded
+from causalabs.network.network import Network, predict
+
+Batch = dict[str, np.ndarray]
 
 
 def class_columns(decoded: Decoded, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -49,4 +56,28 @@ def readings(decoded: Decoded, expected: torch.Tensor, base: torch.Tensor) -> to
     return torch.stack([score_of(decoded, expected), score_of(decoded, base), log_normalizer(decoded)], dim=1)
 
 
-__all__ = ["class_columns", "log_normalizer", "readings", "score_of"]
+@torch.no_grad()
+def unpatched_readings(
+    network: Network, base: Batch, expected: np.ndarray, base_output: np.ndarray, batch_size: int = 256
+) -> np.ndarray:
+    """Float64 (n, 3) readings of each pair on its base run without intervention (one pass per distinct base)."""
+    names = list(base)
+    first, inverse = row_ids(stack_rows(base, names))
+    rows = {k: np.asarray(v)[first] for k, v in base.items()}
+    step = rows_per_pass(batch_size)
+    parts = [predict(network, {k: v[i:i + step] for k, v in rows.items()}) for i in range(0, len(first), step)]
+    if any(p.scores is None for p in parts):
+        raise MetricError(f"network {network.name}: decode() gave no scores on the base run")
+    inv = torch.as_tensor(inverse, device=parts[0].scores.device)  # type: ignore[union-attr]
+    norms = [p.log_normalizer for p in parts]
+    dec = Decoded(
+        torch.cat([p.values for p in parts])[inv], torch.cat([p.scores for p in parts])[inv],  # type: ignore[misc]
+        parts[0].classes, None if any(x is None for x in norms) else torch.cat(norms)[inv],  # type: ignore[arg-type]
+    )
+    device = dec.values.device
+    got = readings(dec, torch.tensor(np.asarray(expected, dtype=np.int64), device=device),
+                   torch.tensor(np.asarray(base_output, dtype=np.int64), device=device))
+    return got.cpu().numpy()
+
+
+__all__ = ["class_columns", "log_normalizer", "readings", "score_of", "unpatched_readings"]

@@ -18,14 +18,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from causalabs.data.ops import row_ids, stack_rows
-from causalabs.engine.collect import rows_per_pass
 from causalabs.engine.evaluate import PairResults, evaluate_pairs
-from causalabs.engine.readout import readings
+from causalabs.engine.readout import unpatched_readings
 from causalabs.errors import MetricError
 from causalabs.metrics.lm import DESCRIPTION, MetricEstimate, check_metric, estimate
 from causalabs.network.alignment import Alignment
-from causalabs.network.decoded import Decoded
 from causalabs.network.network import Network, predict, probe_batch, source_file
 from causalabs.scm.model import CausalModel
 from causalabs.verification.pairs import Sampling, distinct, sample_set
@@ -54,30 +51,6 @@ def check_logits(network: Network, model: CausalModel, metric: str) -> str:
     if dec.log_normalizer is not None:
         return "the whole output (the decoder's log_normalizer: a language model's vocabulary)"
     return f"the decoder's {len(dec.classes)} output classes"
-
-
-@torch.no_grad()
-def unpatched_readings(
-    network: Network, base: Batch, expected: np.ndarray, base_output: np.ndarray, batch_size: int = 256
-) -> np.ndarray:
-    """Float64 (n, 3) readings of each pair on its base run without intervention (one pass per distinct base)."""
-    names = list(base)
-    first, inverse = row_ids(stack_rows(base, names))
-    rows = {k: np.asarray(v)[first] for k, v in base.items()}
-    step = rows_per_pass(batch_size)
-    parts = [predict(network, {k: v[i:i + step] for k, v in rows.items()}) for i in range(0, len(first), step)]
-    if any(p.scores is None for p in parts):
-        raise MetricError(f"{_where(network)}: decode() gave no scores on the base run")
-    inv = torch.as_tensor(inverse, device=parts[0].scores.device)  # type: ignore[union-attr]
-    norms = [p.log_normalizer for p in parts]
-    dec = Decoded(
-        torch.cat([p.values for p in parts])[inv], torch.cat([p.scores for p in parts])[inv],  # type: ignore[misc]
-        parts[0].classes, None if any(x is None for x in norms) else torch.cat(norms)[inv],  # type: ignore[arg-type]
-    )
-    device = dec.values.device
-    got = readings(dec, torch.tensor(np.asarray(expected, dtype=np.int64), device=device),
-                   torch.tensor(np.asarray(base_output, dtype=np.int64), device=device))
-    return got.cpu().numpy()
 
 
 def set_metric(
