@@ -204,3 +204,28 @@ def test_a_probability_interval_stays_in_0_1_and_pairs_with_equal_answers_are_ex
     assert d.excluded == n // 2 and d.patched.n == n - n // 2
     with pytest.raises(EstimateError, match="metric 'kl'"):
         estimate("kl", r, r, exp, base)
+
+
+# --- the sweep's Python API ------------------------------------------------------------------------------------
+
+
+def test_a_sweeps_held_out_metric_equals_the_metric_of_its_alignment_on_the_test_pairs(tmp_path: Any) -> None:
+    from causalabs.align.store import load_alignment
+    from causalabs.align.sweep import FullSite, sweep
+    from causalabs.align.sweep_files import alignment_path
+    from causalabs.engine.readout import unpatched_readings as off
+
+    net = heq_network()
+    test = [random_pairs(H, ["left"], 40, seed=11)]
+    result = sweep(net, H, [site("2"), site("0")], ["left"], [random_pairs(H, ["left"], 8, seed=2)], test,
+                   method=FullSite(), out_dir=tmp_path, alignments=True, progress=False, metric="logit-diff")
+    plain = sweep(net, H, [site("2")], ["left"], [random_pairs(H, ["left"], 8, seed=2)], test, method=FullSite(),
+                  progress=False)
+    assert plain.records[0].metric is None and "metric" not in plain.records[0].to_dict()
+    for r in result.records:
+        al = load_alignment(alignment_path(tmp_path, r.site, r.variables), network=net)
+        res = evaluate_pairs(net, al, test[0], logits=True)
+        want = estimate("logit-diff", res.logits, off(net, test[0].base, res.expected, res.base_output),
+                        res.expected, res.base_output)
+        assert r.metric == want and r.metric.patched.n + r.metric.excluded == 40
+    assert type(result.records[0]).from_dict(result.records[0].to_dict()).metric == result.records[0].metric
