@@ -229,3 +229,17 @@ def test_a_sweeps_held_out_metric_equals_the_metric_of_its_alignment_on_the_test
                         res.expected, res.base_output)
         assert r.metric == want and r.metric.patched.n + r.metric.excluded == 40
     assert type(result.records[0]).from_dict(result.records[0].to_dict()).metric == result.records[0].metric
+
+
+def test_sequential_and_exhaustive_modes_read_the_metric_on_pairs_drawn_as_sample_mode_draws_them() -> None:
+    from causalabs.verification import verify
+
+    sampled = verify(H, heq_network(), ALIGN, mode="sample", samples=40, metric="prob", sets=[("left",)])
+    seq = verify(H, heq_network(), ALIGN, mode="sequential", max_pairs=200, samples=40, metric="prob", sets=[("left",)])
+    exh = verify(H, heq_network(), ALIGN, mode="exhaustive", samples=40, metric="prob", sets=[("left",)])
+    plain = verify(H, heq_network(), ALIGN, mode="exhaustive", sets=[("left",)])
+    assert plain.metrics is None and exh.verdict == plain.verdict and exh.per_variable == plain.per_variable
+    for r in (seq, exh):
+        assert r.metrics is not None and "drawn as sample mode draws them" in r.metrics["pairs"]
+        # the same seeded pairs as sample mode's, so the same numbers
+        assert r.metrics["per_variable"] == sampled.metrics["per_variable"]  # type: ignore[index]
