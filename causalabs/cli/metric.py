@@ -37,12 +37,13 @@ def check_metric_option(metric: str, mode: str | None = None) -> None:
         raise LoadError(f"--metric {metric}: goes with --mode exhaustive, sample or sequential, not {mode}")
 
 
-def check_network(network: Any, model: Any, metric: str) -> None:
+def check_network(network: Any, hypothesis: Any, metric: str) -> None:
     """Before any work: an LM metric needs a decode() that gives logits (a MetricError naming the network file)."""
     if metric != "iia":
+        from causalabs.scm.semantics import model_of
         from causalabs.verification.lm_metrics import check_logits
 
-        check_logits(network, model, metric)
+        check_logits(network, model_of(hypothesis), metric)
 
 
 def search_metrics(result: Any) -> dict[tuple[str, tuple[str, ...]], MetricEstimate | None]:

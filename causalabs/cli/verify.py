@@ -18,7 +18,7 @@ import typer
 from causalabs.align.settings import DAS_SETTINGS
 from causalabs.cli.scale import Scale
 from causalabs.cli.paths import check_not_an_input, check_output_file, make_folder, write_atomic
-from causalabs.cli.metric import check_metric_option
+from causalabs.cli.metric import check_metric_option, check_network
 from causalabs.cli.plan import check_budget, inconclusive_note
 from causalabs.errors import CausalabsError, LoadError
 from causalabs.loading import load_hypothesis, split_ref
@@ -212,14 +212,11 @@ def run_verify(
     if search is None:
         al = resolve_alignment(alignment, network, net, hyp)
         probe(net, hyp, al)
+        check_network(net, hyp, metric)  # --metric: a decode() without logits is refused before any work
     else:
         probe(net, hyp)
+        check_network(net, hyp, metric)
         al = searched_alignment(hyp, net, search, seed, scale)
-    if metric != "iia":  # a decode() without logits is refused before the check runs
-        from causalabs.scm.semantics import model_of
-        from causalabs.verification.lm_metrics import check_logits
-
-        check_logits(net, model_of(hyp), metric)
     from causalabs.cli.budget import enforce_budget
 
     enforce_budget(net, hyp, al, mode, samples, budget_seconds)
