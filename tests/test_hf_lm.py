@@ -179,6 +179,21 @@ def test_smollm2_io_interchange_at_a_late_layer(smol: Any) -> None:
 
 @pytest.mark.lm
 @pytest.mark.slow
+def test_smollm2_logit_difference_favours_ioi_over_its_twin(smol: Any) -> None:
+    """--metric logit-diff at block LAYER's last position (measured on 64 pairs: IOI 4.52 [3.76, 5.28], the
+    PositionalIOI twin -0.45 [-1.78, 0.88]; docs/transformers.md): IOI's mean is above 2, the twin's below IOI's
+    lower bound, and the patch moves IOI's by more than 5 logits."""
+    net, net_file, hyp = smol
+    got = {name: ca.verify(getattr(hyp, name), net, net_file.alignment(), mode="sample", samples=32,
+                           metric="logit-diff").metrics["per_variable"]["io"] for name in ("IOI", "PositionalIOI")}
+    ioi, twin = got["IOI"], got["PositionalIOI"]
+    assert ioi["patched"]["value"] >= 2.0 and ioi["shift"]["lo"] > 5.0, ioi
+    assert twin["patched"]["value"] < ioi["patched"]["lo"], (ioi, twin)
+    assert hook_count(net.module) == 0
+
+
+@pytest.mark.lm
+@pytest.mark.slow
 def test_smollm2_template_matches_the_tokenizer(smol: Any) -> None:
     from causalabs.network.gguf import load_gguf_tokenizer
 
