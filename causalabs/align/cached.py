@@ -6,6 +6,16 @@ once per fit (:func:`record_bases`) and each step writes the sources'
 vectors into it and runs only the layers after the site
 (:func:`~causalabs.network.suffix.checked_suffix` decides where that
 applies; elsewhere the step is a full patched pass, as before).
+
+At token positions of a causal decoder (a site ``BLOCKS.L[pos P]`` whose
+positions are the same in every row, and a network that reads only the
+last logits) a step runs even less: the blocks after the site at the
+positions from the first patched one on, every earlier position's keys and
+values read from the base's recorded pass
+(:func:`~causalabs.network.suffix_local.checked_local_suffix`).  A patch
+there cannot change an earlier position, so the loss and its gradient are
+those of the whole suffix up to float rounding; gradients flow only through
+the patched positions' suffix.
 """
 
 from __future__ import annotations
@@ -21,8 +31,9 @@ from causalabs.backends.native import NativeBackend
 from causalabs.data.ops import row_ids, stack_rows
 from causalabs.engine.prefixes import DEFAULT_MEMORY
 from causalabs.network.network import Network, take_rows
-from causalabs.network.sites import Site, site
+from causalabs.network.sites import Site, positions_tensor, site
 from causalabs.network.suffix import Suffix, checked_suffix
+from causalabs.network.suffix_local import LocalRows, checked_local_suffix
 
 Batch = dict[str, np.ndarray]
 
@@ -34,19 +45,46 @@ class CachedBases:
     suffix: Suffix
     acts: torch.Tensor  # (distinct bases, [T,] D)
     index: torch.Tensor  # (n,) row of `acts` per pair
+    local: LocalRows | None = None  # position-local suffix: the distinct bases' ids and earlier keys/values
+
+    @property
+    def kind(self) -> str:
+        """``"suffix-local"`` (only the positions from the patch on run) or the suffix's kind."""
+        return "suffix-local" if self.local is not None else self.suffix.kind
+
+
+def fixed_positions(network: Network, location: Site, base: Batch) -> tuple[int, ...] | None:
+    """``location``'s positions as one tuple when they are the same in every row of ``base`` (None otherwise)."""
+    if location.positions is None:
+        return None
+    if isinstance(location.positions, tuple):
+        return location.positions
+    n = len(next(iter(base.values())))
+    rows = positions_tensor(location, base, n, network)
+    if rows is None or n == 0 or not bool((rows == rows[:1]).all()):
+        return None
+    return tuple(int(q) for q in rows[0])
 
 
 def record_bases(
     backend: NativeBackend, network: Network, location: Site, base: Batch, inputs: Any, *,
-    batch_size: int = 256, memory: int = DEFAULT_MEMORY,
+    batch_size: int = 256, memory: int = DEFAULT_MEMORY, local: bool = True,
 ) -> CachedBases | None:
     """The bases' tensors at ``location``, each distinct base recorded once; None where no checked suffix
-    applies or they would take more than ``memory`` bytes."""
+    applies or they would take more than ``memory`` bytes.
+
+    ``local`` (default): at fixed token positions of a causal decoder, also each base's suffix-layer keys
+    and values before the first patched position, so a step runs only the positions from there on.
+    """
+    names = list(base)
+    first, inverse = row_ids(stack_rows(base, names))
+    if local:
+        found = _record_local(network, location, base, inputs, first, inverse, batch_size, memory)
+        if found is not None:
+            return found
     check = checked_suffix(network, location.module, location.io, inputs)
     if check.suffix is None:
         return None
-    names = list(base)
-    first, inverse = row_ids(stack_rows(base, names))
     whole = site(location.module, io=location.io)
     device = network.device
     parts: list[torch.Tensor] = []
@@ -63,6 +101,34 @@ def record_bases(
     return CachedBases(check.suffix, torch.cat(parts), torch.as_tensor(inverse, device=device))
 
 
+def _record_local(
+    network: Network, location: Site, base: Batch, inputs: Any, first: np.ndarray, inverse: np.ndarray,
+    batch_size: int, memory: int,
+) -> CachedBases | None:
+    """The position-local cache (tensor at the site, earlier keys and values) of every distinct base, or None."""
+    positions = fixed_positions(network, location, base)
+    if positions is None:
+        return None
+    device = network.device
+    distinct = take_rows(inputs, torch.as_tensor(first, device=device))
+    found, _ = checked_local_suffix(network, location.module, location.io, positions, distinct)
+    if found is None:
+        return None
+    hs: list[torch.Tensor] = []
+    kvs: list[Any] = []
+    held = 0
+    for start in range(0, len(first), batch_size):
+        rows = torch.arange(start, min(len(first), start + batch_size), device=device)
+        h, kv = found.record(take_rows(distinct, rows))
+        held += h.numel() * h.element_size() + sum(k.numel() * k.element_size() * 2 for k, _ in kv)
+        if held > memory:
+            return None
+        hs.append(h)
+        kvs.append(kv)
+    kv_all = tuple((torch.cat([kv[i][0] for kv in kvs]), torch.cat([kv[i][1] for kv in kvs])) for i in range(len(kvs[0])))
+    return CachedBases(found.suffix, torch.cat(hs), torch.as_tensor(inverse, device=device), LocalRows(distinct, kv_all))
+
+
 def patched_output(
     backend: NativeBackend,
     network: Network,
@@ -75,8 +141,9 @@ def patched_output(
     grad: bool,
 ) -> Any:
     """The raw output of pairs ``rows`` under ``patches``: a suffix pass from the cached tensors, or a full pass."""
-    encoded = take_rows(inputs, rows)
     if cached is None:
-        return backend.patch(network, base, patches, grad=grad, inputs=encoded)
-    h = cached.acts.index_select(0, cached.index.index_select(0, rows))
+        return backend.patch(network, base, patches, grad=grad, inputs=take_rows(inputs, rows))
+    which = cached.index.index_select(0, rows)
+    h = cached.acts.index_select(0, which)
+    encoded = cached.local.take(which) if cached.local is not None else take_rows(inputs, rows)
     return backend.patch_suffix(network, cached.suffix, h, base, patches, inputs=encoded, grad=grad)

@@ -67,7 +67,8 @@ def _location(site: Site) -> Site:
 
 
 def _prepare(
-    backend: NativeBackend, network: Network, location: Site, dataset: Any, batch_size: int, suffix: bool = True
+    backend: NativeBackend, network: Network, location: Site, dataset: Any, batch_size: int, suffix: bool = True,
+    local: bool = True,
 ) -> _Prepared:
     intervened = tuple(dataset.intervened)
     names = list(dataset.base)
@@ -80,7 +81,7 @@ def _prepare(
     index = torch.as_tensor(inverse.reshape(len(intervened), n), device=vectors.device)
     inputs = encode(network, {k: np.asarray(v) for k, v in dataset.base.items()})
     expected = torch.tensor(np.asarray(dataset.expected), device=network.device)
-    cached = record_bases(backend, network, location, dataset.base, inputs, batch_size=batch_size) if suffix else None
+    cached = record_bases(backend, network, location, dataset.base, inputs, batch_size=batch_size, local=local) if suffix else None
     return _Prepared(dataset, intervened, vectors, index, inputs, expected, cached)
 
 
@@ -117,6 +118,7 @@ def fit_das(
     progress: Callable[[int, int, float], None] | None = None,
     fast_mlp: bool | None = None,
     suffix: bool = True,
+    local: bool = True,
 ) -> DASResult:
     """Learn an orthogonal featurizer at ``location`` aligning each variable to ``dims[var]`` coordinates.
 
@@ -142,7 +144,11 @@ def fit_das(
     where a checked suffix exists at the location, the bases' tensors there
     are recorded once for the whole fit and a step runs only the layers after
     the site (:mod:`causalabs.align.cached`); ``False`` runs the whole network
-    every step.  Deterministic for a given seed on CPU.
+    every step.  ``local`` (default): at fixed token positions of a causal
+    decoder that reads only its last logits, a step runs the suffix only at
+    the positions from the first patched one on (earlier keys and values
+    from the bases' recorded pass); ``False`` runs the suffix at every
+    position.  Deterministic for a given seed on CPU.
     """
     if not train:
         raise DatasetError("DAS: no training datasets given")
@@ -162,8 +168,8 @@ def fit_das(
         if len(ds.expected) == 0:
             raise DatasetError("DAS: a training dataset is empty")
     fit_sets, held_sets = (list(train), []) if patience is None else holdout_split("DAS", train, holdout, seed)
-    prepared = [_prepare(backend, network, loc, ds, 256, suffix) for ds in fit_sets]
-    held = [_prepare(backend, network, loc, ds, 256, suffix) for ds in held_sets]
+    prepared = [_prepare(backend, network, loc, ds, 256, suffix, local) for ds in fit_sets]
+    held = [_prepare(backend, network, loc, ds, 256, suffix, local) for ds in held_sets]
     width = int(prepared[0].vectors.shape[-1])
     total = sum(dims_.values())
     if total > width:

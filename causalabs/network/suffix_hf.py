@@ -47,9 +47,8 @@ def _logits_to_keep(network: Network) -> int | None:
 
 
 def _token_ids(network: Network, inputs: Any) -> bool:
-    if is_default_call(network):
-        return isinstance(inputs, torch.Tensor) or (isinstance(inputs, Mapping) and set(inputs) == {"input_ids"})
-    return isinstance(inputs, torch.Tensor)
+    """Token ids alone: a tensor, or a mapping holding only ``input_ids`` (a text template's unpadded batch)."""
+    return isinstance(inputs, torch.Tensor) or (isinstance(inputs, Mapping) and set(inputs) == {"input_ids"})
 
 
 def hf_suffix(network: Network, path: str, io: str, inputs: Any) -> Suffix | str:
