@@ -57,3 +57,33 @@ def test_where_it_cannot_apply_the_reason_is_given() -> None:
     pairs = _token_pairs(40, seed=1)
     res = evaluate_pairs(every, Alignment({"v": site("transformer.h.1", positions=(-1,))}), pairs)
     assert res.execution == "suffix"  # the prefix cache still applies
+
+
+def test_a_fallback_from_the_local_path_encodes_each_distinct_input_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import attrs
+
+    from causalabs.engine import evaluate as evaluate_module
+
+    net = _hf("gpt2", logits_to_keep=1)
+    encoded: list[int] = []
+
+    def counting(batch: dict[str, np.ndarray]) -> torch.Tensor:
+        encoded.append(len(batch["t0"]))
+        return net.encode.__wrapped__(batch)  # type: ignore[attr-defined, no-any-return]
+
+    counted = attrs.evolve(net, encode=counting)
+    pairs = _token_pairs(60, seed=5)
+    align = Alignment({"v": site("transformer.h.1", positions=(-1,))})
+    table = np.stack([np.concatenate([pairs.base[f"t{i}"], pairs.sources["v"][f"t{i}"]]) for i in range(6)], 1)
+    distinct = len(np.unique(table, axis=0))
+    # room for the site tensors (768 bytes a row) but not the keys and values too: the local path falls back
+    memory = 768 * distinct + 100
+    fallback = evaluate_pairs(counted, align, pairs, batch_size=16, memory=memory)
+    assert fallback.execution == "suffix"
+    assert encoded == [distinct]  # one encode of the distinct inputs, shared by both paths tried
+    assert evaluate_pairs(counted, align, pairs, batch_size=16).execution == "suffix-local"
+    monkeypatch.setattr(evaluate_module, "run_local", lambda *a, **k: "not tried")
+    alone = evaluate_pairs(counted, align, pairs, batch_size=16, memory=memory)
+    assert alone.execution == "suffix"
+    np.testing.assert_array_equal(fallback.predicted, alone.predicted)
+    np.testing.assert_array_equal(fallback.prob_expected, alone.prob_expected)  # type: ignore[arg-type]

@@ -23,7 +23,8 @@ import torch
 
 from causalabs.backends import Interchanges, Patches, RunsSuffix, collector, get_backend, patcher, suffix_runner
 from causalabs.data.ops import stack_rows
-from causalabs.engine.collect import collect_distinct, rows_per_pass
+from causalabs.engine.collect import collect_batch, rows_per_pass
+from causalabs.engine.distinct import DistinctInputs
 from causalabs.engine.prefixes import DEFAULT_MEMORY, run_on_prefixes
 from causalabs.engine.prefixes_local import run_local
 from causalabs.engine.readout import readings
@@ -124,6 +125,7 @@ def run_patched(
     inputs: Any = None,
     input_rows: torch.Tensor | None = None,
     prefix: tuple[RunsSuffix, Suffix, torch.Tensor] | None = None,
+    same: np.ndarray | None = None,
 ) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
     """Patched base passes, ``batch_size`` pairs at a time: decoded values (and P(expected) if asked; with
     ``base_output`` too, rows of P(expected) and :func:`~causalabs.engine.readout.readings`).
@@ -136,6 +138,7 @@ def run_patched(
     ``prefix=(runner, suffix, acts)``: ``acts`` holds every row of
     ``inputs``' tensor at the suffix's location (every site must be there);
     each pass then runs only the suffix (:meth:`RunsSuffix.patch_suffix`).
+    ``same``: which pairs are self-sourced, when the caller knows already.
     """
     n = len(next(iter(base.values())))
     batch_size = rows_per_pass(batch_size)
@@ -146,8 +149,8 @@ def run_patched(
         stop = min(n, start + batch_size)
         patches = [(s, vectors[i].index_select(0, index[i, start:stop])) for i, s in enumerate(sites)]
         chunk = _slice(base, start, stop)
-        same = _self_sourced(chunk, [_slice(src, start, stop) for src in sources], names)
-        keep = torch.from_numpy(same) if same.any() else None
+        mine = same[start:stop] if same is not None else _self_sourced(chunk, [_slice(src, start, stop) for src in sources], names)
+        keep = torch.from_numpy(mine) if mine.any() else None
         encoded = None
         if inputs is not None:
             rows = torch.arange(start, stop) if input_rows is None else input_rows[start:stop]
@@ -217,7 +220,9 @@ def evaluate_pairs(
     predicted: list[torch.Tensor] = []
     probs: list[torch.Tensor | None] = []
     execution = "patch" if pat is not None and col is not None else "interchange"
-    if runner is not None:
+    srcs = [dataset.sources[v] for v in intervened]
+    distinct = DistinctInputs(network, dataset.base, srcs) if runner is not None or pat is not None else None
+    if runner is not None and distinct is not None:
         def finish(dec: Decoded, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
             if not soft:
                 return dec.values, None
@@ -225,11 +230,11 @@ def evaluate_pairs(
             return dec.values, _soft(dec, expected_all.index_select(0, idx), base)
 
         batch_size = rows_per_pass(batch_size)  # a --batch-size cap holds on this path too
-        srcs = [dataset.sources[v] for v in intervened]
-        got = run_local(network, runner, dataset.base, srcs, sites, batch_size=batch_size, finish=finish, memory=memory)
+        kw = {"batch_size": batch_size, "finish": finish, "memory": memory}
+        got = run_local(network, runner, distinct, dataset.base, sites, **kw)  # type: ignore[arg-type]
         label = "suffix-local"
         if isinstance(got, str):
-            got = run_on_prefixes(network, runner, dataset.base, srcs, sites, batch_size=batch_size, finish=finish, memory=memory)
+            got = run_on_prefixes(network, runner, distinct, dataset.base, sites, **kw)  # type: ignore[arg-type]
             label = "suffix"
         if isinstance(got, str):
             execution = f"patch: {got}" if pat is not None else f"interchange: {got}"
@@ -241,15 +246,17 @@ def evaluate_pairs(
             probs = [None] if any(p is None for p in probs) else [_unpermute(torch.cat(probs), order)]  # type: ignore[arg-type]
     if execution.startswith("suffix"):
         pass
-    elif col is not None and pat is not None:
-        names = list(dataset.base)
-        rows = np.concatenate([stack_rows(dataset.sources[v], names) for v in intervened])
-        vectors, inverse_np = collect_distinct(col, network, rows, names, sites, batch_size)
-        inverse = torch.as_tensor(inverse_np, device=device)
+    elif col is not None and pat is not None and distinct is not None:
+        # every distinct source once (in row_ids order, as collect_distinct runs them), up to its site
+        is_source = distinct.source_mask()
+        vectors = collect_batch(col, network, distinct.batch(is_source), sites, batch_size)
+        at = np.cumsum(is_source) - 1  # a distinct row's place among the sources
+        inverse = torch.as_tensor(at[distinct.ids[1:]], device=device)
         predicted, probs = run_patched(
-            network, pat, dataset.base, [dataset.sources[v] for v in intervened], sites,
-            [vectors[s.location_key()] for s in sites], inverse.reshape(len(sites), n),
+            network, pat, dataset.base, srcs, sites,
+            [vectors[s.location_key()] for s in sites], inverse,
             batch_size=batch_size, expected=expected_all if soft else None, base_output=base_all,
+            same=distinct.self_sourced(),
         )
     else:
         batch_size = rows_per_pass(batch_size)

@@ -24,9 +24,9 @@ import numpy as np
 import torch
 
 from causalabs.backends import RunsSuffix
-from causalabs.data.ops import row_ids, stack_rows
+from causalabs.engine.distinct import DistinctInputs, as_batch
 from causalabs.errors import NonFiniteError
-from causalabs.network.network import Decoded, Network, encode, take_rows
+from causalabs.network.network import Decoded, Network, take_rows
 from causalabs.network.sites import Site, site
 from causalabs.network.suffix import Suffix, checked_suffix
 
@@ -38,10 +38,6 @@ Finish = Callable[[Decoded, torch.Tensor], tuple[torch.Tensor, torch.Tensor | No
 DEFAULT_MEMORY = 1 << 30
 
 
-def _as_batch(rows: np.ndarray, names: Sequence[str]) -> Batch:
-    return {k: np.ascontiguousarray(rows[:, j]) for j, k in enumerate(names)}
-
-
 def location(sites: Sequence[Site]) -> tuple[str, str] | None:
     """The one ``(module, io)`` all ``sites`` share, or None."""
     places = {(s.module, s.io) for s in sites}
@@ -51,8 +47,8 @@ def location(sites: Sequence[Site]) -> tuple[str, str] | None:
 def run_on_prefixes(
     network: Network,
     runner: RunsSuffix,
+    distinct: DistinctInputs,
     base: Batch,
-    sources: Sequence[Batch],
     sites: Sequence[Site],
     *,
     batch_size: int,
@@ -61,39 +57,37 @@ def run_on_prefixes(
 ) -> tuple[list[torch.Tensor], list[torch.Tensor | None], list[torch.Tensor]] | str:
     """Every pair through the suffix after the sites' location, or the reason this path does not apply.
 
-    Returns per-pass decoded values, probabilities and the pair indices of
-    each pass (pairs run in dataset order within each chunk of bases).
-    Pairs whose every source is the base input keep the base's own vectors
-    (as in :meth:`~causalabs.backends.native.NativeBackend.patch`).
+    ``distinct``: the dataset's distinct inputs (``base`` and the sources),
+    deduplicated and encoded once for every path tried.  Returns per-pass
+    decoded values, probabilities and the pair indices of each pass (pairs
+    run in dataset order within each chunk of bases).  Pairs whose every
+    source is the base input keep the base's own vectors (as in
+    :meth:`~causalabs.backends.native.NativeBackend.patch`).
     """
     place = location(sites)
     if place is None:
         return "the sites lie at more than one module location"
-    names = list(base)
-    n = len(next(iter(base.values())))
-    base_rows = stack_rows(base, names)
-    union = np.concatenate([base_rows, *(stack_rows(src, names) for src in sources)])
-    first, inverse_np = row_ids(union)
-    rows = union[first]
-    u = len(rows)
-    distinct_sources = len(np.unique(inverse_np[n:]))
-    if u >= distinct_sources + n:  # no base repeats nor is a source: the full patch runs no more prefixes
+    if distinct.shares_nothing():  # the full patch runs no more prefixes
         return "no base input repeats or is also a source, so a suffix pass would save no prefix pass"
+    names = distinct.names
+    n = distinct.n
+    rows = distinct.rows
+    u = len(rows)
     device = network.device
-    inputs = encode(network, _as_batch(rows, names))
+    inputs = distinct.inputs
     check = checked_suffix(network, *place, inputs)
     if check.suffix is None:
         return check.reason
     suffix = check.suffix
     whole = site(place[0], io=place[1])
-    inverse = torch.as_tensor(inverse_np, device=device).reshape(1 + len(sources), n)
+    inverse = distinct.ids_on(device)
     base_idx = inverse[0]
     # the first pass: site vectors of every distinct input (and the whole tensor, while it fits)
     vectors: dict[Any, list[torch.Tensor]] = {}
     held: list[torch.Tensor] = []
     chunk_rows = u
     for start in range(0, u, batch_size):
-        part = _as_batch(rows[start : start + batch_size], names)
+        part = as_batch(rows[start : start + batch_size], names)
         part_inputs = inputs if u <= batch_size else take_rows(inputs, torch.arange(start, min(u, start + batch_size), device=device))
         got = runner.record(network, part, [whole, *sites], inputs=part_inputs)
         for key in {s.location_key() for s in sites}:
@@ -119,7 +113,7 @@ def run_on_prefixes(
         else:
             acts = torch.cat([
                 runner.record(
-                    network, _as_batch(rows[a : min(hi, a + batch_size)], names), [whole],
+                    network, as_batch(rows[a : min(hi, a + batch_size)], names), [whole],
                     inputs=take_rows(inputs, torch.arange(a, min(hi, a + batch_size), device=device)),
                 )[whole.location_key()]
                 for a in range(lo, hi, batch_size)

@@ -18,46 +18,42 @@ import numpy as np
 import torch
 
 from causalabs.backends import RunsSuffix
-from causalabs.data.ops import row_ids, stack_rows
+from causalabs.engine.distinct import DistinctInputs
 from causalabs.engine.prefixes import Finish, location
 from causalabs.errors import NonFiniteError
-from causalabs.network.network import Network, encode, take_rows
+from causalabs.network.network import Network, take_rows
 from causalabs.network.sites import Site
 from causalabs.network.suffix_local import LocalRows, checked_local_suffix
 
 Batch = dict[str, np.ndarray]
 
 
-def _as_batch(rows: np.ndarray, names: Sequence[str]) -> Batch:
-    return {k: np.ascontiguousarray(rows[:, j]) for j, k in enumerate(names)}
-
-
 def run_local(
     network: Network,
     runner: RunsSuffix,
+    distinct: DistinctInputs,
     base: Batch,
-    sources: Sequence[Batch],
     sites: Sequence[Site],
     *,
     batch_size: int,
     finish: Finish,
     memory: int,
 ) -> tuple[list[torch.Tensor], list[torch.Tensor | None], list[torch.Tensor]] | str:
-    """Every pair through the position-local suffix, or the reason it does not apply."""
+    """Every pair through the position-local suffix, or the reason it does not apply.
+
+    ``distinct``: the dataset's distinct inputs (``base`` and the sources),
+    deduplicated and encoded once for every path tried.
+    """
     place = location(sites)
     if place is None:
         return "the sites lie at more than one module location"
     if not all(isinstance(s.positions, tuple) for s in sites):
         return "position-local suffixes need fixed positions"
     positions = tuple(sorted({q for s in sites for q in s.positions}))  # type: ignore[union-attr]
-    names = list(base)
-    n = len(next(iter(base.values())))
+    n = distinct.n
+    u = len(distinct)
     device = network.device
-    base_rows = stack_rows(base, names)
-    src_rows = [stack_rows(src, names) for src in sources]
-    union = np.concatenate([base_rows, *src_rows])
-    first, inverse = row_ids(union)
-    inputs_u = encode(network, _as_batch(union[first], names))
+    inputs_u = distinct.inputs
     local, reason = checked_local_suffix(network, *place, positions, inputs_u)
     if local is None:
         return reason
@@ -65,8 +61,8 @@ def run_local(
     hs: list[torch.Tensor] = []
     kvs: list[Any] = []
     held = 0
-    for start in range(0, len(first), batch_size):
-        rows = torch.arange(start, min(len(first), start + batch_size), device=device)
+    for start in range(0, u, batch_size):
+        rows = torch.arange(start, min(u, start + batch_size), device=device)
         h, kv = local.record(take_rows(inputs_u, rows))
         held += h.numel() * h.element_size() + sum(k.numel() * k.element_size() * 2 for k, _ in kv)
         if held > memory:
@@ -78,13 +74,9 @@ def run_local(
     length = h_all.shape[1]
     # a source's vectors at a site: its tensor at the site's (fixed) positions, as collect records them
     vectors = {s.location_key(): h_all[:, [q % length for q in s.positions]] for s in sites}  # type: ignore[union-attr]
-    ids = torch.as_tensor(inverse, device=device).reshape(1 + len(sources), n)
-    inv_b, inv_s = ids[0], ids[1:]
-    base_idx, source_idx = inv_b, inv_s
-    same = np.ones(n, dtype=bool)
-    for rows_np in src_rows:
-        same &= (rows_np == base_rows).all(axis=1)
-    same_t = torch.from_numpy(same).to(device)
+    ids = distinct.ids_on(device)
+    base_idx, source_idx = ids[0], ids[1:]
+    same_t = torch.from_numpy(distinct.self_sourced()).to(device)
     predicted: list[torch.Tensor] = []
     probs: list[torch.Tensor | None] = []
     covered: list[torch.Tensor] = []
