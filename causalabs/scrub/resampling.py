@@ -40,7 +40,6 @@ import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-import attrs
 import numpy as np
 import torch
 
@@ -54,6 +53,7 @@ from causalabs.backends.native import (
     mix,
     select,
 )
+from causalabs.engine.prefixes import DEFAULT_MEMORY
 from causalabs.errors import (
     ScrubError,
     SiteError,
@@ -72,66 +72,13 @@ from causalabs.scm.semantics import as_batch, run
 from causalabs.scm.space import check_admissible
 from causalabs.scm.semantics import batch_size as rows_in
 from causalabs.scrub.claims import Correspondence, check_order, correspondence
+from causalabs.scrub.encoding import ROW, _take, encoded_once
 from causalabs.scrub.plan import ScrubPlan
 from causalabs.scrub.result import ScrubResult, label_losses, summarize
 from causalabs.scrub.sampling import AgreeingSampler
+from causalabs.scrub.suffix_pass import FinalPass, final_pass
 
 Batch = dict[str, np.ndarray]
-
-
-ROW = "__scrub_row__"
-
-
-def _take(batch: Mapping[str, np.ndarray], idx: np.ndarray) -> Batch:
-    return {k: np.ascontiguousarray(v[idx]) for k, v in batch.items()}
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, torch.Tensor):
-        return isinstance(b, torch.Tensor) and a.shape == b.shape and bool(torch.equal(a, b))
-    if isinstance(a, Mapping):
-        return isinstance(b, Mapping) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, tuple):
-        return isinstance(b, tuple) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return False
-
-
-def encoded_once(network: Network, table: Batch) -> tuple[Network, Batch]:
-    """A copy of ``network`` whose ``encode`` gathers rows of the table encoded once.
-
-    Scrubbing draws every input from one table, so each row is encoded once
-    and batches are index gathers.  The batch handed to the backend keeps
-    the high-level columns (for position functions) plus a row-index
-    column.  Used only if the encoder is row-wise (a slice encodes to the
-    same bits as the slice of the whole); otherwise the network is returned
-    unchanged.
-    """
-    n = rows_in(table)
-    encoded = encode(network, table)
-    probe = np.arange(min(n, 3))[::-1].copy()
-    if n == 0 or not _same(encode(network, _take(table, probe)), take_rows(encoded, torch.as_tensor(probe, device=network.device))):
-        return network, table
-    device = network.device
-
-    def gather(batch: Mapping[str, np.ndarray]) -> Any:
-        return take_rows(encoded, torch.as_tensor(batch[ROW], device=device))
-
-    if type(network) is Network:  # pin the device: ``Network.device`` walks the parameters on every call
-        fast: Network = _Pinned(**attrs.asdict(network, recurse=False) | {"encode": gather}, pinned=device)
-    else:
-        fast = attrs.evolve(network, encode=gather)
-    return fast, {**table, ROW: np.arange(n, dtype=np.int64)}
-
-
-@attrs.frozen(eq=False)
-class _Pinned(Network):
-    """A network whose device is fixed when it is made (scrubbing runs on one device throughout)."""
-
-    pinned: torch.device = attrs.field(kw_only=True)
-
-    @property
-    def device(self) -> torch.device:
-        return self.pinned
 
 
 def _rows(inputs: Batch, idx: np.ndarray, columns: bool) -> Batch:
@@ -248,8 +195,13 @@ def scrubbed_outputs(
     refs: np.ndarray,
     rng: np.random.Generator,
     backend: NativeBackend,
+    final: FinalPass | None = None,
 ) -> Any:
-    """The network's raw output under scrubbing for reference rows ``refs`` (indices into the sampler's table)."""
+    """The network's raw output under scrubbing for reference rows ``refs`` (indices into the sampler's table).
+
+    ``final``: cached prefixes for the final pass (:mod:`causalabs.scrub.suffix_pass`), which then runs
+    only the layers after its sites; leaves at that location read their vectors from it.
+    """
     nodes = plan.nodes
     chosen: dict[int, np.ndarray] = {0: refs}  # a node's context until it is visited, then its own draw
     bases: dict[int, np.ndarray] = {}
@@ -261,16 +213,23 @@ def scrubbed_outputs(
             chosen[c] = chosen[i]
     values: dict[int, torch.Tensor] = {}
     b = len(refs)
-    if plan.leaves:  # all height-0 tree nodes share one recording pass
-        idx = np.concatenate([bases[i] for i in plan.leaves])
-        acts = backend.collect(network, _rows(inputs, idx, plan.columns), [plan.site(i) for i in plan.leaves])
-        for j, i in enumerate(plan.leaves):
+    cached = [i for i in plan.leaves if final is not None and final.covers(plan.site(i))]
+    for i in cached:  # leaves at the final pass's location: read from its cached tensors
+        values[i] = final.vectors(network, plan.site(i), _rows(inputs, bases[i], plan.columns), bases[i])  # type: ignore[union-attr]
+    leaves = [i for i in plan.leaves if i not in cached]
+    if leaves:  # all other height-0 tree nodes share one recording pass
+        idx = np.concatenate([bases[i] for i in leaves])
+        acts = backend.collect(network, _rows(inputs, idx, plan.columns), [plan.site(i) for i in leaves])
+        for j, i in enumerate(leaves):
             values[i] = acts[plan.site(i).location_key()][j * b : (j + 1) * b]
     for level in plan.levels:  # all inner nodes of one height share one patched pass
         base = _rows(inputs, np.concatenate([bases[i] for i in level]), plan.columns)
         _record_level(backend, network, plan, level, base, values, b)
     patches = [(plan.site(c), values[c]) for c in nodes[0].children]
-    return backend.patch(network, _rows(inputs, bases[0], plan.columns), patches)
+    base = _rows(inputs, bases[0], plan.columns)
+    if final is not None:
+        return final.run(network, base, bases[0], patches)
+    return backend.patch(network, base, patches)
 
 
 def _forward(network: Network, batch: Batch) -> Decoded:
@@ -292,6 +251,8 @@ def scrub(
     confidence: float = 0.95,
     bootstrap: int = 2_000,
     loss: Literal["cross-entropy", "error"] = "cross-entropy",
+    suffix: bool = True,
+    memory: int = DEFAULT_MEMORY,
 ) -> ScrubResult:
     """Causal-scrub ``hypothesis`` on ``network`` under ``alignment`` over the dataset ``inputs``.
 
@@ -308,6 +269,11 @@ def scrub(
     :class:`~causalabs.errors.UnmatchedValueError` naming the node and how
     many references are affected, ``"drop"`` leaves them out and counts them
     in ``ScrubResult.dropped``.  Same seed, same numbers to the bit (CPU).
+
+    The final pass runs on cached prefixes where a checked suffix applies
+    (:mod:`causalabs.scrub.suffix_pass`; ``memory`` bounds the bytes
+    recorded); ``suffix=False`` keeps full patched passes.
+    ``ScrubResult.execution`` says which ran, and why not the suffix.
     """
     if batch_size < 1:
         raise ScrubError(f"scrub: batch_size must be at least 1, got {batch_size}")
@@ -335,10 +301,14 @@ def scrub(
     labels = values[model.output][refs]
     backend = NativeBackend()
     fast, fast_table = encoded_once(network, table)
+    final = final_pass(network, fast, fast_table, plan, n_data, backend, batch_size=batch_size, memory=memory) if suffix else None
+    execution = "suffix" if isinstance(final, FinalPass) else "patch" if final is None else f"patch: {final}"
     outs: list[tuple[np.ndarray, np.ndarray]] = []
     for s in range(0, len(refs), batch_size):
         chunk = refs[s : s + batch_size]
-        raw = scrubbed_outputs(fast, plan, sampler, fast_table, chunk, rng, backend)
+        raw = scrubbed_outputs(
+            fast, plan, sampler, fast_table, chunk, rng, backend, final if isinstance(final, FinalPass) else None
+        )
         outs.append(label_losses(network.decode(raw), labels[s : s + batch_size], where=model.name, loss=loss))
     rand_idx = rng.integers(0, n_data, len(refs))
     plain: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"original": [], "random": []}
@@ -359,6 +329,7 @@ def scrub(
         dropped=dropped,
         confidence=confidence,
         bootstrap=bootstrap,
+        execution=execution,
     )
 
 

@@ -75,6 +75,9 @@ class ScrubResult:
     passes_per_batch: int
     dropped: int
     per_reference: dict[str, np.ndarray] = attrs.field(repr=False)
+    #: how the final pass ran: "suffix" (cached prefixes, one suffix pass per reference) or
+    #: "patch" (full patched passes), with the reason after "patch: " when the suffix did not apply
+    execution: str = "patch"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (no per-reference arrays)."""
@@ -85,6 +88,7 @@ class ScrubResult:
             "seed": self.seed,
             "passes_per_batch": self.passes_per_batch,
             "dropped": self.dropped,
+            "execution": self.execution,
             "se": dict(self.se),
         }
         for k in ("loss_scrubbed", "loss_original", "loss_random", "loss_recovered", "accuracy", "accuracy_original"):
@@ -169,6 +173,7 @@ def summarize(
     dropped: int,
     confidence: float,
     bootstrap: int,
+    execution: str = "patch",
 ) -> ScrubResult:
     """Estimates, standard errors and a seeded bootstrap interval for loss recovered."""
     ls, lo, lr = scrubbed[0], original[0], random[0]
@@ -214,4 +219,5 @@ def summarize(
         passes_per_batch=passes,
         dropped=dropped,
         per_reference={"scrubbed": ls, "original": lo, "random": lr, "correct": scrubbed[1]},
+        execution=execution,
     )
