@@ -309,11 +309,17 @@ def test_tracr_declares_its_blocks_and_each_variable_runs_on_the_suffix(name: st
         np.testing.assert_array_equal(fast.predicted, full.predicted)
 
 
-@pytest.mark.parametrize("shape,high", [((0, 3), 2), ((1, 3), 2), ((50, 1), 3), ((300, 4), 3), ((200, 16), 1000), ((64, 2), 2)])
+@pytest.mark.parametrize(
+    "shape,high",
+    [((0, 3), 2), ((1, 3), 2), ((50, 1), 3), ((300, 4), 3), ((200, 16), 1000), ((64, 2), 2), ((128, 16), 2), ((90, 2), 2**29), ((90, 2), 2**32)],
+)
 def test_row_ids_match_numpy_unique_over_rows(shape: tuple[int, int], high: int) -> None:
-    from causalabs.data.ops import row_ids
+    from causalabs.data.ops import _packed, row_ids
 
     table = np.random.default_rng(shape[0]).integers(-high, high, shape)
+    if shape[0] > 1:  # small domains take the one-integer-per-row sort, wide ones the sort of columns
+        spans = table.max(0).astype(object) - table.min(0).astype(object) + 1
+        assert (_packed(table) is None) == (np.prod(spans) >= 1 << 62)
     first, inverse = row_ids(table)
     if shape[0] <= 1:
         assert len(inverse) == shape[0] and not inverse.any()

@@ -17,12 +17,30 @@ def stack_rows(batch: Batch, names: Sequence[str]) -> np.ndarray:
     return np.stack([np.asarray(batch[k]) for k in names], axis=1)
 
 
+def _packed(table: np.ndarray) -> np.ndarray | None:
+    """Each row of an integer table as one int64 ordered as the rows are lexicographically, or None if it would not fit."""
+    if not np.issubdtype(table.dtype, np.integer) or table.dtype.itemsize > 8:
+        return None
+    lo, hi = table.min(axis=0), table.max(axis=0)
+    spans = [int(h) - int(low) + 1 for low, h in zip(lo.tolist(), hi.tolist())]
+    weights, total = [], 1
+    for span in reversed(spans):
+        weights.append(total)
+        total *= span
+    if total >= 1 << 62:
+        return None
+    shifted = table.astype(np.int64, copy=False) - lo.astype(np.int64)
+    return shifted @ np.asarray(weights[::-1], dtype=np.int64)
+
+
 def row_ids(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(first position of each distinct row, id of each row's distinct row), ids in sorted order.
 
     Distinct rows come in ``np.unique(table, axis=0)`` order (lexicographic);
-    one stable ``np.lexsort`` of the columns and a comparison of neighbours
-    find them (several times faster than ``np.unique`` over rows, at every size).
+    one stable sort and a comparison of neighbours find them (several times
+    faster than ``np.unique`` over rows, at every size).  The sort is of one
+    mixed-radix integer per row when the columns' ranges allow it (the
+    usual case: small value domains), else an ``np.lexsort`` of the columns.
     """
     n = table.shape[0]
     if n <= 1:
@@ -31,11 +49,17 @@ def row_ids(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         table = table.reshape(n, -1)
     if table.shape[1] == 0:
         return np.zeros(1, dtype=np.int64), np.zeros(n, dtype=np.int64)
-    order = np.lexsort(table.T[::-1])  # stable: equal rows keep their original order
-    ranked = table[order]
+    key = _packed(table)
     new = np.empty(n, dtype=bool)
     new[0] = True
-    np.any(ranked[1:] != ranked[:-1], axis=1, out=new[1:])
+    if key is not None:  # one integer per row, in the rows' lexicographic order
+        order = np.argsort(key, kind="stable")
+        ranked_key = key[order]
+        np.not_equal(ranked_key[1:], ranked_key[:-1], out=new[1:])
+    else:
+        order = np.lexsort(table.T[::-1])  # stable: equal rows keep their original order
+        ranked = table[order]
+        np.any(ranked[1:] != ranked[:-1], axis=1, out=new[1:])
     inverse = np.empty(n, dtype=np.int64)
     inverse[order] = np.cumsum(new) - 1
     return order[new].astype(np.int64), inverse
