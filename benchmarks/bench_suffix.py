@@ -3,6 +3,7 @@
 Run (one command, about 10 minutes on a quiet CPU):
 
     python benchmarks/bench_suffix.py [--repeat R] [--only gpt2|gpt2-small|mlp|das|local] [--small-batch B]
+        [--small-depths 1/4,1/2,3/4] [--pairs pool,no-repeat]
 
 Prints one JSON line per case.  ``"bench": "suffix"`` lines:
 
@@ -30,8 +31,8 @@ site activations vs the full-network step (see :mod:`_suffix_das`);
 ``"bench": "suffix-local"`` lines: position-local suffixes (see
 :mod:`_suffix_local`).
 
-Timings are medians of ``--repeat`` rounds after warm-up, the calls of one
-case alternating within each round.  A script, not a test.
+Timings are medians (``--stat min``: minima) of ``--repeat`` rounds after
+warm-up, the calls of one case alternating within each round.  A script, not a test.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_engine import Pairs, mlp_network, timed_rounds  # noqa: E402
+from bench_engine import Pairs, _sync, mlp_network  # noqa: E402
 
 from causalabs.engine import evaluate_pairs  # noqa: E402
 from causalabs.network import Alignment, Decoded, Network, predict, site  # noqa: E402
@@ -71,6 +72,30 @@ TARGETS = {
     ("mlp-4x256", "2", "no-repeat"): {"speedup_vs_pyvene_min": 1.0},
     ("mlp-4x256", "6", "no-repeat"): {"speedup_vs_pyvene_min": 1.0},
 }
+
+
+#: how rounds are summarised: "median" (default) or "min" (the least disturbed round, for a shared machine)
+STAT = {"name": "median"}
+
+
+def timed_rounds(calls: dict[str, Any], repeat: int, device: torch.device, warmup: int = 1) -> dict[str, float]:
+    """Seconds of each call (median or min of ``repeat`` rounds, see :data:`STAT`); the calls alternate in every round."""
+    import statistics
+    import time
+
+    for _ in range(warmup):
+        for fn in calls.values():
+            fn()
+    samples: dict[str, list[float]] = {k: [] for k in calls}
+    for _ in range(repeat):
+        for k, fn in calls.items():
+            _sync(device)
+            t0 = time.perf_counter()
+            fn()
+            _sync(device)
+            samples[k].append(time.perf_counter() - t0)
+    pick = min if STAT["name"] == "min" else statistics.median
+    return {k: pick(v) for k, v in samples.items()}
 
 
 def gpt2(layers: int, width: int, seq: int, seed: int = 0) -> Network:
@@ -129,7 +154,7 @@ def case(net: Network, s: Site, depth: str, pairs: Pairs, pool: int | None, repe
         "same_decisions": bool(np.array_equal(fast.predicted, full.predicted)),
         **{f"{k}_ms": round(v * 1e3, 3) for k, v in t.items()},
         **{f"{k}_ratio": round(v / t["forward"], 3) for k, v in t.items() if k != "forward"},
-        "repeat": repeat,
+        "repeat": repeat, "stat": STAT["name"],
     }
     if pyvene:
         line["speedup_vs_pyvene"] = round(t["pyvene"] / t["suffix"], 3)
@@ -144,22 +169,24 @@ def case(net: Network, s: Site, depth: str, pairs: Pairs, pool: int | None, repe
     return line
 
 
-def gpt2_cases(net: Network, depths: dict[str, int], batch: int, repeat: int, pyvene: bool) -> None:
+def gpt2_cases(
+    net: Network, depths: dict[str, int], batch: int, repeat: int, pyvene: bool, kinds: tuple[str, ...] = ("pool", "no-repeat")
+) -> None:
     seq = int(net.info["seq"])
     names = net.info["names"]
     for depth, layer in depths.items():
         s = site(f"transformer.h.{layer}", positions=(seq - 1,))
-        for pool in (POOL, None):
+        for pool in [POOL if kind == "pool" else None for kind in kinds]:
             pairs = draw(batch, names, VOCAB, pool, seed=batch + layer + (pool or 0))
             print(json.dumps(case(net, s, depth, pairs, pool, repeat, pyvene)), flush=True)
 
 
-def mlp_cases(repeat: int) -> None:
+def mlp_cases(repeat: int, kinds: tuple[str, ...] = ("pool", "no-repeat")) -> None:
     from bench_engine import VALUES, draw_pairs
 
     net = mlp_network()
     for depth, path in (("1/4", "2"), ("3/4", "6")):
-        for pool in (POOL, None):
+        for pool in [POOL if kind == "pool" else None for kind in kinds]:
             pairs = draw_pairs(64, VALUES, pool, seed=64 + (pool or 0))
             print(json.dumps(case(net, site(path), depth, pairs, pool, repeat, True)), flush=True)
 
@@ -171,18 +198,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--small-batch", type=int, default=64, help="batch of the 12x768 cases")
     parser.add_argument("--small-repeat", type=int, default=3, help="timed rounds of the 12x768 cases")
     parser.add_argument("--no-pyvene", action="store_true")
+    parser.add_argument("--small-depths", default="1/4,1/2,3/4", help="depths of the 12x768 cases, e.g. 3/4")
+    parser.add_argument("--pairs", default="pool,no-repeat", help="pair kinds: pool, no-repeat or both")
+    parser.add_argument("--stat", choices=["median", "min"], default="median", help="summary of the timed rounds")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    STAT["name"] = args.stat
     print(json.dumps({"bench": "suffix-setup", "torch": torch.__version__, "python": platform.python_version(),
                       "threads": torch.get_num_threads(), "cpu": platform.processor()}), flush=True)
     pyvene = not args.no_pyvene
     want = lambda name: args.only in (None, name)  # noqa: E731
+    kinds = tuple(k for k in args.pairs.split(",") if k)
+    small = {d: layer for d, layer in {"1/4": 2, "1/2": 5, "3/4": 8}.items() if d in args.small_depths.split(",")}
     if want("gpt2"):
-        gpt2_cases(gpt2(4, 256, 16), {"1/4": 0, "1/2": 1, "3/4": 2, "last": 3}, 64, args.repeat, pyvene)
+        gpt2_cases(gpt2(4, 256, 16), {"1/4": 0, "1/2": 1, "3/4": 2, "last": 3}, 64, args.repeat, pyvene, kinds)
     if want("gpt2-small"):
-        gpt2_cases(gpt2(12, 768, 32), {"1/4": 2, "1/2": 5, "3/4": 8}, args.small_batch, args.small_repeat, pyvene)
+        gpt2_cases(gpt2(12, 768, 32), small, args.small_batch, args.small_repeat, pyvene, kinds)
     if want("mlp"):
-        mlp_cases(args.repeat * 3)
+        mlp_cases(args.repeat * 3, kinds)
     if want("das"):
         from _suffix_das import das_cases
 
