@@ -32,7 +32,8 @@ site activations vs the full-network step (see :mod:`_suffix_das`);
 :mod:`_suffix_local`).
 
 Timings are medians (``--stat min``: minima) of ``--repeat`` rounds after
-warm-up, the calls of one case alternating within each round.  A script, not a test.
+warm-up, the calls of one case alternating within each round in an order
+that rotates from round to round.  A script, not a test.
 """
 
 from __future__ import annotations
@@ -79,7 +80,13 @@ STAT = {"name": "median"}
 
 
 def timed_rounds(calls: dict[str, Any], repeat: int, device: torch.device, warmup: int = 1) -> dict[str, float]:
-    """Seconds of each call (median or min of ``repeat`` rounds, see :data:`STAT`); the calls alternate in every round."""
+    """Seconds of each call (median or min of ``repeat`` rounds, see :data:`STAT`).
+
+    The calls alternate within every round, and the order rotates from round
+    to round: on a small network the call right after another kind of call
+    runs measurably slower (caches), which a fixed order would charge to
+    the same call every time.
+    """
     import statistics
     import time
 
@@ -87,8 +94,10 @@ def timed_rounds(calls: dict[str, Any], repeat: int, device: torch.device, warmu
         for fn in calls.values():
             fn()
     samples: dict[str, list[float]] = {k: [] for k in calls}
-    for _ in range(repeat):
-        for k, fn in calls.items():
+    names = list(calls)
+    for r in range(repeat):
+        for k in names[r % len(names) :] + names[: r % len(names)]:  # each call leads some rounds: no order bias
+            fn = calls[k]
             _sync(device)
             t0 = time.perf_counter()
             fn()
