@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import attrs
 import sympy as sp
+from sympy.functions.elementary.piecewise import ExprCondPair
 
 from causalabs.scm import declare
 from causalabs.scm.domains import Domain
@@ -64,6 +65,26 @@ def ordered(table: Mapping[str, Spec]) -> list[str]:
     return out
 
 
+def replace(expr: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
+    """``expr.xreplace(mapping)`` without sympy's automatic evaluation.
+
+    A ``Piecewise`` is rebuilt as it stands: sympy would otherwise rewrite
+    every condition as a set on construction, which takes minutes on the
+    nested ranks of a sort.
+    """
+    if expr in mapping:
+        return mapping[expr]
+    if not expr.args:
+        return expr
+    args = [replace(a, mapping) for a in expr.args]
+    if all(a is b for a, b in zip(args, expr.args)):
+        return expr
+    if isinstance(expr, (sp.Piecewise, ExprCondPair)):
+        return sp.Basic.__new__(type(expr), *args)
+    with sp.evaluate(False):
+        return expr.func(*args)
+
+
 def build(name: str, table: Mapping[str, Spec], doc: str = "") -> type:
     """A :class:`Hypothesis` subclass named ``name`` with the variables of ``table``.
 
@@ -79,7 +100,7 @@ def build(name: str, table: Mapping[str, Spec], doc: str = "") -> type:
             sym = declare.input(n, domain=s.domain)  # type: ignore[arg-type]
         else:
             assert s.mechanism is not None
-            mech = sp.sympify(s.mechanism).xreplace(placeholders)
+            mech = replace(sp.sympify(s.mechanism), placeholders)
             make = declare.output if s.kind == "output" else declare.var
             sym = make(mech, domain=s.domain)
         placeholders[sp.Symbol(n)] = sym

@@ -18,7 +18,7 @@ import numpy as np
 import z3
 
 from causalabs.errors import CausalabsError
-from causalabs.scm._z3translate import in_domain, translate
+from causalabs.scm._z3translate import in_domain, to_z3, translate
 from causalabs.scm.domains import domain_key, values_at
 from causalabs.scm.model import CausalModel
 from causalabs.scm.semantics import HypothesisLike, enumerate_inputs, model_of, run
@@ -42,15 +42,35 @@ def factual_outputs(model: CausalModel) -> np.ndarray | None:
     return np.stack([values[o] for o in model.outputs], axis=1)
 
 
-def same_outputs(claim: HypothesisLike, rival: HypothesisLike, claim_outputs: np.ndarray | None = None) -> bool | None:
-    """True when ``rival`` gives ``claim``'s outputs on every input; None when z3 cannot say."""
+def same_outputs(claim: HypothesisLike, rival: HypothesisLike, claim_outputs: np.ndarray | None = None,
+                 *, rlimit: int | None = None) -> bool | None:
+    """True when ``rival`` gives ``claim``'s outputs on every input; None when z3 cannot say.
+
+    ``rlimit``: above :data:`ENUMERATE_LIMIT` inputs, bound z3 by this
+    resource limit (deterministic) instead of :data:`Z3_TIMEOUT_MS`.
+    """
     m1, m2 = model_of(claim), model_of(rival)
     if m1.input_space_size <= ENUMERATE_LIMIT:
         out1 = factual_outputs(m1) if claim_outputs is None else claim_outputs
         out2 = factual_outputs(m2)
         return bool(np.array_equal(out1, out2))
+    if rlimit is not None:
+        return _z3_same_outputs(m1, m2, rlimit)
     answer = equivalent(m1, m2, timeout_ms=Z3_TIMEOUT_MS)
     return {"proved": True, "refuted": False}.get(answer.status)
+
+
+def _z3_same_outputs(m1: CausalModel, m2: CausalModel, rlimit: int) -> bool | None:
+    """z3 under a resource limit: may the two hypotheses' outputs differ on some input?"""
+    e1 = to_z3(m1, "1.", needed=m1.outputs)
+    e2 = to_z3(m2, "2.", needed=m2.outputs)
+    s = z3.Solver()
+    s.set("rlimit", rlimit)
+    s.add(*e1.constraints, *e2.constraints)
+    s.add(*[e1.values[n] == e2.values[n] for n in m1.inputs if n in e1.values and n in e2.values])
+    s.add(z3.Or([e1.values[o] != e2.values[o] for o in m1.outputs]))
+    answer = s.check()
+    return True if answer == z3.unsat else False if answer == z3.sat else None
 
 
 def _free(model: CausalModel, prefix: str, shared: dict[str, z3.ArithRef], flags: dict[str, z3.BoolRef],
@@ -74,11 +94,13 @@ def _free(model: CausalModel, prefix: str, shared: dict[str, z3.ArithRef], flags
     return values
 
 
-def interventionally_equivalent(h1: HypothesisLike, h2: HypothesisLike, *, timeout_ms: int = Z3_TIMEOUT_MS) -> bool | None:
+def interventionally_equivalent(h1: HypothesisLike, h2: HypothesisLike, *, timeout_ms: int = Z3_TIMEOUT_MS,
+                                rlimit: int | None = None) -> bool | None:
     """Do ``h1`` and ``h2`` give every variable the same value under every intervention on intermediates?
 
     Both must have the same variable names, kinds and intermediate domains
-    (else False).  None when z3 answers unknown.
+    (else False).  None when z3 answers unknown.  ``rlimit``: a z3 resource
+    limit (deterministic) instead of the timeout.
     """
     m1, m2 = model_of(h1), model_of(h2)
     if list(m1.variables) != list(m2.variables) and set(m1.variables) != set(m2.variables):
@@ -95,7 +117,10 @@ def interventionally_equivalent(h1: HypothesisLike, h2: HypothesisLike, *, timeo
     a = _free(m1, "1.", shared, flags, constraints)
     b = _free(m2, "2.", shared, flags, constraints)
     s = z3.Solver()
-    s.set("timeout", timeout_ms)
+    if rlimit is not None:
+        s.set("rlimit", rlimit)
+    else:
+        s.set("timeout", timeout_ms)
     s.add(*constraints)
     s.add(z3.Or([a[n] != b[n] for n in m1.variables if not m1.variables[n].is_input]))
     answer = s.check()

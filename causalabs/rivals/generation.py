@@ -28,18 +28,24 @@ by z3).  Generation stops at ``budget_s`` seconds and says so.
 from __future__ import annotations
 
 import itertools
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import attrs
 import numpy as np
 import sympy as sp
 
 from causalabs.errors import CausalabsError, MechanismRangeError
+from causalabs.rivals.budget import (
+    DEFAULT_WORK,
+    Z3_RLIMIT,
+    Budget,
+    OutOfBudget,
+    candidate_steps,
+    evaluation_steps,
+)
 from causalabs.rivals.classes import Spec, Table, build, table_of
 from causalabs.rivals.equivalence import (
     ENUMERATE_LIMIT,
-    Z3_TIMEOUT_MS,
     RivalError,
     factual_outputs,
     fingerprint,
@@ -47,6 +53,7 @@ from causalabs.rivals.equivalence import (
     same_outputs,
 )
 from causalabs.rivals.grammar import candidates, constants, evaluate
+from causalabs.rivals.groups import group_rewrites, merges
 from causalabs.scm.domains import domain_key, values_at
 from causalabs.scm.model import CausalModel
 from causalabs.scm.semantics import HypothesisLike, enumerate_inputs, model_of, run
@@ -81,6 +88,10 @@ class RivalSet:
     considered: int
     seconds: float
     note: str = ""
+    #: "" (complete), "limit", "work" (deterministic) or "wall clock" (the safety stop: machine-dependent).
+    stopped_by: str = ""
+    #: Steps of the work budget spent.
+    steps: int = 0
 
 
 def _factual(model: CausalModel) -> dict[str, np.ndarray]:
@@ -156,7 +167,7 @@ def _drops(model: CausalModel, table: Table) -> Iterator[tuple[str, Table, tuple
 
 
 def _exchange(model: CausalModel, table: Table, v: str, g: sp.Basic, gv: np.ndarray,
-              factual: Mapping[str, np.ndarray]) -> Table | None:
+              factual: Mapping[str, np.ndarray], spend: Callable[[int], None]) -> Table | None:
     below = model.descendants(v) | {v}
     new = dict(table)
     new[v] = Spec(table[v].kind, table[v].domain, g)
@@ -168,6 +179,7 @@ def _exchange(model: CausalModel, table: Table, v: str, g: sp.Basic, gv: np.ndar
                 continue
             if {s.name for s in node.free_symbols} & below:
                 continue
+            spend(evaluation_steps(node))
             values = evaluate(node, factual)
             if values is not None and np.array_equal(values, gv):
                 f = f.xreplace({node: sp.Symbol(v)})
@@ -208,16 +220,16 @@ def _corrections(model: CausalModel, table: Table, v: str, g: sp.Basic) -> Itera
         yield what, new
 
 
-def _substitutions(model: CausalModel, table: Table, factual: Mapping[str, np.ndarray], *, correct: bool
-                   ) -> Iterator[tuple[str, Table, tuple[str, ...]]]:
+def _substitutions(model: CausalModel, table: Table, factual: Mapping[str, np.ndarray],
+                   spend: Callable[[int], None], *, correct: bool) -> Iterator[tuple[str, Table, tuple[str, ...]]]:
     """Exchanges (``correct=False``) or output corrections (``correct=True``) for every candidate."""
     for v in model.internals:
-        for g in candidates(model, v, factual, CANDIDATES_PER_VARIABLE):
+        for g in candidates(model, v, factual, CANDIDATES_PER_VARIABLE, spend):
             changed = (v,) + model.children(v)
             if not correct:
                 gv = evaluate(g, factual)
                 assert gv is not None
-                ex = _exchange(model, table, v, g, gv, factual)
+                ex = _exchange(model, table, v, g, gv, factual, spend)
                 if ex is not None:
                     yield f"{v} := {sp.sstr(g)} (children re-synthesised by exchange)", ex, changed
                 continue
@@ -225,63 +237,81 @@ def _substitutions(model: CausalModel, table: Table, factual: Mapping[str, np.nd
                 yield f"{v} := {sp.sstr(g)} (the output {what})", new, changed
 
 
+KINDS = ("swap", "substitute", "drop", "merge", "group")
+
+
 def generate(
     hypothesis: HypothesisLike,
     *,
     limit: int | None = None,
-    budget_s: float = 30.0,
-    kinds: Sequence[str] = ("swap", "substitute", "drop"),
+    work: int | None = DEFAULT_WORK,
+    budget_s: float | None = 120.0,
+    kinds: Sequence[str] = KINDS,
 ) -> RivalSet:
     """Rivals of ``hypothesis``: same outputs on every input, different under intervention.
 
-    ``limit``: stop after this many rivals (swaps first, then exchanges and
-    drops, then corrections, in the hypothesis' variable order).
-    ``budget_s``: wall-clock budget; when it runs out the set is returned
-    with ``complete=False`` and a note.
+    ``limit``: stop after this many rivals (swaps first, then drops, merges,
+    group rewrites, exchanges, then corrections, in the hypothesis' variable
+    order: the few structural rewrites before the many grammar ones).  ``work``: the work budget in steps
+    (:mod:`causalabs.rivals.budget`; None: unbounded); the rivals found
+    depend only on the hypothesis, ``limit``, ``work`` and ``kinds``.
+    ``budget_s``: a wall-clock safety stop (None: none); a run that reaches it
+    says so (``stopped_by="wall clock"``) and its set depends on the machine.
+    Either way the set is returned with ``complete=False`` and a note.
     """
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        raise RivalError(f"kinds: unknown kind {unknown[0]!r}; expected some of {', '.join(KINDS)}")
     model = model_of(hypothesis)
     _check_symbolic(model)
-    start = time.monotonic()
+    budget = Budget(work, budget_s)
     table = table_of(model)
     factual = _factual(model)
     claim_out = factual_outputs(model)
     prints: dict[str, list[type]] = {fingerprint(model): [model]}  # type: ignore[list-item]
     rivals: list[Rival] = []
     considered = 0
+    spend = budget.spend
     sources: list[tuple[str, Iterator[tuple[str, Table, tuple[str, ...]]]]] = []
     if "swap" in kinds:
         sources.append(("swap", _swaps(model, table)))
-    if "substitute" in kinds:
-        sources.append(("substitute", _substitutions(model, table, factual, correct=False)))
     if "drop" in kinds:
         sources.append(("drop", _drops(model, table)))
+    if "merge" in kinds:
+        sources.append(("merge", merges(model, table)))
+    if "group" in kinds:
+        sources.append(("group", group_rewrites(model, table)))
     if "substitute" in kinds:
-        sources.append(("substitute", _substitutions(model, table, factual, correct=True)))
-    note = ""
-    complete = True
-    for kind, stream in sources:
-        for how, new, changed in stream:
-            if limit is not None and len(rivals) >= limit:
-                complete, note = False, f"stopped at the limit of {limit} rivals"
-                break
-            if time.monotonic() - start > budget_s:
-                complete = False
-                note = f"stopped at the budget of {budget_s:g} s after {considered} candidates; raise budget_s for more"
-                break
-            considered += 1
-            name = f"{model.name}Rival{len(rivals) + 1}"
-            cls = _try_build(name, new, f"Rival of {model.name}: {how}.")
-            if cls is None or same_outputs(model, cls, claim_out) is not True:
-                continue
-            fp = fingerprint(model_of(cls))
-            left_ms = max(1, int(1000 * (budget_s - (time.monotonic() - start))))  # z3 stays inside the budget
-            # z3's unknown counts as a duplicate: a rival is kept only when proved different
-            if any(interventionally_equivalent(other, cls, timeout_ms=min(left_ms, Z3_TIMEOUT_MS)) is not False
-                   for other in prints.get(fp, [])):
-                continue
-            prints.setdefault(fp, []).append(cls)
-            rivals.append(Rival(cls, kind, how, tuple(dict.fromkeys(changed))))
+        sources.append(("substitute", _substitutions(model, table, factual, spend, correct=False)))
+        sources.append(("substitute", _substitutions(model, table, factual, spend, correct=True)))
+    note, stopped_by = "", ""
+    try:
+        for kind, stream in sources:
+            for how, new, changed in stream:
+                if limit is not None and len(rivals) >= limit:
+                    raise OutOfBudget("limit")
+                spend(candidate_steps(s.mechanism for s in new.values()))
+                considered += 1
+                name = f"{model.name}Rival{len(rivals) + 1}"
+                cls = _try_build(name, new, f"Rival of {model.name}: {how}.")
+                if cls is None or same_outputs(model, cls, claim_out, rlimit=Z3_RLIMIT) is not True:
+                    continue
+                fp = fingerprint(model_of(cls))
+                # z3's unknown counts as a duplicate: a rival is kept only when proved different
+                if any(interventionally_equivalent(other, cls, rlimit=Z3_RLIMIT) is not False
+                       for other in prints.get(fp, [])):
+                    continue
+                prints.setdefault(fp, []).append(cls)
+                rivals.append(Rival(cls, kind, how, tuple(dict.fromkeys(changed))))
+    except OutOfBudget as stop:
+        stopped_by = stop.reason
+        if stop.reason == "limit":
+            note = f"stopped at the limit of {limit} rivals"
+        elif stop.reason == "work":
+            note = f"stopped at the work budget of {work:,} steps after {considered} candidates; raise work for more"
         else:
-            continue
-        break
-    return RivalSet(model.name, tuple(rivals), complete, considered, round(time.monotonic() - start, 3), note)
+            note = (f"stopped by the wall-clock safety stop of {budget_s:g} s after {considered} candidates "
+                    f"({budget.spent:,} steps of work): incomplete, and the set depends on the machine's speed; "
+                    "raise budget_s")
+    return RivalSet(model.name, tuple(rivals), not stopped_by, considered, round(budget.elapsed(), 3), note,
+                    stopped_by, budget.spent)

@@ -20,11 +20,12 @@ are kept, so the rival aligns to the same site with the same values.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 import sympy as sp
 
+from causalabs.rivals.budget import evaluation_steps
 from causalabs.scm.compile import compile_expression
 from causalabs.scm.domains import contains, domain_key
 from causalabs.scm.model import CausalModel
@@ -78,12 +79,14 @@ def _grammar(model: CausalModel, available: list[str]) -> Iterator[sp.Basic]:
             yield from (sp.Mod(x + y, k), sp.floor((x + y) / k))
 
 
-def candidates(model: CausalModel, name: str, factual: Mapping[str, np.ndarray], limit: int) -> list[sp.Basic]:
+def candidates(model: CausalModel, name: str, factual: Mapping[str, np.ndarray], limit: int,
+               spend: Callable[[int], None] | None = None) -> list[sp.Basic]:
     """Up to ``limit`` distinct candidate mechanisms for ``name`` whose factual values stay in its domain.
 
     ``factual``: every variable's values on the enumerated (or sampled) inputs.
     Candidates that compute, on those inputs, what ``name`` already computes
     come first only if they read other variables (same values, other causes).
+    ``spend(steps)`` is called before each expression is evaluated (it may stop generation).
     """
     var = model.variables[name]
     below = model.descendants(name) | {name}
@@ -101,6 +104,8 @@ def candidates(model: CausalModel, name: str, factual: Mapping[str, np.ndarray],
         if expr in seen or isinstance(expr, sp.logic.boolalg.BooleanAtom):
             continue
         seen.add(expr)
+        if spend is not None:
+            spend(evaluation_steps(expr))  # the work budget (causalabs.rivals.budget)
         values = evaluate(expr, factual)
         if values is None or not contains(var.domain, values).all():
             continue
