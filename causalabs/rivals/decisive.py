@@ -113,6 +113,16 @@ def _outputs(model: CausalModel, base: Mapping[str, np.ndarray], src: Mapping[st
     return np.stack([values[o] for o in model.outputs], axis=1)
 
 
+def _separations(cm: CausalModel, rms: Sequence[CausalModel], base: Mapping[str, np.ndarray],
+                 src: Mapping[str, np.ndarray], vs: tuple[str, ...]) -> np.ndarray:
+    """(pairs, rivals) bool: which rival predicts otherwise than the claim on each pair, intervening on ``vs``."""
+    ref = _outputs(cm, base, src, vs)
+    size = len(next(iter(base.values())))
+    if not rms:
+        return np.zeros((size, 0), dtype=bool)
+    return np.stack([(_outputs(r, base, src, vs) != ref).any(axis=1) for r in rms], axis=1)
+
+
 def _z3_witness(claim: CausalModel, rival: CausalModel, vs: tuple[str, ...], timeout_ms: int
                 ) -> tuple[str, Experiment | None]:
     cs = to_z3(claim, "cs.")
@@ -165,11 +175,8 @@ def decisive(
     size = len(next(iter(base.values())))
     rows: list[tuple[int, int]] = []  # (set index, pair index) of each candidate column
     hits: list[np.ndarray] = []  # per set: (pairs, rivals) bool
-    for j, vs in enumerate(sets):
-        ref = _outputs(cm, base, src, vs)
-        sep = np.stack([(_outputs(r, base, src, vs) != ref).any(axis=1) for r in rms], axis=1) if rms \
-            else np.zeros((size, 0), dtype=bool)
-        hits.append(sep)
+    for vs in sets:
+        hits.append(_separations(cm, rms, base, src, vs))
     rate = {n: float(np.mean([h[:, i].mean() for h in hits])) for i, n in enumerate(names)}
     table = np.concatenate(hits, axis=0) if hits else np.zeros((0, len(rms)), dtype=bool)
     for j in range(len(sets)):
@@ -244,3 +251,51 @@ def random_pairs_needed(rates: Sequence[float], confidence: float = 0.95) -> dic
         else:
             lo = mid + 1
     return {"lower": float(lower), "union": float(lo)}
+
+
+@attrs.frozen
+class RandomNeed:
+    """Uniform random experiments needed to separate every separable rival, by simulation.
+
+    ``needed``: the ``confidence`` quantile, over ``runs`` simulated runs, of
+    the number of experiments drawn (intervened set, base, source, each
+    uniform; from the pool of :func:`decisive`) until every rival that some
+    pool experiment separates is separated.  ``classes``: the number of
+    *distinguishing classes* among those rivals (rivals separated by exactly
+    the same pool experiments form one class).
+    """
+
+    needed: int
+    runs: int
+    confidence: float
+    classes: int
+    rivals: int
+
+
+def simulate_random_pairs(claim: HypothesisLike, rivals: Sequence[HypothesisLike],
+                          variables: Sequence[str] | None = None, *, confidence: float = 0.95,
+                          runs: int = 2_000, seed: int = 0) -> RandomNeed:
+    """How many uniform random experiments separate every pool-separable rival (see :class:`RandomNeed`)."""
+    cm = model_of(claim)
+    rms = [model_of(r) for r in rivals]
+    sets = intervened_sets(list(cm.internals if variables is None else variables))
+    base, src, _ = _pool(cm, seed)
+    table = np.concatenate([_separations(cm, rms, base, src, vs) for vs in sets], axis=0)
+    table = table[:, table.any(axis=0)]
+    classes = len({col.tobytes() for col in np.packbits(table, axis=0).T}) if table.size else 0
+    if table.shape[1] == 0:
+        return RandomNeed(0, runs, confidence, 0, 0)
+    rng = np.random.default_rng(seed)
+    counts = np.empty(runs, dtype=np.int64)
+    chunk = 256
+    for k in range(runs):
+        first = np.full(table.shape[1], -1, dtype=np.int64)
+        drawn = 0
+        while (first < 0).any():
+            rows = table[rng.integers(0, len(table), chunk)]
+            hit = rows.any(axis=0) & (first < 0)
+            first[hit] = drawn + rows[:, hit].argmax(axis=0)
+            drawn += chunk
+        counts[k] = first.max() + 1
+    return RandomNeed(int(np.quantile(counts, confidence, method="higher")), runs, confidence, classes,
+                      table.shape[1])

@@ -151,11 +151,12 @@ def _rules(model: CausalModel, table: Table, members: list[str]
             for c in dom:
                 g = {v: f[v].xreplace({sp.Symbol(a): sp.Integer(int(c))}) for v in members}
                 yield f"{a} frozen at {int(c)}", g, ("unchanged", "offset"), None
-    for a in _available(model, members):
+    arithmetic = all(isinstance(f[v], sp.Expr) for v in members)  # a - f and f - g need numbers, not booleans
+    for a in _available(model, members) if arithmetic else []:
         g = {v: sp.Symbol(a) - f[v] for v in members}
         yield f"complement {a} - ({', '.join(members)})", g, ("inverse by branch", "inverse", "offset"), a
     own: dict[str, sp.Basic] = {}
-    for v in members:
+    for v in members if arithmetic else []:
         idx = _index(v)
         terms = [t for t in sp.Add.make_args(f[v])
                  if any((i := _index(s.name)) is not None and idx is not None and i[1] == idx[1] for s in t.free_symbols)]
@@ -163,7 +164,8 @@ def _rules(model: CausalModel, table: Table, members: list[str]
             break
         own[v] = f[v] - sp.Add(*terms)
     else:
-        yield "own-index term dropped", own, ("offset",), None
+        if own:
+            yield "own-index term dropped", own, ("offset",), None
     k = len(members)
     perms = [("reversed", [k - 1 - i for i in range(k)])]
     perms += [(f"shifted by {s}", [(i + s) % k for i in range(k)]) for s in range(1, k)]
@@ -215,22 +217,25 @@ def group_rewrites(model: CausalModel, table: Table) -> Iterator[Candidate]:
                 changed: list[str] = list(members)
                 for v in members:
                     new[v] = Spec(table[v].kind, None, g[v])
-                too_large = False
+                skip = False
                 for v in members:
                     f_v, sym = table[v].mechanism, sp.Symbol(v)
                     assert f_v is not None
                     if strategy == "offset":
+                        if not (isinstance(f_v, sp.Expr) and isinstance(g[v], sp.Expr)):
+                            skip = True  # no offset between booleans: skip the rewrite
+                            continue
                         delta = f_v - g[v]
-                        too_large |= nodes(delta) > MAX_REPLACEMENT_NODES
-                        if not too_large:
+                        skip |= nodes(delta) > MAX_REPLACEMENT_NODES
+                        if not skip:
                             _offset(new, v, delta, changed)
                         continue
                     if strategy == "unchanged" or a is None:
                         continue
                     back = sp.Symbol(a) - sym
                     back = _branchwise(f_v, back) if strategy == "inverse by branch" else back
-                    too_large |= nodes(back) > MAX_REPLACEMENT_NODES
-                    if too_large:
+                    skip |= nodes(back) > MAX_REPLACEMENT_NODES
+                    if skip:
                         continue
                     for c in _children(new, v):
                         if c in members:
@@ -239,7 +244,7 @@ def group_rewrites(model: CausalModel, table: Table) -> Iterator[Candidate]:
                         assert m is not None
                         new[c] = Spec(new[c].kind, new[c].domain, _replace(m, {sym: back}))
                         changed.append(c)
-                if too_large:
+                if skip:
                     continue
                 yield (f"{', '.join(members)}: {label} (children: {strategy})",
                        _free_domains(new, changed), tuple(dict.fromkeys(changed)))
