@@ -53,7 +53,7 @@ from causalabs.rivals.equivalence import (
     same_outputs,
 )
 from causalabs.rivals.grammar import candidates, constants, evaluate
-from causalabs.rivals.groups import group_rewrites, merges
+from causalabs.rivals.groups import absorptions, group_rewrites, merges, widenings
 from causalabs.scm.domains import domain_key, values_at
 from causalabs.scm.model import CausalModel
 from causalabs.scm.semantics import HypothesisLike, enumerate_inputs, model_of, run
@@ -237,7 +237,7 @@ def _substitutions(model: CausalModel, table: Table, factual: Mapping[str, np.nd
                 yield f"{v} := {sp.sstr(g)} (the output {what})", new, changed
 
 
-KINDS = ("swap", "substitute", "drop", "merge", "group")
+KINDS = ("swap", "substitute", "drop", "merge", "widen", "group")
 
 
 def generate(
@@ -245,13 +245,13 @@ def generate(
     *,
     limit: int | None = None,
     work: int | None = DEFAULT_WORK,
-    budget_s: float | None = 120.0,
+    budget_s: float | None = 300.0,
     kinds: Sequence[str] = KINDS,
 ) -> RivalSet:
     """Rivals of ``hypothesis``: same outputs on every input, different under intervention.
 
     ``limit``: stop after this many rivals (swaps first, then drops, merges,
-    group rewrites, exchanges, then corrections, in the hypothesis' variable
+    widenings, group rewrites, exchanges, then corrections, in the hypothesis' variable
     order: the few structural rewrites before the many grammar ones).  ``work``: the work budget in steps
     (:mod:`causalabs.rivals.budget`; None: unbounded); the rivals found
     depend only on the hypothesis, ``limit``, ``work`` and ``kinds``.
@@ -279,6 +279,9 @@ def generate(
         sources.append(("drop", _drops(model, table)))
     if "merge" in kinds:
         sources.append(("merge", merges(model, table)))
+        sources.append(("merge", absorptions(model, table)))
+    if "widen" in kinds:
+        sources.append(("widen", widenings(model, table)))
     if "group" in kinds:
         sources.append(("group", group_rewrites(model, table)))
     if "substitute" in kinds:

@@ -5,6 +5,13 @@
     (``v = u + k`` or ``v = k - u``) becomes the one variable every child of
     ``u`` reads: ``u``'s other children read ``u`` back from ``v``
     (``v - k`` or ``k - v``), so an intervention on ``v`` reaches all of them.
+``merge`` (absorption)
+    an intermediate ``v`` with one child ``c`` computes ``c``'s value and
+    ``c`` copies it: the two become one variable at ``v``'s site.
+``widen``
+    an intermediate ``v`` copies a variable ``a`` it reads whose domain is
+    another (``same := w`` for ``same = Eq(w, x)``), and its children read
+    ``v`` where they read ``a`` through ``v``.
 ``group``
     the intermediates of one *group* (the same name up to a trailing index,
     ``opp0 .. opp3``; at least two) are rewritten together by one rule, each
@@ -44,8 +51,9 @@ import sympy as sp
 
 from causalabs.rivals.budget import nodes
 from causalabs.rivals.classes import Spec, Table
-from causalabs.rivals.classes import replace as _replace
+from causalabs.rivals.classes import replace
 from causalabs.rivals.grammar import MAX_CONSTANT_DOMAIN
+from causalabs.scm.domains import domain_key
 from causalabs.scm.model import CausalModel
 
 Candidate = tuple[str, Table, tuple[str, ...]]
@@ -127,9 +135,52 @@ def merges(model: CausalModel, table: Table) -> Iterator[Candidate]:
         for c in others:
             m = new[c].mechanism
             assert m is not None
-            new[c] = Spec(new[c].kind, new[c].domain, _replace(m, {sp.Symbol(u): back}))
+            new[c] = Spec(new[c].kind, new[c].domain, replace(m, {sp.Symbol(u): back}))
         yield (f"{u} merged into {v} (the other children of {u} read it back from {v})",
                _free_domains(new, others), (u, v, *others))
+
+
+def absorptions(model: CausalModel, table: Table) -> Iterator[Candidate]:
+    """``v`` absorbs its only child ``c``: ``v`` computes ``c`` (``v``'s mechanism inlined), ``c`` copies ``v``.
+
+    ``v`` takes ``c``'s declared domain (it holds ``c``'s values).
+    """
+    for v in model.internals:
+        children = model.children(v)
+        if len(children) != 1:
+            continue
+        c = children[0]
+        mv, mc = table[v].mechanism, table[c].mechanism
+        assert mv is not None and mc is not None
+        new = dict(table)
+        new[c] = Spec(table[c].kind, table[c].domain, sp.Symbol(v))
+        new = _free_domains(new, [c])
+        new[v] = Spec(table[v].kind, table[c].domain, replace(mc, {sp.Symbol(v): mv}))  # v holds c's values
+        yield f"{v} absorbs {c} ({v} computes {c}; {c} copies {v})", new, (v, c)
+
+
+def widenings(model: CausalModel, table: Table) -> Iterator[Candidate]:
+    """``v`` copies a variable ``a`` of another domain; each child reads ``v`` where it read ``a`` through ``v``.
+
+    The one rewrite that changes an intermediate's domain on its own (``same := w``
+    for ``same = Eq(w, x)``: the output compares ``same`` with ``x``).
+    """
+    for v in model.internals:
+        mv = table[v].mechanism
+        assert mv is not None
+        below = model.descendants(v) | {v}
+        for a in [n for n in model.variables if n not in below and not model.variables[n].is_output]:
+            if a in {s.name for s in mv.free_symbols} and domain_key(model.variables[a].domain) != domain_key(
+                    model.variables[v].domain):
+                new = dict(table)
+                new[v] = Spec(table[v].kind, None, sp.Symbol(a))
+                for c in model.children(v):
+                    mc = table[c].mechanism
+                    assert mc is not None
+                    inlined = replace(mc, {sp.Symbol(v): mv})
+                    new[c] = Spec(table[c].kind, table[c].domain, replace(inlined, {sp.Symbol(a): sp.Symbol(v)}))
+                yield (f"{v} := {a} (its domain; the children read {v} where they read {a})",
+                       _free_domains(new, [v, *model.children(v)]), (v, *model.children(v)))
 
 
 def _available(model: CausalModel, members: Sequence[str]) -> list[str]:
@@ -202,7 +253,7 @@ def _offset(table: Table, v: str, delta: sp.Basic, changed: list[str], depth: in
             changed.append(c)
             _offset(table, c, delta, changed, depth + 1)  # c moves with v: its children take the offset
             continue
-        table[c] = Spec(table[c].kind, table[c].domain, _replace(m, {sp.Symbol(v): sp.Symbol(v) + delta}))
+        table[c] = Spec(table[c].kind, table[c].domain, replace(m, {sp.Symbol(v): sp.Symbol(v) + delta}))
         changed.append(c)
 
 
@@ -242,7 +293,7 @@ def group_rewrites(model: CausalModel, table: Table) -> Iterator[Candidate]:
                             continue
                         m = new[c].mechanism
                         assert m is not None
-                        new[c] = Spec(new[c].kind, new[c].domain, _replace(m, {sym: back}))
+                        new[c] = Spec(new[c].kind, new[c].domain, replace(m, {sym: back}))
                         changed.append(c)
                 if skip:
                     continue
