@@ -96,13 +96,15 @@ def show(
 def rivals(
     hypothesis: str = typer.Argument(..., metavar="FILE.py:CLASS", help="the hypothesis"),
     limit: int = typer.Option(None, "--max", metavar="N", help="stop after N rivals"),
-    budget: float = typer.Option(30.0, "--budget", metavar="SECONDS", help="stop generating after SECONDS"),
+    budget: float = typer.Option(300.0, "--budget", metavar="SECONDS",
+                                 help="wall-clock safety stop (a run it stops is reported as incomplete)"),
+    work: int = typer.Option(30_000, "--work", metavar="STEPS", help="work budget in steps (deterministic)"),
     out: Path = typer.Option(None, "--out", metavar="FILE.py", help="also write the rivals as a hypothesis file"),
 ) -> None:
     """Print the rivals of a hypothesis (see docs/rivals.md), each rendered as `causalabs show` does."""
     from causalabs.cli.rivals import run_rivals
 
-    raise typer.Exit(run_rivals(hypothesis, limit, budget, out))
+    raise typer.Exit(run_rivals(hypothesis, limit, budget, out, work))
 
 
 DEFAULT_ORGANISMS = Path("models")

@@ -30,14 +30,15 @@ def _check_out(out: Path) -> None:
             raise LoadError(f"--out {out}: the file exists and was not written by causalabs rivals; not overwriting it")
 
 
-def run_rivals(hypothesis: str, limit: int | None, budget: float, out: Path | None) -> int:
+def run_rivals(hypothesis: str, limit: int | None, budget: float, out: Path | None, work: int = 30_000) -> int:
     """Generate, print and optionally write the rivals; return the exit status (0)."""
     if out is not None:
         _check_out(out)
     hyp = load_hypothesis(hypothesis)
-    found = generate(hyp, limit=limit, budget_s=budget)
+    found = generate(hyp, limit=limit, work=work, budget_s=budget)
     name = model_of(hyp).name
-    typer.echo(f"{len(found.rivals)} rivals of {name} ({found.considered} candidates, {found.seconds:.1f} s"
+    typer.echo(f"{len(found.rivals)} rivals of {name} ({found.considered} candidates, {found.steps:,} steps, "
+               f"{found.seconds:.1f} s"
                + ("" if found.complete else f"; {found.note}") + ")")
     typer.echo("each gives the same outputs on every input and differs under intervention")
     for r in found.rivals:

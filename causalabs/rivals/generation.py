@@ -16,13 +16,20 @@ outputs on every factual input but differ under intervention:
     and their squares; a boolean output flips when they differ);
 ``drop``
     the children read the intermediate's mechanism inline: interventions on
-    it change nothing.
+    it change nothing;
+``merge``, ``widen``, ``group``
+    rewrites of several variables at once (:mod:`causalabs.rivals.groups`):
+    two intermediates become one, an intermediate copies a variable of
+    another domain, or every member of a group of parallel intermediates
+    (``opp0 .. opp3``) is rewritten by one rule.
 
 Every rival is built as a :class:`~causalabs.Hypothesis` class, checked to
 give the claim's outputs on every input (enumeration up to
 :data:`~causalabs.rivals.equivalence.ENUMERATE_LIMIT` inputs, z3 above), and
 kept once up to interventional equivalence (seeded fingerprints, confirmed
-by z3).  Generation stops at ``budget_s`` seconds and says so.
+by z3).  Generation stops at its work budget (counted steps, z3 resource
+limits: :mod:`causalabs.rivals.budget`), so the rivals depend only on the
+hypothesis and the settings; wall seconds are a safety stop, reported as such.
 """
 
 from __future__ import annotations

@@ -37,8 +37,8 @@ from causalabs.scm.domains import domain_key
 from causalabs.scm.model import CausalModel
 from causalabs.scm.semantics import model_of
 
-#: Seconds to generate rivals in ``verify(rivals=N)``.
-GENERATION_BUDGET_S = 60.0
+#: Wall-clock safety stop of rival generation in ``verify(rivals=N)`` (the work budget is generate's default).
+GENERATION_BUDGET_S = 300.0
 
 RivalsLike = int | Sequence[Any]
 
@@ -51,7 +51,10 @@ def rival_list(model: CausalModel, rivals: RivalsLike) -> tuple[list[Rival], dic
         if rivals < 1:
             raise ValueError(f"rivals: expected at least 1 rival, got {rivals}")
         found = generate(model, limit=rivals, budget_s=GENERATION_BUDGET_S)
-        info = {"generated": len(found.rivals), "complete": found.complete, "seconds": found.seconds}
+        info = {"generated": len(found.rivals), "complete": found.complete, "seconds": found.seconds,
+                "steps": found.steps}
+        if found.stopped_by:
+            info["stopped_by"] = found.stopped_by
         if found.note:
             info["note"] = found.note
         return list(found.rivals), info
