@@ -140,3 +140,20 @@ def test_random_pairs_by_simulation_lie_between_the_rarest_rival_and_the_union_b
     assert 0.95 * bounds["lower"] <= sim.needed <= 1.05 * bounds["union"]
     assert len(d.experiments) <= sim.classes  # greedy cover: never more experiments than classes
     assert np.isfinite(sim.needed)
+
+
+def test_rivals_keep_the_claims_input_requirements_and_write_them(tmp_path):
+    from causalabs.loading import hypothesis_classes, load_module
+
+    ioi = _load("ioi", "IOI")  # requires a != b: 4,032 of 4,608 inputs
+    found = generate(ioi, limit=4, budget_s=None)
+    assert len(found.rivals) == 4
+    path = tmp_path / "ioi_rivals.py"
+    path.write_text(source([r.hypothesis for r in found.rivals], "Rivals"))
+    loaded = {c.__name__: c for c in hypothesis_classes(load_module(str(path)))}
+    for r in found.rivals:
+        m = ca.model_of(r.hypothesis)
+        assert m.requires == ca.model_of(ioi).requires and m.input_space_size == 4_032
+        assert same_outputs(ioi, r.hypothesis) is True
+        assert ca.model_of(loaded[r.name]).requires == m.requires
+        assert interventionally_equivalent(loaded[r.name], r.hypothesis) is True

@@ -17,6 +17,7 @@ import sympy as sp
 from sympy.functions.elementary.piecewise import ExprCondPair
 
 from causalabs.scm import declare
+from causalabs.scm.declare import REQUIREMENTS_KEY
 from causalabs.scm.domains import Domain
 from causalabs.scm.hypothesis import Hypothesis
 from causalabs.scm.model import CausalModel
@@ -85,8 +86,11 @@ def replace(expr: sp.Basic, mapping: Mapping[sp.Basic, sp.Basic]) -> sp.Basic:
         return expr.func(*args)
 
 
-def build(name: str, table: Mapping[str, Spec], doc: str = "") -> type:
+def build(name: str, table: Mapping[str, Spec], doc: str = "", requires: Sequence[sp.Basic] = ()) -> type:
     """A :class:`Hypothesis` subclass named ``name`` with the variables of ``table``.
+
+    ``requires``: input requirements (``ca.require``) over the inputs' plain
+    symbols, which a rival keeps from its claim.
 
     Raises what a hand-written class would (a
     :class:`~causalabs.errors.HypothesisDefinitionError` subclass) when the
@@ -105,6 +109,8 @@ def build(name: str, table: Mapping[str, Spec], doc: str = "") -> type:
             sym = make(mech, domain=s.domain)
         placeholders[sp.Symbol(n)] = sym
         namespace[n] = sym
+    if requires:
+        namespace[REQUIREMENTS_KEY] = [replace(sp.sympify(r), placeholders) for r in requires]
     return type(name, (Hypothesis,), namespace)
 
 
@@ -140,10 +146,14 @@ def class_source(model: CausalModel | type, table: Mapping[str, Spec] | None = N
     table = table_of(m) if table is None else table
     doc = doc or m.doc or f"{m.name}."
     lines = [f"class {m.name}(ca.Hypothesis):", f'    """{doc.replace(chr(34) * 3, chr(39) * 3)}"""', ""]
+    inputs_left = sum(1 for s in table.values() if s.kind == "input")
     for n in ordered(table):
         s = table[n]
         if s.kind == "input":
             lines.append(f"    {n} = ca.input({n!r}, domain={_domain_code(s.domain)})")  # type: ignore[arg-type]
+            inputs_left -= 1
+            if not inputs_left:
+                lines += [f"    ca.require({_code(r)})" for r in m.requires]
             continue
         call = "ca.output" if s.kind == "output" else "ca.var"
         assert s.mechanism is not None
@@ -158,7 +168,8 @@ def class_source(model: CausalModel | type, table: Mapping[str, Spec] | None = N
 def source(hypotheses: Sequence[type], header: str = "") -> str:
     """A Python hypothesis file defining every class of ``hypotheses`` (each its own mechanisms)."""
     models = [model_of(h) for h in hypotheses]
-    funcs = _functions([v.mechanism for m in models for v in m.variables.values() if v.mechanism is not None])
+    funcs = _functions([v.mechanism for m in models for v in m.variables.values() if v.mechanism is not None]
+                       + [r for m in models for r in m.requires])
     head = f'"""{header or "Hypotheses written by causalabs."}"""\n\n'
     head += f"from sympy import {', '.join(funcs)}  # noqa: F401\n\nimport causalabs as ca\n"
     return head + "".join("\n\n" + class_source(m) + "\n" for m in models)

@@ -126,7 +126,7 @@ def _check_symbolic(model: CausalModel) -> None:
         raise RivalError(f"{model.name}: no intermediate variable, so no rival can differ inside")
 
 
-def _try_build(name: str, table: Table, doc: str) -> type | None:
+def _try_build(name: str, table: Table, doc: str, requires: Sequence[sp.Basic] = ()) -> type | None:
     """Build the class; an output whose mechanism leaves its declared domain gets its image instead.
 
     None when the table is no valid hypothesis (a candidate that is not a rival).
@@ -134,7 +134,7 @@ def _try_build(name: str, table: Table, doc: str) -> type | None:
     table = dict(table)
     for _ in range(len(table) + 1):
         try:
-            return build(name, table, doc)
+            return build(name, table, doc, requires)
         except MechanismRangeError as exc:  # "Class.variable: the mechanism produces ..."
             bad = str(exc).split(":", 1)[0].partition(".")[2]
             if bad not in table or table[bad].kind != "output" or table[bad].domain is None:
@@ -303,7 +303,7 @@ def generate(
                 spend(candidate_steps(s.mechanism for s in new.values()))
                 considered += 1
                 name = f"{model.name}Rival{len(rivals) + 1}"
-                cls = _try_build(name, new, f"Rival of {model.name}: {how}.")
+                cls = _try_build(name, new, f"Rival of {model.name}: {how}.", model.requires)
                 if cls is None or same_outputs(model, cls, claim_out, rlimit=Z3_RLIMIT) is not True:
                     continue
                 fp = fingerprint(model_of(cls))
