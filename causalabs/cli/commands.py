@@ -26,6 +26,7 @@ from causalabs.cli.run_options import (
 from causalabs.cli.metric import MetricOption
 from causalabs.cli.scale import CpusOption, ExecutorOption, GpusOption, RayAddressOption, Scale
 from causalabs.errors import CausalabsError, LoadError
+from causalabs.executor.progress import pair_bars
 from causalabs.loading import hypothesis_classes, load_hypothesis, load_module, split_ref
 from causalabs.scm.render import render_latex, render_text
 
@@ -248,7 +249,9 @@ def verify(
     timeout: float = typer.Option(
         None, "--timeout", metavar="SECONDS", help="prove: give up after SECONDS, answering unknown (exit 3)"
     ),
-    no_progress: bool = typer.Option(False, "--no-progress", help="prove: no progress line on stderr"),
+    no_progress: bool = typer.Option(
+        False, "--no-progress", help="no progress on stderr (pairs/s and time left; prove: its progress line)"
+    ),
     max_pairs: int = typer.Option(
         None, "--max-pairs", metavar="N", help="sequential mode: the budget, pairs per variable set (default 20000)"
     ),
@@ -287,7 +290,7 @@ def verify(
     if search_method is not None:
         request = SearchRequest(search_method, tuple(site or ()), tuple(dims or ()), epochs, train_samples,
                                 save_alignment, lr, patience)
-    with run_options(device, threads, batch_size, dtype):
+    with run_options(device, threads, batch_size, dtype), pair_bars(not no_progress):  # pairs/s, time left
         code = run_verify(hypothesis, network, alignment, mode, threshold, seed, samples, json_out, request, sampling,
                           timeout=timeout, progress=False if no_progress else None,
                           max_pairs=max_pairs, max_seconds=max_seconds, rivals=rivals, budget_seconds=budget_seconds,

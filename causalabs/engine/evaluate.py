@@ -29,6 +29,7 @@ from causalabs.engine.prefixes import DEFAULT_MEMORY, run_on_prefixes
 from causalabs.engine.prefixes_local import run_local
 from causalabs.engine.readout import readings
 from causalabs.errors import AlignmentError, DatasetError, NonFiniteError
+from causalabs.executor.progress import count_pairs
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Decoded, Network, take_rows
 from causalabs.network.sites import Site, check_disjoint
@@ -169,6 +170,7 @@ def run_patched(
         predicted.append(dec.values)
         probs.append(None if expected is None else _soft(
             dec, expected[start:stop], None if base_output is None else base_output[start:stop]))
+        count_pairs(stop - start)
     return predicted, probs
 
 
@@ -224,6 +226,7 @@ def evaluate_pairs(
     distinct = DistinctInputs(network, dataset.base, srcs) if runner is not None or pat is not None else None
     if runner is not None and distinct is not None:
         def finish(dec: Decoded, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+            count_pairs(len(idx))  # a suffix path calls this once per batch, after any fallback
             if not soft:
                 return dec.values, None
             base = None if base_all is None else base_all.index_select(0, idx)
@@ -267,6 +270,7 @@ def evaluate_pairs(
             predicted.append(dec.values)
             probs.append(_soft(dec, expected_all[start:stop], None if base_all is None else base_all[start:stop])
                          if soft else None)
+            count_pairs(stop - start)
     pred = torch.cat(predicted).cpu().numpy().astype(np.int64)
     given = [p for p in probs if p is not None]
     prob = None if len(given) < len(probs) else torch.cat(given).cpu().numpy()

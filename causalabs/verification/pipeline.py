@@ -29,6 +29,7 @@ import numpy as np
 from causalabs.engine.evaluate import evaluate_pairs
 from causalabs.errors import AlignmentError, CausalabsError
 from causalabs.executor import Executor, LocalExecutor, Shared, Task, make_executor
+from causalabs.executor.progress import pair_progress
 from causalabs.metrics.estimate import proportion
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Network, shared_network
@@ -120,8 +121,9 @@ def _exhaustive(
     tasks = [Task((vs, span), _set_task, (model, alignment, inputs, classes, vs, span))
              for vs in sets for span in _spans(n, bases_per_task)]
     parts: dict[tuple[Any, ...], Any] = {}
-    runner.run(tasks, shared or Shared("network", value=network),
-               lambda t, r: parts.__setitem__(t.key, r), label="exhaustive")
+    with pair_progress(sum(check_runs(model, n, classes, vs) for vs in sets), "exhaustive"):
+        runner.run(tasks, shared or Shared("network", value=network),
+                   lambda t, r: parts.__setitem__(t.key, r), label="exhaustive")
     results = [merge_results([parts[(vs, span)] for span in _spans(n, bases_per_task)]) for vs in sets]
     counts = [
         SetCounts(
@@ -180,9 +182,11 @@ def _sample(
     evaluated: dict[tuple[Any, ...], Any] = {}
     runner = LocalExecutor() if runner is None else runner
     logits = evaluated_out is not None
-    runner.run([Task((vs,), _evaluate, (alignment, ds, logits) if logits else (alignment, ds))
-                for vs, (ds, _, _) in zip(sets, drawn)],
-               shared or Shared("network", value=network), lambda t, r: evaluated.__setitem__(t.key, r), label="sample")
+    with pair_progress(sum(len(ds) for ds, _, _ in drawn), "sample"):
+        runner.run([Task((vs,), _evaluate, (alignment, ds, logits) if logits else (alignment, ds))
+                    for vs, (ds, _, _) in zip(sets, drawn)],
+                   shared or Shared("network", value=network), lambda t, r: evaluated.__setitem__(t.key, r),
+                   label="sample")
     for j, vs in enumerate(sets):
         ds, empty, stratified = drawn[j]
         digests.append(ds.digest)

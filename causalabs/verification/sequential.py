@@ -20,6 +20,7 @@ import numpy as np
 
 from causalabs.engine.evaluate import evaluate_pairs
 from causalabs.errors import BudgetError
+from causalabs.executor.progress import pair_progress
 from causalabs.metrics import confseq
 from causalabs.metrics.estimate import Estimate, exact_count, proportion
 from causalabs.network.alignment import Alignment
@@ -166,7 +167,8 @@ def verify_sequential(
     start = time.perf_counter()
     drawer = _Drawer(model, network, alignment, sets, seed, sampling)
     drawer.prepare(rule.schedule()[0])
-    out = run_sequential(rule, drawer, empty=drawer.empty, max_seconds=max_seconds)
+    with pair_progress(int(max_pairs) * len(sets), "sequential"):  # the budget: a decision may come sooner
+        out = run_sequential(rule, drawer, empty=drawer.empty, max_seconds=max_seconds)
     k, n = out.successes[0], out.totals[0]
     ev = []
     for j, vs in enumerate(sets):
