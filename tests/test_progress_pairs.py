@@ -51,6 +51,16 @@ def test_a_terminal_shows_pairs_rate_and_time_left_after_the_delay_and_reaches_t
     assert "100/100" in text and "pairs/s" in text
 
 
+def test_one_batch_for_all_pairs_still_gives_a_rate() -> None:
+    """rich's rate needs two counts; with one (a slow model, one batch), the mean since the start is shown."""
+    console, out = _terminal()
+    clock = Clock()
+    with PairBar(48, console=console, clock=clock, delay=2.0, auto_refresh=False) as bar:
+        clock.now = 8.0
+        bar.advance(48)
+    assert "48/48 pairs 6 pairs/s left 0:00:00" in out.getvalue(), out.getvalue()
+
+
 def test_work_shorter_than_the_delay_prints_nothing() -> None:
     console, out = _terminal()
     clock = Clock()

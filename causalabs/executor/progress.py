@@ -10,6 +10,8 @@ made in this process: tasks run elsewhere (``--executor ray``) count nothing.
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -77,23 +79,35 @@ def pair_progress(total: int, label: str) -> Iterator[None]:
         yield
 
 
-def _rate(task: Any) -> Any:
-    from rich.text import Text
-
+def _pace(task: Any) -> float | None:
+    """Pairs per second: rich's estimate over its recent counts, else (a single count so far) the mean since the start."""
     speed = task.finished_speed or task.speed
-    return Text("? pairs/s" if speed is None else f"{speed:,.0f} pairs/s", style="progress.data.speed")
+    if speed is None and task.completed and task.elapsed:
+        speed = task.completed / task.elapsed
+    return speed
+
+
+def _clock_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "-:--:--"
+    m, s = divmod(int(math.ceil(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}"
 
 
 class PairBar:
     """Pairs done / total, pairs per second, time left and elapsed, on stderr when it is a terminal.
 
-    The bar appears only once ``delay`` seconds (default :data:`DELAY`) have passed since it was made
-    (checked at each count), so work shorter than that prints nothing;
+    The bar appears only once ``delay`` seconds (default :data:`DELAY`) have
+    passed since the block began (a timer, so a first batch slower than that
+    shows the bar at 0 pairs), so work shorter than that prints nothing;
     ``enabled=False`` or a console that is not a terminal prints nothing ever.
-    ``console`` and ``clock`` are for tests (a forced-terminal console, a fake
-    clock); ``auto_refresh=False`` redraws only at counts (at most every 0.1 s
-    of ``clock``).  Use as a context manager; :meth:`advance` is the sink for
-    :func:`counting`.
+    The bar never takes over stdout or stderr (a print of the user's code
+    stays where it was going).  ``console`` and ``clock`` are for tests (a
+    forced-terminal console, a fake clock); ``auto_refresh=False`` starts no
+    thread: the bar is drawn only at counts (at most every 0.1 s of ``clock``)
+    and appears at the first count after ``delay``.  Use as a context manager;
+    :meth:`advance` is the sink for :func:`counting`.
     """
 
     def __init__(
@@ -101,13 +115,19 @@ class PairBar:
         console: Any = None, clock: Callable[[], float] | None = None, auto_refresh: bool = True,
     ) -> None:
         from rich.console import Console
-        from rich.progress import (
-            BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
-        )
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+        from rich.text import Text
 
         class Rate(ProgressColumn):
             def render(self, task: Any) -> Any:
-                return _rate(task)
+                pace = _pace(task)
+                return Text("? pairs/s" if pace is None else f"{pace:,.0f} pairs/s", style="progress.data.speed")
+
+        class Left(ProgressColumn):
+            def render(self, task: Any) -> Any:
+                pace = _pace(task)
+                left = None if not pace or task.total is None else max(0.0, task.total - task.completed) / pace
+                return Text(_clock_text(left), style="progress.remaining")
 
         self.console = Console(stderr=True) if console is None else console
         self.clock = time.monotonic if clock is None else clock
@@ -115,13 +135,22 @@ class PairBar:
         self.enabled = enabled and self.console.is_terminal
         self.progress = Progress(
             TextColumn(f"[bold]{label}[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("pairs"), Rate(),
-            TextColumn("left"), TimeRemainingColumn(), TextColumn("elapsed"), TimeElapsedColumn(),
+            TextColumn("left"), Left(), TextColumn("elapsed"), TimeElapsedColumn(),
             console=self.console, get_time=self.clock, auto_refresh=auto_refresh, transient=False,
+            redirect_stdout=False, redirect_stderr=False,
         )
         self.task = self.progress.add_task(label, total=total)
         self.started_at = self.clock()
-        self.shown = False
+        self.shown = self.closed = False
         self._drawn = -1.0
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def _show(self) -> None:
+        with self._lock:
+            if not (self.shown or self.closed):
+                self.progress.start()
+                self.shown = True
 
     def advance(self, n: int) -> None:
         """Count ``n`` more pairs; show the bar once the work has run ``delay`` seconds."""
@@ -130,15 +159,22 @@ class PairBar:
             return
         now = self.clock()
         if not self.shown and now - self.started_at >= self.delay:
-            self.progress.start()
-            self.shown = True
+            self._show()
         if self.shown and not self.auto_refresh and now - self._drawn >= 0.1:
             self.progress.refresh()
             self._drawn = now
 
     def __enter__(self) -> PairBar:
+        if self.enabled and self.auto_refresh:
+            self._timer = threading.Timer(self.delay, self._show)
+            self._timer.daemon = True
+            self._timer.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.shown:
-            self.progress.stop()  # the last frame stays on the terminal
+        if self._timer is not None:
+            self._timer.cancel()
+        with self._lock:
+            self.closed = True
+            if self.shown:
+                self.progress.stop()  # the last frame stays on the terminal
