@@ -16,7 +16,7 @@ from causalabs.cli import app
 from causalabs.loading import load_module
 from causalabs.organisms import load_organism
 from causalabs.rivals import RivalError, generate
-from causalabs.rivals.decisive import decisive, random_pairs_needed
+from causalabs.rivals.decisive import cover_lower_bound, decisive, random_pairs_needed
 from causalabs.verification.report.io import report_from_dict
 from causalabs.verification.report.render import to_latex, to_markdown, to_text
 
@@ -43,6 +43,37 @@ def test_each_chosen_experiment_separates_its_rivals(heq, heq_set):
             e = d.experiments[d.separated[r.name]]
             assert e.prediction(heq.HierarchicalEquality) != e.prediction(r.hypothesis)
     assert set(d.separated) | set(d.indistinguishable) == {r.name for r in found.rivals}
+
+
+def _fewest_rows_covering(table: np.ndarray) -> int:
+    """Brute force: the fewest rows whose union covers every coverable column."""
+    import itertools
+
+    need = table.any(axis=0)
+    for k in range(table.shape[0] + 1):
+        for rows in itertools.combinations(range(table.shape[0]), k):
+            if (table[list(rows)].any(axis=0) | ~need).all():
+                return k
+    raise AssertionError("unreachable")
+
+
+def test_cover_lower_bound_never_exceeds_the_brute_force_minimum_and_is_tight_on_known_tables():
+    rng = np.random.default_rng(0)
+    tight = 0
+    for _ in range(200):
+        table = rng.random((int(rng.integers(1, 9)), int(rng.integers(1, 7)))) < rng.uniform(0.1, 0.6)
+        fewest, bound = _fewest_rows_covering(table), cover_lower_bound(table)
+        assert bound <= fewest
+        tight += bound == fewest
+    assert tight > 100  # a bound of 1 everywhere would be tight far less often
+    # three disjoint rivals need three experiments; a triangle's relaxation is 1.5, so two
+    assert cover_lower_bound(np.eye(3, dtype=bool)) == 3
+    assert cover_lower_bound(np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]], dtype=bool)) == 2
+
+
+def test_the_greedy_decisive_set_is_no_smaller_than_the_bound(heq_set):
+    _, d = heq_set
+    assert 1 <= d.fewest_possible <= len(d.experiments)
 
 
 def test_indistinguishable_rival_agrees_on_every_pair(heq, heq_set):

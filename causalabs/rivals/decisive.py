@@ -12,7 +12,10 @@ the base.  For a claim and its rivals, :func:`decisive`
    their outputs required to differ); an unsat answer on every set proves
    that no such experiment exists;
 3. chooses a small set of experiments covering every separated rival
-   (greedy set cover: at most ``ln(rivals) + 1`` times the optimum).
+   (greedy set cover: at most ``ln(rivals) + 1`` times the optimum), and
+   bounds the optimum from below (:func:`cover_lower_bound`, the linear
+   relaxation of the same cover): fewer experiments than that cannot
+   separate every rival, whatever method chooses them from the pool.
 
 Rivals no experiment separates are *indistinguishable by interventions on
 the aligned variables*: no interchange on those sites can tell them from the
@@ -82,6 +85,9 @@ class DecisiveSet:
     random_rate: dict[str, float]
     exact: bool
     pool: int
+    #: no set of the pool's experiments separating every separated rival is smaller than this
+    #: (:func:`cover_lower_bound`); the greedy set is optimal when it has this many experiments
+    fewest_possible: int = 0
 
 
 def intervened_sets(variables: Sequence[str]) -> list[tuple[str, ...]]:
@@ -217,6 +223,7 @@ def decisive(
         return Experiment(sets[j], {n: int(base[n][i]) for n in cm.inputs}, {n: int(src[n][i]) for n in cm.inputs})
 
     chosen_exps = [experiment(k) for k in chosen]
+    fewest = cover_lower_bound(table) if chosen else 0
     separated = {}
     for i, n in enumerate(names):
         for pos, k in enumerate(chosen):
@@ -224,7 +231,29 @@ def decisive(
                 separated[n] = pos
                 break
     return DecisiveSet(cm.name, tuple(sets), tuple(chosen_exps), separated, tuple(indistinguishable),
-                       tuple(undecided), rate, exact, size * len(sets))
+                       tuple(undecided), rate, exact, size * len(sets), fewest)
+
+
+def cover_lower_bound(table: np.ndarray) -> int:
+    """No choice of rows of ``table`` (experiments x rivals, bool) covering every coverable column has fewer rows.
+
+    The ceiling of the linear-programming relaxation of the set cover (scipy's HiGHS, deterministic),
+    over the distinct rows and columns: every integer cover is a feasible point of the relaxation.
+    """
+    from scipy.optimize import linprog
+
+    cols = table.any(axis=0)
+    if not cols.any():
+        return 0
+    t = np.ascontiguousarray(table[:, cols])
+    t = np.unique(t, axis=1)  # rivals separated by the same experiments: one constraint
+    _, first = np.unique(np.packbits(t, axis=1), axis=0, return_index=True)
+    rows = t[np.sort(first)]
+    res = linprog(np.ones(rows.shape[0]), A_ub=-rows.T.astype(float), b_ub=-np.ones(rows.shape[1]),
+                  bounds=(0, 1), method="highs")
+    if res.status != 0:  # the relaxation of a coverable table is always feasible and bounded
+        raise RuntimeError(f"the set-cover relaxation did not solve: {res.message}")
+    return max(1, math.ceil(float(res.fun) - 1e-7))
 
 
 def random_pairs_needed(rates: Sequence[float], confidence: float = 0.95) -> dict[str, float]:
