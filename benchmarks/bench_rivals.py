@@ -77,7 +77,7 @@ def one(name: str, limit: int | None, budget: float, work: int, runs: int) -> di
         "tenfold": bool(k and sim.needed >= 10 * k), "within_classes": bool(k <= sim.classes),
         # no set of the pool's experiments separating every rival is smaller (LP bound of the cover):
         # random / fewest_possible is the best ratio any choice of experiments could reach
-        "fewest_possible": d.fewest_possible,
+        "fewest_possible": d.fewest_possible, "optimal": d.optimal,
         "best_ratio_possible": None if not d.fewest_possible else round(sim.needed / d.fewest_possible, 2),
         "pool_exact": d.exact, "decisive_s": round(dec_s, 2),
         "verdict": rep.verdict, "mode": mode, "identified": ident["identified"],

@@ -16,7 +16,7 @@ from causalabs.cli import app
 from causalabs.loading import load_module
 from causalabs.organisms import load_organism
 from causalabs.rivals import RivalError, generate
-from causalabs.rivals.decisive import cover_lower_bound, decisive, random_pairs_needed
+from causalabs.rivals.decisive import cover_lower_bound, decisive, random_pairs_needed, smallest_cover
 from causalabs.verification.report.io import report_from_dict
 from causalabs.verification.report.render import to_latex, to_markdown, to_text
 
@@ -71,9 +71,28 @@ def test_cover_lower_bound_never_exceeds_the_brute_force_minimum_and_is_tight_on
     assert cover_lower_bound(np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]], dtype=bool)) == 2
 
 
-def test_the_greedy_decisive_set_is_no_smaller_than_the_bound(heq_set):
+def test_smallest_cover_covers_and_is_the_brute_force_minimum_when_it_says_optimal():
+    rng = np.random.default_rng(1)
+    beat_greedy = 0
+    for _ in range(300):
+        table = rng.random((int(rng.integers(2, 10)), int(rng.integers(2, 8)))) < rng.uniform(0.15, 0.5)
+        rows, bound, optimal = smallest_cover(table)
+        assert (table[rows].any(axis=0) == table.any(axis=0)).all()
+        fewest = _fewest_rows_covering(table)
+        assert bound <= fewest <= len(rows)
+        assert optimal and len(rows) == fewest  # tables this small are always solved
+        todo, greedy = table.any(axis=0), 0
+        while todo.any():
+            todo &= ~table[int(np.argmax((table & todo).sum(axis=1)))]
+            greedy += 1
+        beat_greedy += len(rows) < greedy
+    assert beat_greedy > 0  # tables exist where greedy alone is not smallest
+
+
+def test_the_decisive_set_is_no_smaller_than_its_bound(heq_set):
     _, d = heq_set
     assert 1 <= d.fewest_possible <= len(d.experiments)
+    assert d.optimal == (d.fewest_possible == len(d.experiments))
 
 
 def test_indistinguishable_rival_agrees_on_every_pair(heq, heq_set):

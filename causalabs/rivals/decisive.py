@@ -12,9 +12,9 @@ the base.  For a claim and its rivals, :func:`decisive`
    their outputs required to differ); an unsat answer on every set proves
    that no such experiment exists;
 3. chooses a small set of experiments covering every separated rival
-   (greedy set cover: at most ``ln(rivals) + 1`` times the optimum), and
-   bounds the optimum from below (:func:`cover_lower_bound`, the linear
-   relaxation of the same cover): fewer experiments than that cannot
+   (:func:`smallest_cover`: greedy, then an exact integer program where
+   the greedy set is not proven smallest), with a lower bound on every such
+   set (:func:`cover_lower_bound`): fewer experiments than that cannot
    separate every rival, whatever method chooses them from the pool.
 
 Rivals no experiment separates are *indistinguishable by interventions on
@@ -88,6 +88,8 @@ class DecisiveSet:
     #: no set of the pool's experiments separating every separated rival is smaller than this
     #: (:func:`cover_lower_bound`); the greedy set is optimal when it has this many experiments
     fewest_possible: int = 0
+    #: ``experiments`` is a smallest such set (it has ``fewest_possible`` experiments)
+    optimal: bool = False
 
 
 def intervened_sets(variables: Sequence[str]) -> list[tuple[str, ...]]:
@@ -208,13 +210,7 @@ def decisive(
     if extra:
         more = np.array([[e.prediction(cm) != e.prediction(r) for r in rms] for e in extra], dtype=bool)
         table = np.concatenate([table, more], axis=0)
-    chosen: list[int] = []
-    todo = table.any(axis=0)
-    while todo.any():
-        gain = (table & todo).sum(axis=1)
-        best = int(np.argmax(gain))
-        chosen.append(best)
-        todo &= ~table[best]
+    chosen, fewest, optimal = smallest_cover(table)
 
     def experiment(k: int) -> Experiment:
         if k >= len(rows):
@@ -223,7 +219,6 @@ def decisive(
         return Experiment(sets[j], {n: int(base[n][i]) for n in cm.inputs}, {n: int(src[n][i]) for n in cm.inputs})
 
     chosen_exps = [experiment(k) for k in chosen]
-    fewest = cover_lower_bound(table) if chosen else 0
     separated = {}
     for i, n in enumerate(names):
         for pos, k in enumerate(chosen):
@@ -231,7 +226,61 @@ def decisive(
                 separated[n] = pos
                 break
     return DecisiveSet(cm.name, tuple(sets), tuple(chosen_exps), separated, tuple(indistinguishable),
-                       tuple(undecided), rate, exact, size * len(sets), fewest)
+                       tuple(undecided), rate, exact, size * len(sets), fewest, optimal)
+
+
+#: Branch-and-bound nodes the exact cover may use (a count, not seconds: the result is deterministic).
+COVER_NODES = 2_000
+#: Distinct experiments above which the exact cover is not tried (the greedy set stands).
+COVER_ROWS = 50_000
+
+
+def _distinct(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows over the coverable, distinct columns, and each one's first row index in ``table``."""
+    t = np.ascontiguousarray(table[:, table.any(axis=0)])
+    t = np.unique(t, axis=1)  # rivals separated by the same experiments: one constraint
+    _, first = np.unique(np.packbits(t, axis=1), axis=0, return_index=True)
+    first = np.sort(first)
+    return t[first], first
+
+
+def smallest_cover(table: np.ndarray) -> tuple[list[int], int, bool]:
+    """Rows of ``table`` (experiments x rivals, bool) covering every coverable column: (rows, lower bound, optimal).
+
+    Greedy first (the row separating most uncovered rivals, ties to the lowest index); where it is
+    larger than :func:`cover_lower_bound`, the cover is solved exactly (scipy's HiGHS, at most
+    :data:`COVER_NODES` nodes, only up to :data:`COVER_ROWS` distinct experiments) and the smaller set
+    kept, its rows ordered by how many rivals each separates.
+    """
+    chosen: list[int] = []
+    todo = table.any(axis=0)
+    while todo.any():
+        best = int(np.argmax((table & todo).sum(axis=1)))
+        chosen.append(best)
+        todo &= ~table[best]
+    if not chosen:
+        return [], 0, True
+    bound = cover_lower_bound(table)
+    if len(chosen) == bound:
+        return chosen, bound, True
+    rows, first = _distinct(table)
+    if len(rows) > COVER_ROWS:
+        return chosen, bound, False
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    res = milp(np.ones(len(rows)), integrality=np.ones(len(rows)), bounds=Bounds(0, 1),
+               constraints=LinearConstraint(rows.T.astype(float), lb=1.0, ub=np.inf),
+               options={"node_limit": COVER_NODES})
+    if res.x is None:
+        return chosen, bound, False
+    picked = [int(first[k]) for k in np.flatnonzero(res.x > 0.5)]
+    optimal = res.status == 0
+    if optimal:
+        bound = len(picked)
+    if len(picked) >= len(chosen):
+        return chosen, bound, optimal and len(chosen) == bound
+    picked.sort(key=lambda k: (-int(table[k].sum()), k))
+    return picked, bound, optimal
 
 
 def cover_lower_bound(table: np.ndarray) -> int:
@@ -242,13 +291,9 @@ def cover_lower_bound(table: np.ndarray) -> int:
     """
     from scipy.optimize import linprog
 
-    cols = table.any(axis=0)
-    if not cols.any():
+    if not table.any():
         return 0
-    t = np.ascontiguousarray(table[:, cols])
-    t = np.unique(t, axis=1)  # rivals separated by the same experiments: one constraint
-    _, first = np.unique(np.packbits(t, axis=1), axis=0, return_index=True)
-    rows = t[np.sort(first)]
+    rows, _ = _distinct(table)
     res = linprog(np.ones(rows.shape[0]), A_ub=-rows.T.astype(float), b_ub=-np.ones(rows.shape[1]),
                   bounds=(0, 1), method="highs")
     if res.status != 0:  # the relaxation of a coverable table is always feasible and bounded
