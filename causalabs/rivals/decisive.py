@@ -86,7 +86,7 @@ class DecisiveSet:
     exact: bool
     pool: int
     #: no set of the pool's experiments separating every separated rival is smaller than this
-    #: (:func:`cover_lower_bound`); the greedy set is optimal when it has this many experiments
+    #: (:func:`cover_lower_bound`, or the exact minimum where the cover was solved)
     fewest_possible: int = 0
     #: ``experiments`` is a smallest such set (it has ``fewest_possible`` experiments)
     optimal: bool = False
@@ -260,10 +260,10 @@ def smallest_cover(table: np.ndarray) -> tuple[list[int], int, bool]:
         todo &= ~table[best]
     if not chosen:
         return [], 0, True
-    bound = cover_lower_bound(table)
+    rows, first = _distinct(table)
+    bound = _relaxation_bound(rows)
     if len(chosen) == bound:
         return chosen, bound, True
-    rows, first = _distinct(table)
     if len(rows) > COVER_ROWS:
         return chosen, bound, False
     from scipy.optimize import Bounds, LinearConstraint, milp
@@ -289,11 +289,15 @@ def cover_lower_bound(table: np.ndarray) -> int:
     The ceiling of the linear-programming relaxation of the set cover (scipy's HiGHS, deterministic),
     over the distinct rows and columns: every integer cover is a feasible point of the relaxation.
     """
-    from scipy.optimize import linprog
-
     if not table.any():
         return 0
-    rows, _ = _distinct(table)
+    return _relaxation_bound(_distinct(table)[0])
+
+
+def _relaxation_bound(rows: np.ndarray) -> int:
+    """The ceiling of the LP relaxation's optimum of covering every column of ``rows`` (each coverable)."""
+    from scipy.optimize import linprog
+
     res = linprog(np.ones(rows.shape[0]), A_ub=-rows.T.astype(float), b_ub=-np.ones(rows.shape[1]),
                   bounds=(0, 1), method="highs")
     if res.status != 0:  # the relaxation of a coverable table is always feasible and bounded
