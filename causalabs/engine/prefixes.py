@@ -33,6 +33,9 @@ from causalabs.network.suffix import Suffix, checked_suffix
 Batch = dict[str, np.ndarray]
 #: Called on every decoded pass with the pair indices it covers; returns (values, P(expected) or None).
 Finish = Callable[[Decoded, torch.Tensor], tuple[torch.Tensor, torch.Tensor | None]]
+#: What a suffix path returns: per pass the values, the P(expected) (or None) and the pair indices covered;
+#: or, when the path does not apply, the reason (a string).
+PathResult = tuple[list[torch.Tensor], list[torch.Tensor | None], list[torch.Tensor]] | str
 
 #: Default bound on the bytes of recorded activations held at once.
 DEFAULT_MEMORY = 1 << 30
@@ -54,7 +57,7 @@ def run_on_prefixes(
     batch_size: int,
     finish: Finish,
     memory: int = DEFAULT_MEMORY,
-) -> tuple[list[torch.Tensor], list[torch.Tensor | None], list[torch.Tensor]] | str:
+) -> PathResult:
     """Every pair through the suffix after the sites' location, or the reason this path does not apply.
 
     ``distinct``: the dataset's distinct inputs (``base`` and the sources),

@@ -19,7 +19,7 @@ import torch
 
 from causalabs.backends import RunsSuffix
 from causalabs.engine.distinct import DistinctInputs
-from causalabs.engine.prefixes import Finish, location
+from causalabs.engine.prefixes import Finish, PathResult, location
 from causalabs.errors import NonFiniteError
 from causalabs.network.network import Network, take_rows
 from causalabs.network.sites import Site
@@ -38,7 +38,7 @@ def run_local(
     batch_size: int,
     finish: Finish,
     memory: int,
-) -> tuple[list[torch.Tensor], list[torch.Tensor | None], list[torch.Tensor]] | str:
+) -> PathResult:
     """Every pair through the position-local suffix, or the reason it does not apply.
 
     ``distinct``: the dataset's distinct inputs (``base`` and the sources),
