@@ -87,3 +87,22 @@ def test_a_fallback_from_the_local_path_encodes_each_distinct_input_once(monkeyp
     assert alone.execution == "suffix"
     np.testing.assert_array_equal(fallback.predicted, alone.predicted)
     np.testing.assert_array_equal(fallback.prob_expected, alone.prob_expected)  # type: ignore[arg-type]
+
+
+def test_pairs_that_share_no_input_skip_the_local_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from causalabs.engine import prefixes_local
+
+    net = _hf("gpt2", logits_to_keep=1)
+    rng = np.random.default_rng(11)
+    table = np.unique(rng.integers(0, 50, (80, 6)), axis=0)[:40]  # 40 distinct inputs: 20 bases, 20 sources
+    pairs = _token_pairs(20, seed=0)
+    pairs.base = {f"t{i}": np.ascontiguousarray(table[:20, i]) for i in range(6)}
+    pairs.sources = {"v": {f"t{i}": np.ascontiguousarray(table[20:, i]) for i in range(6)}}
+    align = Alignment({"v": site("transformer.h.1", positions=(-1,))})
+    recorded: list[int] = []
+    monkeypatch.setattr(prefixes_local, "checked_local_suffix", lambda *a, **k: recorded.append(1) or (None, "checked"))
+    res = evaluate_pairs(net, align, pairs, batch_size=8)
+    assert recorded == []  # decided before any input is encoded or checked
+    assert res.execution.startswith("patch: no base input repeats")
+    full = evaluate_pairs(net, align, pairs, batch_size=8, suffix=False)
+    np.testing.assert_array_equal(res.predicted, full.predicted)

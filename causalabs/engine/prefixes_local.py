@@ -49,6 +49,8 @@ def run_local(
         return "the sites lie at more than one module location"
     if not all(isinstance(s.positions, tuple) for s in sites):
         return "position-local suffixes need fixed positions"
+    if distinct.shares_nothing():  # every input would run whole, sources too: the full patch costs less
+        return "no base input repeats or is also a source, so the position-local path would save no pass"
     positions = tuple(sorted({q for s in sites for q in s.positions}))  # type: ignore[union-attr]
     n = distinct.n
     u = len(distinct)
