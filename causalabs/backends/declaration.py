@@ -27,6 +27,8 @@ and one more reader here; backends that do not declare it are unaffected.
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -37,7 +39,7 @@ import torch
 from causalabs.errors import BackendError
 from causalabs.network.network import Network
 from causalabs.network.sites import Site
-from causalabs.network.suffix import Suffix
+from causalabs.network.suffix import PrefixFn, Suffix
 
 Batch = dict[str, np.ndarray]
 
@@ -93,8 +95,11 @@ class Patches(Protocol):
 class RunsSuffix(Protocol):
     """Writes vectors into a base's recorded tensor at a site and runs the suffix after it (``suffix``)."""
 
-    def record(self, network: Network, batch: Batch, sites: Sequence[Site], *, inputs: Any) -> dict[Any, torch.Tensor]:
-        """Like :meth:`Collects.collect`, on ``batch`` already encoded as ``inputs``."""
+    def record(
+        self, network: Network, batch: Batch, sites: Sequence[Site], *, inputs: Any, prefix: PrefixFn | None = None
+    ) -> dict[Any, torch.Tensor]:
+        """Like :meth:`Collects.collect`, on ``batch`` already encoded as ``inputs``; with ``prefix`` (a
+        checked suffix's :attr:`~causalabs.network.suffix.Suffix.prefix`) by running it alone."""
         ...
 
     def patch_suffix(
@@ -155,11 +160,25 @@ def _unhonoured(be: object, flag: str, method: str | None = None) -> BackendErro
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _class_honours(cls: type, proto: type) -> bool:
+    """Whether instances of ``cls`` have every method of the runtime protocol ``proto`` (asked once per class)."""
+    try:
+        return issubclass(cls, proto)
+    except TypeError:  # a protocol with data members: only instances can tell
+        return False
+
+
+def _honours(be: object, proto: type) -> bool:
+    # the class check is cached: a protocol isinstance costs tens of microseconds on every engine call
+    return _class_honours(type(be), proto) or isinstance(be, proto)
+
+
 def collector(be: object) -> Collects | None:
     """The backend as a :class:`Collects` if it declares ``collect``, else None."""
     if not capabilities(be).collect:
         return None
-    if isinstance(be, Collects):
+    if _honours(be, Collects):
         return be
     raise _unhonoured(be, "collect")
 
@@ -168,7 +187,7 @@ def patcher(be: object) -> Patches | None:
     """The backend as a :class:`Patches` if it declares ``patch``, else None."""
     if not capabilities(be).patch:
         return None
-    if isinstance(be, Patches):
+    if _honours(be, Patches):
         return be
     raise _unhonoured(be, "patch")
 
@@ -177,7 +196,7 @@ def suffix_runner(be: object) -> RunsSuffix | None:
     """The backend as a :class:`RunsSuffix` if it declares ``suffix``, else None."""
     if not capabilities(be).suffix:
         return None
-    if isinstance(be, RunsSuffix):
+    if _honours(be, RunsSuffix):
         return be
     raise _unhonoured(be, "suffix", "patch_suffix")
 

@@ -25,154 +25,27 @@ import torch
 
 from causalabs.backends.declaration import Capabilities
 from causalabs.backends.hooks import StopForward, edit_hooks
+from causalabs.backends.locations import (  # noqa: F401  (select, mix and the checks: re-exported for scrubbing)
+    LocationKey,
+    _check_positions,
+    _check_range,
+    _patch_items,
+    _place,
+    _pos_bounds,
+    _raise_non_finite,
+    _vector_into,
+    _wanted,
+    mix,
+    select,
+    write_patches,
+)
 from causalabs.data.ops import row_ids, stack_rows
-from causalabs.errors import (
-    BatchShapeError,
-    NonFiniteError,
-    OverlappingSubspaceError,
-    SiteError,
-)
+from causalabs.errors import BatchShapeError, SiteError
 from causalabs.network.network import Network, encode
-from causalabs.network.suffix import Suffix
-from causalabs.network.sites import (
-    Site,
-    Subspace,
-    check_disjoint,
-    check_featurizer_width,
-    positions_tensor,
-    resolve_module,
-    subspaces_disjoint,
-)
+from causalabs.network.suffix import PrefixFn, Suffix
+from causalabs.network.sites import Site, check_disjoint, resolve_module
 
 Batch = dict[str, np.ndarray]
-LocationKey = tuple[Any, ...]
-
-
-def _check_positions(s: Site, pos: torch.Tensor | None, x: torch.Tensor) -> None:
-    if pos is None:
-        return
-    if x.ndim < 3:
-        raise SiteError(
-            f"site {s.name}: positions given but the activation has shape {tuple(x.shape)} (no position axis)"
-        )
-
-
-def _pos_bounds(s: Site, pos: torch.Tensor | None) -> tuple[int, int] | None:
-    if pos is None or pos.numel() == 0:
-        return None
-    return int(pos.min()), int(pos.max())
-
-
-def _check_range(s: Site, bounds: tuple[int, int] | None, length: int) -> None:
-    if bounds is not None and (bounds[0] < -length or bounds[1] >= length):
-        bad = bounds[1] if bounds[1] >= length else bounds[0]
-        raise SiteError(f"site {s.name}: position {bad} is out of range for sequence length {length}")
-
-
-def _check_disjoint_at(sites: Sequence[Site], x: torch.Tensor) -> None:
-    """Overlap check once the vector's shape is known (negative units and positions resolved).
-
-    ``check_disjoint`` cannot see that unit ``-1`` is unit ``width - 1``, or
-    position ``-1`` the last one; this catches what it let through.
-    """
-    width = x.shape[-1]
-    length = x.shape[1] if x.ndim >= 3 else 1
-    for i, a in enumerate(sites):
-        for b in sites[i + 1 :]:
-            pa, pb = a.positions, b.positions
-            if isinstance(pa, tuple) and isinstance(pb, tuple):
-                if not {p % length for p in pa} & {p % length for p in pb}:
-                    continue
-            ua, ub = a.subspace.units, b.subspace.units
-            if ua is not None and ub is not None:
-                if not {u % width for u in ua} & {u % width for u in ub}:
-                    continue
-            elif subspaces_disjoint(a.subspace, b.subspace):
-                continue
-            raise OverlappingSubspaceError(
-                f"sites {a.name} and {b.name} overlap: both write {a.module}.{a.io} "
-                "on shared positions and coordinates (after resolving negative indices)"
-            )
-
-
-def select(x: torch.Tensor, pos: torch.Tensor | None) -> torch.Tensor:
-    """``x[b, pos[b]]`` for each row: (n, T, D) with (n, P) -> (n, P, D); ``x`` if no positions."""
-    if pos is None:
-        return x
-    rows = torch.arange(x.shape[0], device=x.device)[:, None]
-    return x[rows, pos % x.shape[1]]
-
-
-def _place(x: torch.Tensor, pos: torch.Tensor | None, new: torch.Tensor) -> torch.Tensor:
-    if pos is None:
-        return new.to(x.dtype)
-    rows = torch.arange(x.shape[0], device=x.device)[:, None].expand_as(pos)
-    return x.index_put((rows, pos % x.shape[1]), new.to(x.dtype))
-
-
-def mix(h: torch.Tensor, s: torch.Tensor, sub: Subspace) -> torch.Tensor:
-    """``h`` with the subspace ``sub`` taken from ``s`` (out of place, differentiable).
-
-    All units and explicit units are copied exactly (a select, not
-    ``h + (s - h) * mask``, which rounds); the result never aliases ``s``, so
-    in-place operations later in the forward pass cannot change the caller's
-    source vectors.
-    """
-    if sub.is_all:
-        return s.to(h.dtype, copy=True)
-    if sub.units is not None:
-        mask = torch.zeros(h.shape[-1], dtype=torch.bool, device=h.device)
-        mask[list(sub.units)] = True
-        return torch.where(mask, s.to(h.dtype), h)
-    assert sub.featurizer is not None and sub.dims is not None
-    return sub.featurizer.interchange(h, s.to(h.dtype), *sub.dims)
-
-
-PatchItem = tuple[Site, "torch.Tensor | None", Any, torch.Tensor]
-
-
-def _patch_items(
-    patches: Sequence[tuple[Site, torch.Tensor]], base: Batch, n: int, device: torch.device, network: Network | None = None
-) -> dict[tuple[str, str], list[PatchItem]]:
-    """The patches grouped by module location, each with its positions on ``device`` and their bounds."""
-    by_module: dict[tuple[str, str], list[PatchItem]] = {}
-    for s, src in patches:
-        if src.shape[0] != n:
-            raise SiteError(f"site {s.name}: {src.shape[0]} source vectors for {n} base rows")
-        pos = positions_tensor(s, base, n, network)
-        bounds = _pos_bounds(s, pos)
-        by_module.setdefault((s.module, s.io), []).append((s, None if pos is None else pos.to(device), bounds, src))
-    return by_module
-
-
-def write_patches(x: torch.Tensor, items: Sequence[PatchItem], keep: torch.Tensor | None) -> torch.Tensor:
-    """``x`` (a location's tensor) with every item's source vectors written into its subspace.
-
-    Rows marked in ``keep`` keep their own value (without a graph, like a source's).
-    """
-    for s, pos, bounds, _ in items:
-        _check_positions(s, pos, x)
-        if pos is not None:
-            _check_range(s, bounds, x.shape[1])
-        check_featurizer_width(s, x.shape[-1])
-    if len(items) > 1:
-        _check_disjoint_at([it[0] for it in items], x)
-    for s, pos, _, src in items:
-        if src.device != x.device:  # a dispatched network runs this module on its own device
-            src = src.to(x.device)
-            pos = None if pos is None else pos.to(x.device)
-        h = select(x, pos)
-        if h.shape != src.shape:
-            raise SiteError(
-                f"site {s.name}: source vectors of shape {tuple(src.shape)} do not fit the base's {tuple(h.shape)}"
-            )
-        new = mix(h, src, s.subspace)
-        if keep is not None:
-            # the base's own value, but like every source value without a graph
-            kept = keep.to(new.device).view(-1, *[1] * (new.ndim - 1))
-            new = torch.where(kept, h.detach().to(new.dtype), new)
-        x = _place(x, pos, new)
-    return x
 
 
 class NativeBackend:
@@ -183,9 +56,28 @@ class NativeBackend:
 
     # --- recording --------------------------------------------------------
 
-    def record(self, network: Network, batch: Batch, sites: Sequence[Site], *, inputs: Any) -> dict[LocationKey, torch.Tensor]:
-        """:meth:`collect` on ``batch`` already encoded as ``inputs`` (on the network's device)."""
-        return self.collect(network, batch, sites, inputs=inputs)
+    def record(
+        self, network: Network, batch: Batch, sites: Sequence[Site], *, inputs: Any, prefix: PrefixFn | None = None
+    ) -> dict[LocationKey, torch.Tensor]:
+        """:meth:`collect` on ``batch`` already encoded as ``inputs`` (on the network's device).
+
+        ``prefix``: a checked function running the network up to the one
+        location of every site (:attr:`~causalabs.network.suffix.Suffix.prefix`);
+        the pass then runs it alone, without hooks.
+        """
+        if prefix is None:
+            return self.collect(network, batch, sites, inputs=inputs)
+        places = {(s.module, s.io) for s in sites}
+        if len(places) != 1:
+            raise SiteError(f"record: a prefix runs to one location, the sites lie at {len(places)}")
+        wanted = _wanted(network, batch, sites)
+        with torch.no_grad():
+            x = prefix(inputs)
+        out: dict[LocationKey, torch.Tensor] = {}
+        device = network.device
+        flags = [(wanted[key][0], _vector_into(out, key, wanted[key], x, device, copy=False)) for key in wanted]
+        _raise_non_finite(network, flags)
+        return out
 
     def collect(
         self, network: Network, batch: Batch, sites: Sequence[Site], *, inputs: Any = None
@@ -196,22 +88,15 @@ class NativeBackend:
         site without positions and (n, P, D) with positions.  The forward
         pass stops as soon as every site is recorded.
         """
-        n = len(next(iter(batch.values())))
         if inputs is None:
             inputs = encode(network, batch)
         device = network.device
-        wanted: dict[LocationKey, tuple[Site, torch.Tensor | None, tuple[int, int] | None]] = {}
-        for s in sites:
-            key = s.location_key()
-            if key not in wanted:
-                pos = positions_tensor(s, batch, n, network)
-                bounds = _pos_bounds(s, pos)
-                wanted[key] = (s, None if pos is None else pos.to(device), bounds)
+        wanted = _wanted(network, batch, sites)
         by_module: dict[tuple[str, str], list[LocationKey]] = {}
         for key, (s, _, _) in wanted.items():
             by_module.setdefault((s.module, s.io), []).append(key)
         out: dict[LocationKey, torch.Tensor] = {}
-        nan_flags: list[tuple[Site, torch.Tensor]] = []
+        nan_flags: list[tuple[Site, bool | torch.Tensor]] = []
         seen: set[tuple[str, str]] = set()
         edits = []
         for (path, io), keys in by_module.items():
@@ -221,19 +106,8 @@ class NativeBackend:
                 if mk in seen:
                     return x
                 for key in keys:
-                    s, pos, bounds = wanted[key]
-                    _check_positions(s, pos, x)
-                    if pos is not None:
-                        _check_range(s, bounds, x.shape[1])
-                    check_featurizer_width(s, x.shape[-1])
-                    # a copy: later in-place ops of the same pass must not change it; on the driver's device
-                    # (a dispatched network runs this module on its own)
-                    if pos is not None and pos.device != x.device:
-                        pos = pos.to(x.device)
-                    vec = select(x.detach(), pos) if pos is not None else x.detach().clone()
-                    vec = vec.to(device)
-                    out[key] = vec
-                    nan_flags.append((s, ~torch.isfinite(vec).all()))
+                    # a copy: later in-place ops of the same pass must not change it
+                    nan_flags.append((wanted[key][0], _vector_into(out, key, wanted[key], x, device, copy=True)))
                 seen.add(mk)
                 if len(seen) == len(by_module):
                     raise StopForward
@@ -246,11 +120,7 @@ class NativeBackend:
         if missing:
             names = ", ".join(wanted[k][0].name for k in missing)
             raise SiteError(f"site {names}: the module never ran in {network.name}'s forward pass")
-        if nan_flags:
-            flags = torch.stack([f for _, f in nan_flags]).cpu()
-            for (s, _), bad in zip(nan_flags, flags.tolist()):
-                if bad:
-                    raise NonFiniteError(f"site {s.name}: the activation in {network.name} holds NaN or infinity")
+        _raise_non_finite(network, nan_flags)
         return out
 
     # --- patching -----------------------------------------------------------
@@ -322,9 +192,10 @@ class NativeBackend:
         n = len(next(iter(base.values())))
         if h.shape[0] != n:
             raise BatchShapeError(f"patch_suffix: {h.shape[0]} recorded rows for {n} base rows")
+        device = network.device
         if keep is not None:
-            keep = torch.as_tensor(keep, dtype=torch.bool, device=network.device).reshape(-1)
-        by_module = _patch_items(patches, base, n, network.device, network)
+            keep = torch.as_tensor(keep, dtype=torch.bool, device=device).reshape(-1)
+        by_module = _patch_items(patches, base, n, device, network)
         other = [f"{p}.{io}" for p, io in by_module if (p, io) != (suffix.module, suffix.io)]
         if other:
             raise SiteError(f"patch_suffix: sites at {', '.join(other)}, not at {suffix.module}.{suffix.io}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,14 +24,12 @@ def _packed(table: np.ndarray) -> np.ndarray | None:
         return None
     lo, hi = table.min(axis=0), table.max(axis=0)
     spans = [int(h) - int(low) + 1 for low, h in zip(lo.tolist(), hi.tolist())]
-    weights, total = [], 1
-    for span in reversed(spans):
-        weights.append(total)
-        total *= span
-    if total >= 1 << 62:
+    if math.prod(spans) >= 1 << 62:  # Python integers: exact
         return None
+    weights = np.ones(len(spans), dtype=np.int64)  # weights[j] = the product of the spans after column j
+    weights[:-1] = np.cumprod(np.asarray(spans[:0:-1], dtype=np.int64))[::-1]
     shifted = table.astype(np.int64, copy=False) - lo.astype(np.int64)
-    return shifted @ np.asarray(weights[::-1], dtype=np.int64)
+    return shifted @ weights
 
 
 def row_ids(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

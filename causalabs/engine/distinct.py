@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from causalabs.data.ops import row_ids, stack_rows
+from causalabs.data.ops import row_ids
 from causalabs.network.network import Network, encode
 
 Batch = dict[str, np.ndarray]
@@ -24,6 +24,13 @@ Batch = dict[str, np.ndarray]
 def as_batch(rows: np.ndarray, names: Sequence[str]) -> Batch:
     """An ``(n, len(names))`` matrix as a batch, columns in ``names`` order."""
     return {k: np.ascontiguousarray(rows[:, j]) for j, k in enumerate(names)}
+
+
+def _union(names: Sequence[str], parts: Sequence[Batch]) -> np.ndarray:
+    """The batches' rows one after another as one matrix, columns in ``names`` order (the values of
+    ``np.concatenate`` of :func:`~causalabs.data.ops.stack_rows`, as a column-major array: built from one
+    ``np.array`` per batch, since this runs on every engine call)."""
+    return np.concatenate([np.array([np.asarray(p[k]) for k in names]) for p in parts], axis=1).T
 
 
 class DistinctInputs:
@@ -37,7 +44,7 @@ class DistinctInputs:
         self.network = network
         self.names = list(base)
         self.n = len(next(iter(base.values())))
-        union = np.concatenate([stack_rows(base, self.names), *(stack_rows(src, self.names) for src in sources)])
+        union = _union(self.names, [base, *sources])
         first, inverse = row_ids(union)
         self.rows = union[first]
         self.ids = inverse.reshape(1 + len(sources), self.n)

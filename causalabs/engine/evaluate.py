@@ -25,7 +25,7 @@ from causalabs.backends import Interchanges, Patches, RunsSuffix, collector, get
 from causalabs.data.ops import stack_rows
 from causalabs.engine.collect import collect_batch, rows_per_pass
 from causalabs.engine.distinct import DistinctInputs
-from causalabs.engine.prefixes import DEFAULT_MEMORY, run_on_prefixes
+from causalabs.engine.prefixes import DEFAULT_MEMORY, plain_suffix, record_plain, run_on_prefixes
 from causalabs.engine.prefixes_local import run_local
 from causalabs.engine.readout import readings
 from causalabs.errors import AlignmentError, DatasetError, NonFiniteError
@@ -125,7 +125,7 @@ def run_patched(
     base_output: torch.Tensor | None = None,
     inputs: Any = None,
     input_rows: torch.Tensor | None = None,
-    prefix: tuple[RunsSuffix, Suffix, torch.Tensor] | None = None,
+    prefix: tuple[RunsSuffix, Suffix, torch.Tensor | None] | None = None,
     same: np.ndarray | None = None,
 ) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
     """Patched base passes, ``batch_size`` pairs at a time: decoded values (and P(expected) if asked; with
@@ -139,6 +139,8 @@ def run_patched(
     ``prefix=(runner, suffix, acts)``: ``acts`` holds every row of
     ``inputs``' tensor at the suffix's location (every site must be there);
     each pass then runs only the suffix (:meth:`RunsSuffix.patch_suffix`).
+    With ``acts`` None each pass runs the suffix's plain prefix first
+    (:attr:`~causalabs.network.suffix.Suffix.prefix`): a full pass without hooks.
     ``same``: which pairs are self-sourced, when the caller knows already.
     """
     n = len(next(iter(base.values())))
@@ -160,7 +162,11 @@ def run_patched(
             if prefix is not None and encoded is not None:
                 runner, suffix, acts = prefix
                 rows = torch.arange(start, stop) if input_rows is None else input_rows[start:stop]
-                h = acts.index_select(0, rows.to(acts.device))
+                if acts is None:  # the suffix's plain prefix, on this batch
+                    with torch.no_grad():
+                        h = suffix.prefix(encoded)  # type: ignore[misc]
+                else:
+                    h = acts.index_select(0, rows.to(acts.device))
                 out = runner.patch_suffix(network, suffix, h, chunk, patches, inputs=encoded, keep=keep)
             else:
                 out = be.patch(network, chunk, patches, keep=keep, inputs=encoded)
@@ -252,14 +258,20 @@ def evaluate_pairs(
     elif col is not None and pat is not None and distinct is not None:
         # every distinct source once (in row_ids order, as collect_distinct runs them), up to its site
         is_source = distinct.source_mask()
-        vectors = collect_batch(col, network, distinct.batch(is_source), sites, batch_size)
+        plain = plain_suffix(network, runner, sites, distinct) if runner is not None else None
+        kw: dict[str, Any] = {}
+        if plain is None:
+            vectors = collect_batch(col, network, distinct.batch(is_source), sites, batch_size)
+        else:  # the same passes without hooks: prefix, patch, suffix (the distinct inputs encoded once)
+            vectors = record_plain(runner, network, distinct, is_source, sites, plain, rows_per_pass(batch_size))  # type: ignore[arg-type]
+            kw = {"inputs": distinct.inputs, "input_rows": distinct.ids_on(device)[0], "prefix": (runner, plain, None)}
         at = np.cumsum(is_source) - 1  # a distinct row's place among the sources
         inverse = torch.as_tensor(at[distinct.ids[1:]], device=device)
         predicted, probs = run_patched(
             network, pat, dataset.base, srcs, sites,
             [vectors[s.location_key()] for s in sites], inverse,
             batch_size=batch_size, expected=expected_all if soft else None, base_output=base_all,
-            same=distinct.self_sourced(),
+            same=distinct.self_sourced(), **kw,
         )
     else:
         batch_size = rows_per_pass(batch_size)
@@ -271,7 +283,7 @@ def evaluate_pairs(
             probs.append(_soft(dec, expected_all[start:stop], None if base_all is None else base_all[start:stop])
                          if soft else None)
             count_pairs(stop - start)
-    pred = torch.cat(predicted).cpu().numpy().astype(np.int64)
+    pred = (predicted[0] if len(predicted) == 1 else torch.cat(predicted)).cpu().numpy().astype(np.int64)
     given = [p for p in probs if p is not None]
     prob = None if len(given) < len(probs) else torch.cat(given).cpu().numpy()
     read = None

@@ -24,11 +24,11 @@ import numpy as np
 import torch
 
 from causalabs.backends import RunsSuffix
-from causalabs.engine.distinct import DistinctInputs, as_batch
+from causalabs.engine.distinct import DistinctInputs
 from causalabs.errors import NonFiniteError
 from causalabs.network.network import Decoded, Network, take_rows
 from causalabs.network.sites import Site, site
-from causalabs.network.suffix import Suffix, checked_suffix
+from causalabs.network.suffix import Suffix, checked_suffix, may_have_prefix
 
 Batch = dict[str, np.ndarray]
 #: Called on every decoded pass with the pair indices it covers; returns (values, P(expected) or None).
@@ -83,6 +83,7 @@ def run_on_prefixes(
         return check.reason
     suffix = check.suffix
     whole = site(place[0], io=place[1])
+    same = distinct.self_sourced()
     inverse = distinct.ids_on(device)
     base_idx = inverse[0]
     # the first pass: site vectors of every distinct input (and the whole tensor, while it fits)
@@ -90,9 +91,9 @@ def run_on_prefixes(
     held: list[torch.Tensor] = []
     chunk_rows = u
     for start in range(0, u, batch_size):
-        part = as_batch(rows[start : start + batch_size], names)
+        part = _views(rows[start : start + batch_size], names)
         part_inputs = inputs if u <= batch_size else take_rows(inputs, torch.arange(start, min(u, start + batch_size), device=device))
-        got = runner.record(network, part, [whole, *sites], inputs=part_inputs)
+        got = runner.record(network, part, [whole, *sites], inputs=part_inputs, prefix=suffix.prefix)
         for key in {s.location_key() for s in sites}:
             vectors.setdefault(key, []).append(got[key])
         h = got[whole.location_key()]
@@ -116,8 +117,9 @@ def run_on_prefixes(
         else:
             acts = torch.cat([
                 runner.record(
-                    network, as_batch(rows[a : min(hi, a + batch_size)], names), [whole],
+                    network, _views(rows[a : min(hi, a + batch_size)], names), [whole],
                     inputs=take_rows(inputs, torch.arange(a, min(hi, a + batch_size), device=device)),
+                    prefix=suffix.prefix,
                 )[whole.location_key()]
                 for a in range(lo, hi, batch_size)
             ])
@@ -130,12 +132,15 @@ def run_on_prefixes(
             rows_b = base_idx.index_select(0, idx)
             h = acts.index_select(0, rows_b - lo)
             idx_np = idx.cpu().numpy()
-            chunk = {k: v[idx_np] for k, v in base.items()}
+            whole_base = len(idx_np) == n and one_chunk  # the pairs in dataset order: the base batch itself
+            chunk = base if whole_base else {k: v[idx_np] for k, v in base.items()}
             patches = [(s, site_vectors[i].index_select(0, source_idx[i].index_select(0, idx))) for i, s in enumerate(sites)]
-            keep = _keep_rows(base_idx, source_idx, idx)
+            mine = same[idx_np]
+            keep = torch.from_numpy(mine).to(device) if mine.any() else None
             try:
                 out = runner.patch_suffix(
-                    network, suffix, h, chunk, patches, inputs=take_rows(inputs, rows_b), keep=keep
+                    network, suffix, h, chunk, patches, inputs=take_rows(inputs, rows_b) if suffix.reads_inputs else None,
+                    keep=keep,
                 )
                 dec = network.decode(out)
             except NonFiniteError as exc:
@@ -147,10 +152,36 @@ def run_on_prefixes(
     return predicted, probs, covered
 
 
-def _keep_rows(base_idx: torch.Tensor, source_idx: torch.Tensor, idx: torch.Tensor) -> torch.Tensor | None:
-    """Pairs among ``idx`` whose every source is the base input (same distinct row)."""
-    same = (source_idx[:, idx] == base_idx[idx]).all(0)
-    return same if bool(same.any()) else None
+def _views(rows: np.ndarray, names: Sequence[str]) -> Batch:
+    """Distinct rows as the batch a recording pass reads positions from (column views, no copies)."""
+    return dict(zip(names, rows.T))
+
+
+def plain_suffix(network: Network, runner: RunsSuffix | None, sites: Sequence[Site], distinct: DistinctInputs) -> Suffix | None:
+    """The checked suffix at the sites' one location when it has a plain prefix (:attr:`Suffix.prefix`), for
+    full passes without hooks: prefix, patch, suffix (:func:`~causalabs.engine.evaluate.run_patched`); else None."""
+    place = location(sites)
+    if runner is None or place is None or not may_have_prefix(network):
+        return None
+    found = checked_suffix(network, *place, distinct.inputs).suffix
+    return found if found is not None and found.prefix is not None else None
+
+
+def record_plain(
+    runner: RunsSuffix, network: Network, distinct: DistinctInputs, which: np.ndarray, sites: Sequence[Site],
+    suffix: Suffix, batch_size: int,
+) -> dict[Any, torch.Tensor]:
+    """The site vectors of the distinct rows ``which`` (a mask), through ``suffix``'s plain prefix, ``batch_size``
+    rows a pass."""
+    rows = np.flatnonzero(which)
+    store: dict[Any, list[torch.Tensor]] = {}
+    for start in range(0, len(rows), batch_size):
+        part = rows[start : start + batch_size]
+        encoded = take_rows(distinct.inputs, torch.as_tensor(part, device=network.device))
+        got = runner.record(network, _views(distinct.rows[part], distinct.names), sites, inputs=encoded, prefix=suffix.prefix)
+        for key, t in got.items():
+            store.setdefault(key, []).append(t)
+    return {key: torch.cat(ts) if len(ts) > 1 else ts[0] for key, ts in store.items()}
 
 
 def cached_prefix(
@@ -172,7 +203,8 @@ def cached_prefix(
     for start in range(0, n, batch_size):
         rows = torch.arange(start, min(n, start + batch_size), device=network.device)
         chunk = {k: v[start : start + batch_size] for k, v in inputs.items()}
-        h = runner.record(network, chunk, [whole], inputs=take_rows(encoded, rows))[whole.location_key()]
+        h = runner.record(network, chunk, [whole], inputs=take_rows(encoded, rows), prefix=check.suffix.prefix)
+        h = h[whole.location_key()]
         held += h.numel() * h.element_size()
         if held > memory:
             return None

@@ -8,6 +8,8 @@ infinity, with one reduction per call.
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable
 from typing import Any
 
@@ -69,6 +71,25 @@ def output_tensor(out: Any) -> torch.Tensor | None:
     return None
 
 
+def all_finite(x: torch.Tensor) -> bool | torch.Tensor:
+    """Whether every element of ``x`` is finite: a bool for a CPU tensor, else a 0-dim bool tensor on its
+    device (so a batch on an accelerator is not waited for until the caller reads it).
+
+    A float tensor's minimum and maximum are NaN when any element is NaN (torch's
+    reductions propagate it) and infinite when any element is, so one ``aminmax``
+    decides; on a CPU batch that is about ten times cheaper than ``isfinite(x).all()``.
+    """
+    if x.numel() == 0 or not (x.is_floating_point() or x.is_complex()):
+        return True
+    if x.is_complex():
+        flag = torch.isfinite(x).all()
+        return bool(flag) if x.device.type == "cpu" else flag
+    lo, hi = torch.aminmax(x.detach())
+    if x.device.type == "cpu":
+        return math.isfinite(lo.item()) and math.isfinite(hi.item())
+    return torch.isfinite(torch.stack((lo, hi))).all()
+
+
 def check_decoded(d: Any, out: Any, where: str) -> Decoded:
     """``d`` if it is a :class:`Decoded` of one integer value per row with finite scores; else a typed error.
 
@@ -107,7 +128,7 @@ def check_decoded(d: Any, out: Any, where: str) -> Decoded:
         raise DecodedValueError(f"{where}: decode() gave {v.shape[0]} values for {raw.shape[0]} output rows")
     checked = scores if scores is not None else (raw if raw is not None and raw.is_floating_point() else None)
     if checked is not None:
-        if not bool(torch.isfinite(checked.detach()).all()):
+        if not bool(all_finite(checked)):
             bad = (~torch.isfinite(checked.detach())).reshape(checked.shape[0], -1).any(-1)
             what = "scores decode() read" if scores is not None else "output"
             raise NonFiniteError(
@@ -117,4 +138,4 @@ def check_decoded(d: Any, out: Any, where: str) -> Decoded:
     return d
 
 
-__all__ = ["Decoded", "argmax_decoder", "check_decoded"]
+__all__ = ["Decoded", "all_finite", "argmax_decoder", "check_decoded"]

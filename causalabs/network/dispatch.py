@@ -23,8 +23,14 @@ def _as_device(device: Any) -> torch.device:
     return torch.device("cuda", device) if isinstance(device, int) else torch.device(device)
 
 
+def _attr(module: nn.Module, name: str) -> Any:
+    """An attribute accelerate sets on a module (a plain instance attribute), or None; read from the
+    instance's dict, since a miss through ``nn.Module.__getattr__`` costs an exception (this runs on every pass)."""
+    return vars(module).get(name)
+
+
 def _hooks(module: nn.Module) -> list[Any]:
-    hook = getattr(module, "_hf_hook", None)
+    hook = _attr(module, "_hf_hook")
     if hook is None:
         return []
     return list(getattr(hook, "hooks", None) or [hook])
@@ -37,7 +43,7 @@ def dispatch_device(module: nn.Module) -> torch.device | None:
         device = getattr(h, "execution_device", None)
         if device is not None:
             return _as_device(device)
-    device_map = getattr(module, "hf_device_map", None)
+    device_map = _attr(module, "hf_device_map")
     if isinstance(device_map, Mapping) and device_map:
         placed = [d for d in device_map.values() if d not in ("cpu", "disk")]
         return _as_device(placed[0]) if placed else torch.device("cpu")

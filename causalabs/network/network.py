@@ -41,6 +41,21 @@ from causalabs.network.guards import Guarded, decode_checked, encode_checked
 from causalabs.usercode import adapter, call_user
 
 
+#: Per module, the first parameter or buffer holding data: its owner's path, "_parameters" or "_buffers",
+#: its name there, and the tensor (see :attr:`Network.device`).
+_FIRST_TENSOR: weakref.WeakKeyDictionary[nn.Module, tuple[str, str, str, torch.Tensor]] = weakref.WeakKeyDictionary()
+
+
+def _submodule(root: nn.Module, path: str) -> nn.Module | None:
+    """``root``'s submodule at ``path`` now, or None (a cheap walk through the child dicts)."""
+    mod = root
+    for part in path.split(".") if path else ():
+        mod = mod._modules.get(part)  # type: ignore[assignment]
+        if mod is None:
+            return None
+    return mod
+
+
 @adapter
 def _default_call(module: nn.Module, inputs: Any) -> Any:
     if isinstance(inputs, Mapping):
@@ -80,8 +95,22 @@ class Network:
         dispatched = dispatch_device(self.module)
         if dispatched is not None:
             return dispatched
-        for t in itertools.chain(self.module.parameters(), self.module.buffers()):
+        # the tensor found last time, if the module still holds it there and it still holds data
+        # (``module.to()`` moves tensors in place); walking the parameters costs more on every pass
+        found = _FIRST_TENSOR.get(self.module)
+        if found is not None:
+            path, kind, name, t = found
+            owner = _submodule(self.module, path)
+            if owner is not None and getattr(owner, kind).get(name) is t and t.device.type != "meta":
+                return t.device
+        named = itertools.chain(
+            ((n, "_parameters", t) for n, t in self.module.named_parameters()),
+            ((n, "_buffers", t) for n, t in self.module.named_buffers()),
+        )
+        for full, kind, t in named:
             if t.device.type != "meta":
+                path, _, name = full.rpartition(".")
+                _FIRST_TENSOR[self.module] = (path, kind, name, t)
                 return t.device
         return torch.device("cpu")
 

@@ -45,6 +45,8 @@ from causalabs.network.network import Network, batch_dim, is_default_call, take_
 
 #: ``run(h, inputs) -> raw output`` (see the module docstring).
 SuffixFn = Callable[[torch.Tensor, Any], Any]
+#: ``prefix(inputs) -> h``: the network run up to the location, without hooks.
+PrefixFn = Callable[[Any], torch.Tensor]
 
 #: Largest absolute difference allowed between the suffix's and the full forward's
 #: outputs (and decoded scores) on the check batch.
@@ -59,6 +61,15 @@ class Suffix:
     io: str
     run: SuffixFn
     kind: str  # "sequential", "hf-decoder", "declared"
+    #: the layers before the location, where a network has them as plain calls (``nn.Sequential``):
+    #: ``prefix(inputs)`` gives the tensor a hook at the location would record, and is kept only when
+    #: :func:`check_suffix` finds it equal to the hooked pass's tensor, bit for bit
+    prefix: PrefixFn | None = None
+
+    @property
+    def reads_inputs(self) -> bool:
+        """Whether ``run`` reads its ``inputs`` argument (a sequential suffix reads only ``h``)."""
+        return self.kind != "sequential"
 
 
 @attrs.frozen(eq=False)
@@ -104,14 +115,30 @@ def _sequential_suffix(network: Network, path: str, io: str) -> Suffix | str:
         seq, i = levels[depth]
         start = i if (io == "input" and depth == len(levels) - 1) else i + 1
         steps += [m for m in list(seq._modules.values())[start:] if m is not None]
+    before: list[nn.Module] = []  # outermost level first: the children before the path, then into it
+    for depth, (seq, i) in enumerate(levels):
+        stop = i + 1 if (io == "output" and depth == len(levels) - 1) else i
+        before += [m for m in list(seq._modules.values())[:stop] if m is not None]
 
     def run(h: torch.Tensor, inputs: Any) -> Any:
-        x: Any = h
-        for m in steps:
-            x = m(x)
-        return x
+        return _chain(steps, h)
 
-    return Suffix(path, io, run, "sequential")
+    def prefix(inputs: Any) -> torch.Tensor:
+        return _chain(before, inputs)
+
+    return Suffix(path, io, run, "sequential", prefix)
+
+
+def _chain(modules: list[nn.Module], x: Any) -> Any:
+    for m in modules:
+        x = m(x)
+    return x
+
+
+def may_have_prefix(network: Network) -> bool:
+    """Whether :func:`find_suffix` can give ``network`` a :attr:`Suffix.prefix` (an ``nn.Sequential`` called
+    the default way), without encoding anything."""
+    return isinstance(network.module, nn.Sequential) and is_default_call(network)
 
 
 def _declared_suffix(network: Network, path: str, io: str) -> Suffix | str:
@@ -195,6 +222,10 @@ def _diff(a: torch.Tensor | None, b: torch.Tensor | None) -> float:
     return float((a.float() - b.float()).abs().max()) if a.numel() else 0.0
 
 
+def _same(a: Any, b: torch.Tensor) -> bool:
+    return isinstance(a, torch.Tensor) and a.shape == b.shape and a.dtype == b.dtype and torch.equal(a, b)
+
+
 def _compare(network: Network, full: Any, part: Any) -> float:
     worst = _diff(output_tensor(full), output_tensor(part))
     d_full, d_part = network.decode(full), network.decode(part)
@@ -214,6 +245,8 @@ def check_suffix(network: Network, suffix: Suffix, inputs: Any) -> SuffixCheck:
     try:
         with torch.no_grad():
             full, h = _full(network, suffix.module, suffix.io, inputs, None)
+            if suffix.prefix is not None and not _same(suffix.prefix(inputs), h):
+                suffix = attrs.evolve(suffix, prefix=None)  # the hooked pass stays the way to record
             worst = _compare(network, full, suffix.run(h, inputs))
             if h.shape[0] > 1:
                 rolled = h.roll(1, 0)
@@ -271,6 +304,7 @@ def forget_checks(network: Network) -> None:
 __all__ = [
     "CHECK_ROWS",
     "TOLERANCE",
+    "PrefixFn",
     "Suffix",
     "SuffixCheck",
     "SuffixFn",
@@ -278,4 +312,5 @@ __all__ = [
     "checked_suffix",
     "find_suffix",
     "forget_checks",
+    "may_have_prefix",
 ]
