@@ -1,4 +1,4 @@
-"""Causal scrubbing's final pass on cached prefixes: the same results as full patched passes, and why not where not."""
+"""Causal scrubbing's final pass (and inner levels) on cached prefixes: the same results as full patched passes, and why not where not."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from causalabs.backends.native import NativeBackend
 from causalabs.loading import load_hypothesis, load_module
 from causalabs.network import load_network
 from causalabs.network.suffix import TOLERANCE
-from causalabs.scrub import scrub
+from causalabs.scrub import correspondence, scrub
+from causalabs.scrub.plan import ScrubPlan
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,6 +35,9 @@ CASES = [
     ),
 ]
 
+#: inner levels that keep the full pass on these hypotheses: height -> why
+FULL_LEVELS = {"ReverseFromMaxLength": {2: "the sites of the height-2 pass lie at more than one module location"}}
+
 
 def _load(organism: str, hypothesis: str):  # type: ignore[no-untyped-def]
     path = ROOT / "models" / organism
@@ -53,10 +57,19 @@ def test_scrub_results_are_the_same_on_both_paths(organism: str, hypothesis: str
 
     monkeypatch.setattr(NativeBackend, "patch_suffix", counted)
     fast = scrub(net, hyp, align, data, n=300, seed=3, batch_size=128, loss=loss)  # type: ignore[arg-type]
-    assert fast.execution == "suffix"
-    assert suffix_passes == [128, 128, 44]  # every final pass ran the suffix only
+    plan = ScrubPlan(correspondence(hyp, align))
+    heights = [plan.nodes[lv[0]].height for lv in plan.levels]
+    full_levels = FULL_LEVELS.get(hypothesis.split(":")[1], {})
+    if full_levels:  # the final pass and the other levels on the suffix, these in full (and why)
+        assert fast.execution == "; ".join(["suffix", *(f"height {h}: {'patch: ' + full_levels[h] if h in full_levels else 'suffix'}" for h in heights)])
+    else:
+        assert fast.execution == "suffix"
+    on_suffix = [lv for lv, h in zip(plan.levels, heights) if h not in full_levels]
+    # every inner level on the suffix (its nodes' bases stacked) and every final pass ran the suffix only
+    assert suffix_passes == [rows for c in (128, 128, 44) for rows in (*(len(lv) * c for lv in on_suffix), c)]
+    ran = len(suffix_passes)
     full = scrub(net, hyp, align, data, n=300, seed=3, batch_size=128, loss=loss, suffix=False)  # type: ignore[arg-type]
-    assert full.execution == "patch" and len(suffix_passes) == 3
+    assert full.execution == "patch" and len(suffix_passes) == ran
     # decisions exactly; losses within the suffix check's tolerance (they are computed from one suffix, not one pass)
     np.testing.assert_array_equal(fast.per_reference["correct"], full.per_reference["correct"])
     assert fast.accuracy == full.accuracy and fast.accuracy_original == full.accuracy_original
@@ -70,7 +83,8 @@ def test_scrub_results_are_the_same_on_both_paths(organism: str, hypothesis: str
 def test_final_sites_at_several_locations_keep_the_full_pass_and_say_why() -> None:
     net, hyp, align, data = _load("tracr/tracr_frac_prevs.py", "tracr_programs.py:FracPrevsExclusive")
     r = scrub(net, hyp, align, data, n=50, seed=0, loss="error")
-    assert r.execution == "patch: the sites of the final pass lie at more than one module location"
+    # the final pass in full (and why); its one inner level patches one location and runs on the suffix
+    assert r.execution == "patch: the sites of the final pass lie at more than one module location; height 1: suffix"
     assert r.to_dict()["execution"] == r.execution
 
 

@@ -30,44 +30,27 @@ Passes per batch of references: one ``collect`` for all tree nodes of
 height 0 (their bases concatenated), one patched pass per greater height
 shared by all tree nodes of that height (their bases concatenated, each
 node's rows patched with its own children's values and recorded at its own
-site), one final patched pass: ``claimed + 1`` at most, copies of shared
-nodes included.
+site; :mod:`causalabs.scrub.suffix_levels`), one final patched pass:
+``claimed + 1`` at most, copies of shared nodes included.  Where the sites
+a pass patches lie at one location with a checked suffix, the pass runs
+only the layers after that location, on tensors recorded once per
+distinct dataset input (:mod:`causalabs.scrub.suffix_pass`).
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import torch
 
-from causalabs.backends.hooks import StopForward, edit_hooks
-from causalabs.backends.native import (
-    NativeBackend,
-    _check_positions,
-    _check_range,
-    _place,
-    _pos_bounds,
-    mix,
-    select,
-)
+from causalabs.backends.native import NativeBackend
 from causalabs.engine.prefixes import DEFAULT_MEMORY
-from causalabs.errors import (
-    ScrubError,
-    SiteError,
-    UnmatchedValueError,
-)
+from causalabs.errors import ScrubError, UnmatchedValueError
 from causalabs.network.alignment import Alignment
-from causalabs.network.network import Decoded, Network, encode, take_rows
-from causalabs.network.sites import (
-    Site,
-    check_disjoint,
-    check_featurizer_width,
-    positions_tensor,
-    resolve_module,
-)
+from causalabs.network.network import Decoded, Network, encode
+from causalabs.network.sites import Site
 from causalabs.scm.semantics import as_batch, run
 from causalabs.scm.space import check_admissible
 from causalabs.scm.semantics import batch_size as rows_in
@@ -76,7 +59,7 @@ from causalabs.scrub.encoding import ROW, _take, encoded_once
 from causalabs.scrub.plan import ScrubPlan
 from causalabs.scrub.result import ScrubResult, label_losses, summarize
 from causalabs.scrub.sampling import AgreeingSampler
-from causalabs.scrub.suffix_pass import FinalPass, final_pass
+from causalabs.scrub.suffix_levels import ScrubPrefixes, record_level, scrub_prefixes
 
 Batch = dict[str, np.ndarray]
 
@@ -88,105 +71,6 @@ def _rows(inputs: Batch, idx: np.ndarray, columns: bool) -> Batch:
     return _take(inputs, idx)
 
 
-def _write_rows(
-    x: torch.Tensor, s: Site, rows: torch.Tensor, pos: torch.Tensor | None, src: torch.Tensor
-) -> torch.Tensor:
-    """``x`` with ``s``'s subspace on rows ``rows`` taken from ``src`` (other rows untouched, out of place)."""
-    _check_positions(s, pos, x)
-    if pos is not None:
-        _check_range(s, _pos_bounds(s, pos), x.shape[1])
-    check_featurizer_width(s, x.shape[-1])
-    part = x.index_select(0, rows)
-    h = select(part, pos)
-    if h.shape != src.shape:
-        raise SiteError(
-            f"site {s.name}: source vectors of shape {tuple(src.shape)} do not fit the base's {tuple(h.shape)}"
-        )
-    return x.index_copy(0, rows, _place(part, pos, mix(h, src, s.subspace)))
-
-
-def _record_level(
-    backend: NativeBackend,
-    network: Network,
-    plan: ScrubPlan,
-    level: Sequence[int],
-    base: Batch,
-    values: dict[int, torch.Tensor],
-    b: int,
-) -> None:
-    """One patched pass for all nodes of ``level`` (their bases stacked, ``b`` rows each) into ``values``.
-
-    Rows ``[j*b, (j+1)*b)`` belong to node ``level[j]``: they get that node's
-    children's values written and give its site's vector.  A site every
-    node of the level patches goes through ``backend.patch`` with the
-    children's values concatenated; a site only some nodes patch is written
-    on their rows alone by a hook of ours, so the other rows keep their own
-    values exactly.  The pass stops once every node's site is recorded.
-    """
-    nodes = plan.nodes
-    n = len(level) * b
-    device = network.device
-    # per site (copies of a shared node share its Site object): for each level slot, its child
-    by_site: dict[Site, dict[int, int]] = {}
-    for j, i in enumerate(level):
-        for c in nodes[i].children:
-            by_site.setdefault(plan.site(c), {})[j] = c
-    patches: list[tuple[Site, torch.Tensor]] = []
-    partial: list[tuple[Site, torch.Tensor, torch.Tensor | None, torch.Tensor]] = []
-    for s, kids in by_site.items():
-        if len(kids) == len(level):  # every node patches it: one source tensor over all rows
-            srcs = [values[kids[j]] for j in range(len(level))]
-            patches.append((s, srcs[0] if len(srcs) == 1 else torch.cat(srcs)))
-        else:
-            slots = sorted(kids)
-            rows = torch.cat([torch.arange(j * b, (j + 1) * b) for j in slots]).to(device)
-            pos = positions_tensor(s, base, n)
-            pos = None if pos is None else pos.to(device).index_select(0, rows)
-            partial.append((s, rows, pos, torch.cat([values[kids[j]] for j in slots])))
-    # recording: per (module, io), the level slots whose site is there
-    wanted: dict[tuple[str, str], list[tuple[int, Site, torch.Tensor | None]]] = {}
-    for j, i in enumerate(level):
-        s = plan.site(i)
-        pos = positions_tensor(s, {k: v[j * b : (j + 1) * b] for k, v in base.items()}, b)
-        wanted.setdefault((s.module, s.io), []).append((j, s, None if pos is None else pos.to(device)))
-    got: dict[int, torch.Tensor] = {}
-    edits = []
-    for (path, io), items in wanted.items():
-        module = resolve_module(network.module, path, network=network.name)
-
-        def record(x: torch.Tensor, items: list[Any] = items) -> torch.Tensor:
-            d = x.detach()
-            for j, _, pos in items:
-                part = d[j * b : (j + 1) * b]
-                got[j] = select(part, pos) if pos is not None else part.clone()
-            if len(got) == len(level):
-                raise StopForward
-            return x
-
-        edits.append((module, io, f"{path}.{io}", record))
-    by_module: dict[tuple[str, str], list[Any]] = {}
-    for item in partial:
-        by_module.setdefault((item[0].module, item[0].io), []).append(item)
-    for (path, io), items in by_module.items():
-        module = resolve_module(network.module, path, network=network.name)
-
-        def write(x: torch.Tensor, items: list[Any] = items) -> torch.Tensor:
-            for s, rows, pos, src in items:
-                x = _write_rows(x, s, rows, pos, src)
-            return x
-
-        edits.append((module, io, f"{path}.{io}", write))
-    if partial:  # each node's own children must not overlap (other rows' sites may)
-        for i in level:
-            check_disjoint([plan.site(c) for c in nodes[i].children])
-    with torch.no_grad(), edit_hooks(edits), contextlib.suppress(StopForward):
-        backend.patch(network, base, patches)
-    for j, i in enumerate(level):
-        if j not in got:
-            raise ScrubError(f"site {plan.site(i).name}: the module never ran in {network.name}'s forward pass")
-        values[i] = got[j]
-
-
 def scrubbed_outputs(
     network: Network,
     plan: ScrubPlan,
@@ -195,12 +79,13 @@ def scrubbed_outputs(
     refs: np.ndarray,
     rng: np.random.Generator,
     backend: NativeBackend,
-    final: FinalPass | None = None,
+    prefixes: ScrubPrefixes | None = None,
 ) -> Any:
     """The network's raw output under scrubbing for reference rows ``refs`` (indices into the sampler's table).
 
-    ``final``: cached prefixes for the final pass (:mod:`causalabs.scrub.suffix_pass`), which then runs
-    only the layers after its sites; leaves at that location read their vectors from it.
+    ``prefixes``: the passes that run on cached prefixes (:func:`~causalabs.scrub.suffix_levels.scrub_prefixes`):
+    the final pass and inner levels there run only the layers after their children's sites, and leaves
+    at a cached location read their vectors from the cache.
     """
     nodes = plan.nodes
     chosen: dict[int, np.ndarray] = {0: refs}  # a node's context until it is visited, then its own draw
@@ -213,22 +98,28 @@ def scrubbed_outputs(
             chosen[c] = chosen[i]
     values: dict[int, torch.Tensor] = {}
     b = len(refs)
-    cached = [i for i in plan.leaves if final is not None and final.covers(plan.site(i))]
-    for i in cached:  # leaves at the final pass's location: read from its cached tensors
-        values[i] = final.vectors(network, plan.site(i), _rows(inputs, bases[i], plan.columns), bases[i])  # type: ignore[union-attr]
+    cache = prefixes.cache if prefixes is not None else None
+    cached = [i for i in plan.leaves if cache is not None and cache.covers(plan.site(i))]
+    for i in cached:  # leaves at a cached location: read from its cached tensors
+        values[i] = cache.vectors(network, plan.site(i), _rows(inputs, bases[i], plan.columns), bases[i])  # type: ignore[union-attr]
     leaves = [i for i in plan.leaves if i not in cached]
     if leaves:  # all other height-0 tree nodes share one recording pass
         idx = np.concatenate([bases[i] for i in leaves])
         acts = backend.collect(network, _rows(inputs, idx, plan.columns), [plan.site(i) for i in leaves])
         for j, i in enumerate(leaves):
             values[i] = acts[plan.site(i).location_key()][j * b : (j + 1) * b]
-    for level in plan.levels:  # all inner nodes of one height share one patched pass
-        base = _rows(inputs, np.concatenate([bases[i] for i in level]), plan.columns)
-        _record_level(backend, network, plan, level, base, values, b)
+    for k, level in enumerate(plan.levels):  # all inner nodes of one height share one patched pass
+        idx = np.concatenate([bases[i] for i in level])
+        base = _rows(inputs, idx, plan.columns)
+        on_prefix = prefixes.levels[k] if prefixes is not None else None
+        if on_prefix is not None:
+            on_prefix.run(network, plan, level, base, idx, values, b, backend)
+        else:
+            record_level(backend, network, plan, level, base, values, b)
     patches = [(plan.site(c), values[c]) for c in nodes[0].children]
     base = _rows(inputs, bases[0], plan.columns)
-    if final is not None:
-        return final.run(network, base, bases[0], patches)
+    if prefixes is not None and prefixes.final is not None:
+        return prefixes.final.run(network, base, bases[0], patches)
     return backend.patch(network, base, patches)
 
 
@@ -270,8 +161,9 @@ def scrub(
     many references are affected, ``"drop"`` leaves them out and counts them
     in ``ScrubResult.dropped``.  Same seed, same numbers to the bit (CPU).
 
-    The final pass runs on cached prefixes where a checked suffix applies
-    (:mod:`causalabs.scrub.suffix_pass`; ``memory`` bounds the bytes
+    The final pass and the inner levels run on cached prefixes where a
+    checked suffix applies (:mod:`causalabs.scrub.suffix_pass`,
+    :mod:`causalabs.scrub.suffix_levels`; ``memory`` bounds the bytes
     recorded); ``suffix=False`` keeps full patched passes.
     ``ScrubResult.execution`` says which ran, and why not the suffix.
     """
@@ -301,13 +193,12 @@ def scrub(
     labels = values[model.output][refs]
     backend = NativeBackend()
     fast, fast_table = encoded_once(network, table)
-    final = final_pass(network, fast, fast_table, plan, n_data, backend, batch_size=batch_size, memory=memory) if suffix else None
-    execution = "suffix" if isinstance(final, FinalPass) else "patch" if final is None else f"patch: {final}"
+    prefixes = scrub_prefixes(network, fast, fast_table, plan, n_data, backend, batch_size=batch_size, memory=memory) if suffix else None
     outs: list[tuple[np.ndarray, np.ndarray]] = []
     for s in range(0, len(refs), batch_size):
         chunk = refs[s : s + batch_size]
         raw = scrubbed_outputs(
-            fast, plan, sampler, fast_table, chunk, rng, backend, final if isinstance(final, FinalPass) else None
+            fast, plan, sampler, fast_table, chunk, rng, backend, prefixes
         )
         outs.append(label_losses(network.decode(raw), labels[s : s + batch_size], where=model.name, loss=loss))
     rand_idx = rng.integers(0, n_data, len(refs))
@@ -329,7 +220,7 @@ def scrub(
         dropped=dropped,
         confidence=confidence,
         bootstrap=bootstrap,
-        execution=execution,
+        execution="patch" if prefixes is None else prefixes.execution,
     )
 
 
