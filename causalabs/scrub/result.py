@@ -75,8 +75,10 @@ class ScrubResult:
     passes_per_batch: int
     dropped: int
     per_reference: dict[str, np.ndarray] = attrs.field(repr=False)
-    #: how the final pass ran: "suffix" (cached prefixes, one suffix pass per reference) or
-    #: "patch" (full patched passes), with the reason after "patch: " when the suffix did not apply
+    #: how the passes ran: "suffix" (every pass -- the final one and each inner level -- on cached
+    #: prefixes, running only the layers after its children's sites), "patch" (``suffix=False``: full
+    #: patched passes), "patch: <why>" (every pass in full, for that one reason), or, when the passes
+    #: differ, the final pass's status then "; height H: <status>" for each inner level
     execution: str = "patch"
 
     def to_dict(self) -> dict[str, Any]:
