@@ -235,3 +235,50 @@ def test_a_suffix_that_skips_a_nodes_module_falls_back_to_the_full_level_pass() 
         "height 2: patch: the suffix after seq.2.output does not run the module of seq.4.output"
     )
     _same(r, scrub(net, hyp, sites, data, n=150, seed=4, suffix=False))
+
+
+class TokenSums(ca.Hypothesis):
+    """Claims on a tiny GPT-2 over six token ids: two nodes at block 0, two at block 1 (right or not)."""
+
+    t0, t1, t4 = ca.inputs("t0 t1 t4", domain=range(3))
+    t2, t3, t5 = ca.inputs("t2 t3 t5", domain=(0, 1))
+    u1 = ca.var(sp.Mod(t0 + t1, 3))
+    u2 = ca.var(sp.Mod(t2 + t3, 2))
+    v1 = ca.var(sp.Mod(u1 + t4, 3))
+    v2 = ca.var(sp.Mod(u2 + t5, 2))
+    out = ca.output(sp.Mod(v1 + v2, 3))
+
+
+def test_a_tiny_gpt2_runs_its_inner_level_on_the_suffix_with_the_same_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    transformers = pytest.importorskip("transformers")
+    from causalabs.network.hf import candidate_decoder, hf_network
+
+    torch.manual_seed(0)
+    config = transformers.GPT2Config(n_layer=3, n_embd=32, n_head=4, n_positions=16, vocab_size=50, bos_token_id=0,
+                                     eos_token_id=0, pad_token_id=0)
+
+    def encode(batch: dict[str, np.ndarray]) -> torch.Tensor:
+        return torch.as_tensor(np.stack([batch[f"t{i}"] for i in range(6)], 1))
+
+    net = hf_network(transformers.GPT2LMHeadModel(config).float(), encode, candidate_decoder([3, 5, 7]), name="gpt2")
+    # a level whose sites only some nodes patch: v1 patches u1's site (position 4), v2 u2's (position 5)
+    sites = {
+        "u1": site("transformer.h.0", positions=[4]), "u2": site("transformer.h.0", positions=[5]),
+        "v1": site("transformer.h.1", positions=[5], units=range(16)),
+        "v2": site("transformer.h.1", positions=[5], units=range(16, 32)),
+    }
+    plan = ScrubPlan(correspondence(TokenSums, sites))
+    assert [len(lv) for lv in plan.levels] == [2] and _partial(plan)
+    data = enumerate_inputs(TokenSums)
+    rows: list[int] = []
+    real = NativeBackend.patch_suffix
+
+    def counted(self, network, suffix, h, base, patches, **kw):  # type: ignore[no-untyped-def]
+        rows.append(h.shape[0])
+        return real(self, network, suffix, h, base, patches, **kw)
+
+    monkeypatch.setattr(NativeBackend, "patch_suffix", counted)
+    fast = scrub(net, TokenSums, sites, data, n=100, seed=0, batch_size=64)
+    assert fast.execution == "suffix"
+    assert rows == [128, 64, 72, 36]  # per batch: the level (two nodes' bases stacked), then the final pass
+    _same(fast, scrub(net, TokenSums, sites, data, n=100, seed=0, batch_size=64, suffix=False))
