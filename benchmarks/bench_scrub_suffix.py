@@ -139,7 +139,8 @@ def _final_only(network: Network, fast: Network, table: dict[str, np.ndarray], p
     assert not isinstance(cache, str)
     final = final_pass(network, cache, [plan.site(c) for c in plan.nodes[0].children], DEFAULT_MEMORY)
     assert not isinstance(final, str), final
-    return ScrubPrefixes(cache, final, [None] * len(plan.levels), [], ["suffix", *["patch: before"] * len(plan.levels)])
+    heights = [plan.nodes[lv[0]].height for lv in plan.levels]
+    return ScrubPrefixes(cache, final, [None] * len(plan.levels), heights, ["suffix", *["patch: before"] * len(plan.levels)])
 
 
 def inner_case(name: str, network: Network, hyp: Any, sites: dict[str, Any], data: dict[str, np.ndarray], args: Any) -> dict[str, Any]:
