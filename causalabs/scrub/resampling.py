@@ -42,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+import attrs
 import numpy as np
 import torch
 
@@ -50,7 +51,7 @@ from causalabs.engine.prefixes import DEFAULT_MEMORY
 from causalabs.errors import ScrubError, UnmatchedValueError
 from causalabs.network.alignment import Alignment
 from causalabs.network.network import Decoded, Network, encode
-from causalabs.network.sites import Site
+from causalabs.network.sites import Site, bind_positions, bound_positions
 from causalabs.scm.semantics import as_batch, run
 from causalabs.scm.space import check_admissible
 from causalabs.scm.semantics import batch_size as rows_in
@@ -171,6 +172,13 @@ def scrub(
         raise ScrubError(f"scrub: batch_size must be at least 1, got {batch_size}")
     if references is None and n < 1:
         raise ScrubError(f"scrub: n must be at least 1, got {n}")
+    if isinstance(alignment, Alignment):  # position names (``last``, ``slot:S``) bound to the network's template
+        alignment = bind_positions(alignment, network)  # before batches become row gathers of the encoded table
+    elif not isinstance(alignment, Correspondence):
+        alignment = {
+            k: attrs.evolve(s, positions=bound_positions(s, network)) if isinstance(s, Site) else s
+            for k, s in alignment.items()
+        }
     corr = alignment if isinstance(alignment, Correspondence) else correspondence(hypothesis, alignment)
     model = corr.model
     data = as_batch(model, dict(inputs))
