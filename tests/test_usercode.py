@@ -70,9 +70,9 @@ def test_a_plain_module_fed_the_wrong_shape_is_blamed_on_the_network() -> None:
 
 def test_a_failure_in_causalabs_own_hook_passes_through(monkeypatch: pytest.MonkeyPatch) -> None:
     """A bug of ours inside the user's forward (here: the patch's mixing step) is not the user's fault."""
-    import causalabs.backends.native as native
+    import causalabs.backends.locations as locations
 
-    monkeypatch.setattr(native, "mix", divmod)  # a builtin: no frame of its own, raises TypeError
+    monkeypatch.setattr(locations, "mix", divmod)  # a builtin: no frame of its own, raises TypeError
     net = heq_network()
     batch = all_heq_inputs()
     with pytest.raises(TypeError) as info:
