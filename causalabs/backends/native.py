@@ -25,18 +25,12 @@ import torch
 
 from causalabs.backends.declaration import Capabilities
 from causalabs.backends.hooks import StopForward, edit_hooks
-from causalabs.backends.locations import (  # noqa: F401  (select, mix and the checks: re-exported for scrubbing)
+from causalabs.backends.locations import (
     LocationKey,
-    _check_positions,
-    _check_range,
     _patch_items,
-    _place,
-    _pos_bounds,
     _raise_non_finite,
     _vector_into,
     _wanted,
-    mix,
-    select,
     write_patches,
 )
 from causalabs.data.ops import row_ids, stack_rows

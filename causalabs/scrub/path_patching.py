@@ -26,7 +26,8 @@ import numpy as np
 import torch
 
 from causalabs.backends.hooks import edit_hooks
-from causalabs.backends.native import NativeBackend, select
+from causalabs.backends.locations import select
+from causalabs.backends.native import NativeBackend
 from causalabs.errors import ScrubError
 from causalabs.metrics.estimate import Estimate
 from causalabs.network.network import Decoded, Network, encode

@@ -32,7 +32,8 @@ import torch
 
 from causalabs.backends import RunsSuffix
 from causalabs.backends.hooks import StopForward, edit_hooks
-from causalabs.backends.native import NativeBackend, _check_positions, _check_range, _place, _pos_bounds, mix, select
+from causalabs.backends.locations import _check_positions, _check_range, _place, _pos_bounds, mix, select
+from causalabs.backends.native import NativeBackend
 from causalabs.errors import ScrubError, SiteError
 from causalabs.network.network import Network, encode
 from causalabs.network.sites import Site, check_disjoint, check_featurizer_width, positions_tensor, resolve_module

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from causalabs.backends import RunsSuffix
-from causalabs.backends.native import select
+from causalabs.backends.locations import select
 from causalabs.data.ops import row_ids, stack_rows
 from causalabs.engine.prefixes import location
 from causalabs.network.network import Network, encode
