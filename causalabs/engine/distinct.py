@@ -27,10 +27,10 @@ def as_batch(rows: np.ndarray, names: Sequence[str]) -> Batch:
 
 
 def _union(names: Sequence[str], parts: Sequence[Batch]) -> np.ndarray:
-    """The batches' rows one after another as one matrix, columns in ``names`` order (the values of
-    ``np.concatenate`` of :func:`~causalabs.data.ops.stack_rows`, as a column-major array: built from one
-    ``np.array`` per batch, since this runs on every engine call)."""
-    return np.concatenate([np.array([np.asarray(p[k]) for k in names]) for p in parts], axis=1).T
+    """The batches' columns, each the batches' values one after another: ``(len(names), rows)``, the transpose
+    of ``np.concatenate`` of :func:`~causalabs.data.ops.stack_rows` (one ``np.array`` per batch, since this
+    runs on every engine call)."""
+    return np.concatenate([np.array([np.asarray(p[k]) for k in names]) for p in parts], axis=1)
 
 
 class DistinctInputs:
@@ -44,9 +44,9 @@ class DistinctInputs:
         self.network = network
         self.names = list(base)
         self.n = len(next(iter(base.values())))
-        union = _union(self.names, [base, *sources])
-        first, inverse = row_ids(union)
-        self.rows = union[first]
+        columns = _union(self.names, [base, *sources])
+        first, inverse = row_ids(columns.T)
+        self.rows = columns[:, first].T  # column-major: each input's column is contiguous, as encode gets it
         self.ids = inverse.reshape(1 + len(sources), self.n)
         self._inputs: Any = None
         self._ids_t: torch.Tensor | None = None

@@ -25,7 +25,7 @@ from causalabs.backends import Interchanges, Patches, RunsSuffix, collector, get
 from causalabs.data.ops import stack_rows
 from causalabs.engine.collect import collect_batch, rows_per_pass
 from causalabs.engine.distinct import DistinctInputs
-from causalabs.engine.prefixes import DEFAULT_MEMORY, plain_suffix, record_plain, run_on_prefixes
+from causalabs.engine.prefixes import DEFAULT_HOST_MEMORY, DEFAULT_MEMORY, plain_suffix, record_plain, run_on_prefixes
 from causalabs.engine.prefixes_local import run_local
 from causalabs.engine.readout import readings
 from causalabs.errors import AlignmentError, DatasetError, NonFiniteError
@@ -192,6 +192,7 @@ def evaluate_pairs(
     suffix: bool = True,
     memory: int = DEFAULT_MEMORY,
     logits: bool = False,
+    host_memory: int = DEFAULT_HOST_MEMORY,
 ) -> PairResults:
     """Run every pair of ``dataset`` (a :class:`~causalabs.data.CounterfactualDataset`).
 
@@ -200,7 +201,10 @@ def evaluate_pairs(
     ``backend``: a name or a backend; its declared capabilities choose the path.
     ``suffix=False`` keeps one full patched pass per pair even where a checked
     suffix exists (see :mod:`causalabs.engine.prefixes`); ``memory`` bounds
-    the bytes of recorded activations held at once on that path.
+    the bytes of recorded activations held at once on that path, on the
+    network's device; on an accelerator, activations beyond it are held in
+    host memory up to ``host_memory`` bytes (each batch's rows moved back as
+    it runs) before the path records them again by chunks.
     ``PairResults.execution`` says which path ran.  ``logits=True`` also reads, on every patched run, the
     decoder's scores of the expected value and of the base output (``PairResults.logits``; None when the
     decoder gives no scores), for the LM metrics (:mod:`causalabs.metrics.lm`).
@@ -239,7 +243,7 @@ def evaluate_pairs(
             return dec.values, _soft(dec, expected_all.index_select(0, idx), base)
 
         batch_size = rows_per_pass(batch_size)  # a --batch-size cap holds on this path too
-        kw = {"batch_size": batch_size, "finish": finish, "memory": memory}
+        kw = {"batch_size": batch_size, "finish": finish, "memory": memory, "host_memory": host_memory}
         got = run_local(network, runner, distinct, dataset.base, sites, **kw)  # type: ignore[arg-type]
         label = "suffix-local"
         if isinstance(got, str):
@@ -265,7 +269,7 @@ def evaluate_pairs(
         else:  # the same passes without hooks: prefix, patch, suffix (the distinct inputs encoded once)
             vectors = record_plain(runner, network, distinct, is_source, sites, plain, rows_per_pass(batch_size))  # type: ignore[arg-type]
             kw = {"inputs": distinct.inputs, "input_rows": distinct.ids_on(device)[0], "prefix": (runner, plain, None)}
-        at = np.cumsum(is_source) - 1  # a distinct row's place among the sources
+        at = is_source.cumsum(dtype=np.int64) - 1  # a distinct row's place among the sources
         inverse = torch.as_tensor(at[distinct.ids[1:]], device=device)
         predicted, probs = run_patched(
             network, pat, dataset.base, srcs, sites,
@@ -283,7 +287,7 @@ def evaluate_pairs(
             probs.append(_soft(dec, expected_all[start:stop], None if base_all is None else base_all[start:stop])
                          if soft else None)
             count_pairs(stop - start)
-    pred = (predicted[0] if len(predicted) == 1 else torch.cat(predicted)).cpu().numpy().astype(np.int64)
+    pred = np.asarray((predicted[0] if len(predicted) == 1 else torch.cat(predicted)).cpu().numpy(), dtype=np.int64)
     given = [p for p in probs if p is not None]
     prob = None if len(given) < len(probs) else torch.cat(given).cpu().numpy()
     read = None
