@@ -37,8 +37,18 @@ Finish = Callable[[Decoded, torch.Tensor], tuple[torch.Tensor, torch.Tensor | No
 #: or, when the path does not apply, the reason (a string).
 PathResult = tuple[list[torch.Tensor], list[torch.Tensor | None], list[torch.Tensor]] | str
 
-#: Default bound on the bytes of recorded activations held at once.
+#: Default bound on the bytes of recorded activations held at once (on the network's device).
 DEFAULT_MEMORY = 1 << 30
+#: Default bound on the bytes of recorded activations spilled to host memory when an accelerator's bound is
+#: exceeded (see :func:`spill_target`).
+DEFAULT_HOST_MEMORY = 8 << 30
+
+
+def spill_target(device: torch.device, need: int, host_memory: int) -> torch.device | None:
+    """Where recorded tensors of ``need`` bytes go when they exceed the device's bound: the host, when
+    ``device`` is an accelerator and they fit ``host_memory`` (each batch's rows then go back to the device
+    as it runs); None on a CPU device (the host is the device) or beyond that bound."""
+    return torch.device("cpu") if device.type != "cpu" and need <= host_memory else None
 
 
 def location(sites: Sequence[Site]) -> tuple[str, str] | None:
@@ -57,6 +67,7 @@ def run_on_prefixes(
     batch_size: int,
     finish: Finish,
     memory: int = DEFAULT_MEMORY,
+    host_memory: int = DEFAULT_HOST_MEMORY,
 ) -> PathResult:
     """Every pair through the suffix after the sites' location, or the reason this path does not apply.
 
@@ -90,6 +101,7 @@ def run_on_prefixes(
     vectors: dict[Any, list[torch.Tensor]] = {}
     held: list[torch.Tensor] = []
     chunk_rows = u
+    store: torch.device | None = device  # where the whole tensors are held (None: recorded again by chunks)
     for start in range(0, u, batch_size):
         part = _views(rows[start : start + batch_size], names)
         part_inputs = inputs if u <= batch_size else take_rows(inputs, torch.arange(start, min(u, start + batch_size), device=device))
@@ -99,8 +111,9 @@ def run_on_prefixes(
         h = got[whole.location_key()]
         per_row = max(1, h[0].numel() * h.element_size())
         chunk_rows = max(batch_size, memory // per_row)
-        if u <= chunk_rows:
-            held.append(h)
+        store = device if u <= chunk_rows else spill_target(device, u * per_row, host_memory)
+        if store is not None:
+            held.append(h if store == device else h.to(store))
         else:
             held = []  # it does not fit: the second pass records the bases chunk by chunk
     joined = {key: torch.cat(parts) for key, parts in vectors.items()}
@@ -109,7 +122,9 @@ def run_on_prefixes(
     predicted: list[torch.Tensor] = []
     probs: list[torch.Tensor | None] = []
     covered: list[torch.Tensor] = []
-    one_chunk = u <= chunk_rows
+    one_chunk = store is not None
+    if one_chunk:
+        chunk_rows = u
     for lo in range(0, u, chunk_rows):
         hi = min(u, lo + chunk_rows)
         if one_chunk:
@@ -130,7 +145,7 @@ def run_on_prefixes(
         for start in range(0, len(pairs), batch_size):
             idx = pairs[start : start + batch_size]
             rows_b = base_idx.index_select(0, idx)
-            h = acts.index_select(0, rows_b - lo)
+            h = acts.index_select(0, (rows_b - lo).to(acts.device)).to(device)  # from the host when spilled
             idx_np = idx.cpu().numpy()
             whole_base = len(idx_np) == n and one_chunk  # the pairs in dataset order: the base batch itself
             chunk = base if whole_base else {k: v[idx_np] for k, v in base.items()}

@@ -19,7 +19,7 @@ import torch
 
 from causalabs.backends import RunsSuffix
 from causalabs.engine.distinct import DistinctInputs
-from causalabs.engine.prefixes import Finish, PathResult, location
+from causalabs.engine.prefixes import DEFAULT_HOST_MEMORY, Finish, PathResult, location, spill_target
 from causalabs.errors import NonFiniteError
 from causalabs.network.network import Network, take_rows
 from causalabs.network.sites import Site
@@ -38,6 +38,7 @@ def run_local(
     batch_size: int,
     finish: Finish,
     memory: int,
+    host_memory: int = DEFAULT_HOST_MEMORY,
 ) -> PathResult:
     """Every pair through the position-local suffix, or the reason it does not apply.
 
@@ -62,13 +63,18 @@ def run_local(
     # every distinct input once: the tensor at the site and the keys and values before the patch
     hs: list[torch.Tensor] = []
     kvs: list[Any] = []
-    held = 0
+    store: torch.device | None = device
     for start in range(0, u, batch_size):
         rows = torch.arange(start, min(u, start + batch_size), device=device)
         h, kv = local.record(take_rows(inputs_u, rows))
-        held += h.numel() * h.element_size() + sum(k.numel() * k.element_size() * 2 for k, _ in kv)
-        if held > memory:
-            return "the inputs' cached keys and values would exceed the memory bound"
+        if start == 0:  # every row holds as much: decide where all of them go
+            per_row = (h.numel() * h.element_size() + sum(k.numel() * k.element_size() * 2 for k, _ in kv)) / len(rows)
+            need = int(per_row * u)
+            store = device if need <= memory else spill_target(device, need, host_memory)
+            if store is None:
+                return "the inputs' cached keys and values would exceed the memory bound"
+        if store != device:  # spilled to the host: each batch's rows go back to the device
+            h, kv = h.to(store), tuple((k.to(store), v.to(store)) for k, v in kv)
         hs.append(h)
         kvs.append(kv)
     h_all = torch.cat(hs)
@@ -90,8 +96,8 @@ def run_local(
         keep = same_t[start : start + batch_size]
         try:
             out = runner.patch_suffix(
-                network, local.suffix, h_all.index_select(0, b), chunk, patches,
-                inputs=cached.take(b), keep=keep if bool(keep.any()) else None,
+                network, local.suffix, h_all.index_select(0, b.to(h_all.device)).to(device), chunk, patches,
+                inputs=cached.take(b, device), keep=keep if bool(keep.any()) else None,
             )
             dec = network.decode(out)
         except NonFiniteError as exc:

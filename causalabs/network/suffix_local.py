@@ -57,8 +57,15 @@ class LocalRows:
     inputs: Any  # the rows' encoded inputs
     kv: KV  # per suffix layer: keys and values at positions < start, (rows, heads, start, head_dim)
 
-    def take(self, index: torch.Tensor) -> LocalRows:
-        return LocalRows(take_rows(self.inputs, index), tuple((k.index_select(0, index), v.index_select(0, index)) for k, v in self.kv))
+    def take(self, index: torch.Tensor, device: torch.device | None = None) -> LocalRows:
+        """Rows ``index``; with ``device``, the keys and values moved there (they may be held on the host)."""
+        if device is None:
+            return LocalRows(take_rows(self.inputs, index), tuple((k.index_select(0, index), v.index_select(0, index)) for k, v in self.kv))
+
+        def rows(t: torch.Tensor) -> torch.Tensor:
+            return t.index_select(0, index.to(t.device)).to(device)
+
+        return LocalRows(take_rows(self.inputs, index.to(device)), tuple((rows(k), rows(v)) for k, v in self.kv))
 
 
 @attrs.frozen(eq=False)
