@@ -29,7 +29,9 @@ outputs at 1/4, 1/2, 3/4 depth (and the last block of the 4-layer GPT-2) at
 the last token.  ``"bench": "suffix-das"`` lines: DAS epoch time on cached
 site activations vs the full-network step (see :mod:`_suffix_das`);
 ``"bench": "suffix-local"`` lines: position-local suffixes (see
-:mod:`_suffix_local`).
+:mod:`_suffix_local`).  ``--last`` adds the 12x768 cases on the same
+network declared to read only the last position (``gpt2-12x768-last``,
+``logits_to_keep=1``), whose pairs take the position-local path.
 
 Timings are medians (``--stat min``: minima) of ``--repeat`` rounds after
 warm-up, the calls of one case alternating within each round in an order
@@ -68,6 +70,7 @@ TARGETS = {
     ("gpt2-4x256", "transformer.h.3", "pool"): {"suffix_ratio_max": 0.45},
     ("gpt2-4x256", "transformer.h.1", "no-repeat"): {"suffix_ratio_max": 1.3},
     ("gpt2-12x768", "transformer.h.8", "pool"): {"suffix_ratio_max": 0.4, "speedup_vs_pyvene_min": 4.0},
+    ("gpt2-12x768-last", "transformer.h.8", "pool"): {"suffix_ratio_max": 0.4, "speedup_vs_pyvene_min": 4.0},
     ("mlp-4x256", "2", "pool"): {"speedup_vs_pyvene_min": 1.0},
     ("mlp-4x256", "6", "pool"): {"speedup_vs_pyvene_min": 1.0},
     ("mlp-4x256", "2", "no-repeat"): {"speedup_vs_pyvene_min": 1.0},
@@ -127,6 +130,19 @@ def gpt2(layers: int, width: int, seq: int, seed: int = 0) -> Network:
         return Decoded(scores.argmax(-1), scores, (0, 1))
 
     return Network(module, encode, decode, name=f"gpt2-{layers}x{width}", info={"seq": seq, "names": names})
+
+
+def read_at_last(net: Network) -> Network:
+    """The same GPT-2 declared to read the last position only (``logits_to_keep=1``), as a claim at the last
+    token can: its pairs then take the position-local path."""
+    import attrs
+
+    from causalabs.network.hf import hf_network
+
+    encode = net.encode.__wrapped__  # type: ignore[attr-defined]
+    lm = hf_network(net.module, lambda b: encode(b)["input_ids"], net.decode.__wrapped__,  # type: ignore[attr-defined]
+                    name=net.name + "-last", logits_to_keep=1)
+    return attrs.evolve(lm, info={**lm.info, **net.info})
 
 
 def draw(n: int, names: tuple[str, ...], high: int, pool: int | None, seed: int) -> Pairs:
@@ -210,6 +226,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--small-depths", default="1/4,1/2,3/4", help="depths of the 12x768 cases, e.g. 3/4")
     parser.add_argument("--pairs", default="pool,no-repeat", help="pair kinds: pool, no-repeat or both")
     parser.add_argument("--stat", choices=["median", "min"], default="median", help="summary of the timed rounds")
+    parser.add_argument("--last", action="store_true",
+                        help="also run the 12x768 cases on the network read at the last position (logits_to_keep=1)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     STAT["name"] = args.stat
@@ -222,7 +240,10 @@ def main(argv: list[str] | None = None) -> None:
     if want("gpt2"):
         gpt2_cases(gpt2(4, 256, 16), {"1/4": 0, "1/2": 1, "3/4": 2, "last": 3}, 64, args.repeat, pyvene, kinds)
     if want("gpt2-small"):
-        gpt2_cases(gpt2(12, 768, 32), small, args.small_batch, args.small_repeat, pyvene, kinds)
+        net = gpt2(12, 768, 32)
+        gpt2_cases(net, small, args.small_batch, args.small_repeat, pyvene, kinds)
+        if args.last:
+            gpt2_cases(read_at_last(net), small, args.small_batch, args.small_repeat, pyvene, kinds)
     if want("mlp"):
         mlp_cases(args.repeat * 3, kinds)
     if want("das"):
