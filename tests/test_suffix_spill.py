@@ -88,3 +88,23 @@ def test_spilled_keys_and_values_keep_the_position_local_path(monkeypatch: pytes
     np.testing.assert_allclose(spilled.prob_expected, full.prob_expected, atol=1e-6, rtol=0)  # type: ignore[arg-type]
     bounded = evaluate_pairs(net, align, pairs, batch_size=8, memory=memory, host_memory=memory)
     assert bounded.execution != "suffix-local"
+
+
+def test_exhaustive_prefixes_spill_instead_of_giving_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    from causalabs.backends.native import NativeBackend
+    from causalabs.network.network import encode
+
+    net = _hf("gpt2", logits_to_keep=0)
+    pairs = _token_pairs(30, seed=6)
+    inputs = pairs.base
+    encoded = encode(net, inputs)
+    sites = [site(f"{net.info['blocks']}.1", positions=(-1,))]
+    held = prefixes.cached_prefix(NativeBackend(), net, inputs, encoded, sites, 8)
+    assert held is not None
+    small = 6 * 32 * 4 * 3  # three rows' tensors
+    assert prefixes.cached_prefix(NativeBackend(), net, inputs, encoded, sites, 8, memory=small) is None
+    monkeypatch.setattr(prefixes, "spill_target", _forced)
+    spilled = prefixes.cached_prefix(NativeBackend(), net, inputs, encoded, sites, 8, memory=small)
+    assert spilled is not None
+    torch.testing.assert_close(spilled[2], held[2], rtol=0, atol=0)  # the same passes, held elsewhere
+    assert prefixes.cached_prefix(NativeBackend(), net, inputs, encoded, sites, 8, memory=small, host_memory=small) is None

@@ -165,8 +165,8 @@ def run_patched(
                 if acts is None:  # the suffix's plain prefix, on this batch
                     with torch.no_grad():
                         h = suffix.prefix(encoded)  # type: ignore[misc]
-                else:
-                    h = acts.index_select(0, rows.to(acts.device))
+                else:  # from the host where the tensors were spilled
+                    h = acts.index_select(0, rows.to(acts.device)).to(network.device)
                 out = runner.patch_suffix(network, suffix, h, chunk, patches, inputs=encoded, keep=keep)
             else:
                 out = be.patch(network, chunk, patches, keep=keep, inputs=encoded)

@@ -201,10 +201,11 @@ def record_plain(
 
 def cached_prefix(
     runner: RunsSuffix, network: Network, inputs: Batch, encoded: Any, sites: Sequence[Site], batch_size: int,
-    memory: int = DEFAULT_MEMORY,
+    memory: int = DEFAULT_MEMORY, host_memory: int = DEFAULT_HOST_MEMORY,
 ) -> tuple[RunsSuffix, Suffix, torch.Tensor] | None:
     """Every row of ``inputs``' tensor at the sites' one location and its checked suffix, for
-    :func:`~causalabs.engine.evaluate.run_patched`; None where no suffix applies or it would exceed ``memory``."""
+    :func:`~causalabs.engine.evaluate.run_patched`; None where no suffix applies or it would exceed ``memory``
+    (on an accelerator: spilled to the host within ``host_memory``, see :func:`spill_target`)."""
     place = location(sites)
     if place is None:
         return None
@@ -213,15 +214,18 @@ def cached_prefix(
         return None
     whole = site(place[0], io=place[1])
     n = len(next(iter(inputs.values())))
+    device = network.device
     parts: list[torch.Tensor] = []
-    held = 0
+    store: torch.device | None = device
     for start in range(0, n, batch_size):
-        rows = torch.arange(start, min(n, start + batch_size), device=network.device)
+        rows = torch.arange(start, min(n, start + batch_size), device=device)
         chunk = {k: v[start : start + batch_size] for k, v in inputs.items()}
         h = runner.record(network, chunk, [whole], inputs=take_rows(encoded, rows), prefix=check.suffix.prefix)
         h = h[whole.location_key()]
-        held += h.numel() * h.element_size()
-        if held > memory:
-            return None
-        parts.append(h)
+        if start == 0:  # every row holds as much: decide where all of them go
+            need = h[0].numel() * h.element_size() * n
+            store = device if need <= memory else spill_target(device, need, host_memory)
+            if store is None:
+                return None
+        parts.append(h if store == device else h.to(store))
     return runner, check.suffix, torch.cat(parts)
