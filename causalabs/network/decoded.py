@@ -9,7 +9,6 @@ infinity, with one reduction per call.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Callable
 from typing import Any
 
