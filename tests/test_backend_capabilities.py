@@ -157,6 +157,19 @@ def test_a_declaration_the_backend_cannot_honour_is_refused_before_any_pass() ->
         get_backend(MalformedDeclaration())
 
 
+class SuffixWithoutRecord(OnlyInterchange):
+    name = "half"
+    capabilities = Capabilities(suffix=True)
+
+    def patch_suffix(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("never called")
+
+
+def test_an_unhonoured_suffix_declaration_names_the_missing_method() -> None:
+    with pytest.raises(errors.BackendError, match=r"declares the 'suffix' capability but has no record\(\) method$"):
+        evaluate_pairs(NET, ALIGN, _pairs(), backend=SuffixWithoutRecord())
+
+
 def test_an_object_without_interchange_is_not_a_backend() -> None:
     with pytest.raises(errors.BackendError, match="backend int: not a backend"):
         get_backend(3)  # type: ignore[arg-type]
@@ -167,3 +180,14 @@ def test_capability_flags_are_booleans() -> None:
         Capabilities(collect=1)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         Capabilities(True)  # type: ignore[misc]  # keyword-only: a flag is always named
+
+
+def test_interchange_network_refuses_scalar_inputs_with_a_typed_error() -> None:
+    ds = _pairs()
+    one = {k: int(v[0]) for k, v in ds.base.items()}  # a single input as scalars: the usual slip
+    with pytest.raises(errors.BatchShapeError, match=r"the base batch gives input '\w+' as 0-D \(int\)"):
+        interchange_network(NET, ALIGN, one, {"left": ds.sources["left"]})
+    with pytest.raises(errors.BatchShapeError, match=r"the source batch of 'left' gives input"):
+        interchange_network(NET, ALIGN, ds.base, {"left": {k: int(v[0]) for k, v in ds.sources["left"].items()}})
+    rows = {k: np.atleast_1d(v) for k, v in one.items()}
+    assert len(interchange_network(NET, ALIGN, rows, {"left": rows}).values) == 1

@@ -154,9 +154,11 @@ def capabilities(be: object) -> Capabilities:
     return declared
 
 
-def _unhonoured(be: object, flag: str, method: str | None = None) -> BackendError:
+def _unhonoured(be: object, flag: str, methods: tuple[str, ...] = ()) -> BackendError:
+    missing = [m for m in methods or (flag,) if not callable(getattr(be, m, None))] or list(methods or (flag,))
     return BackendError(
-        f"backend {_name(be)} declares the {flag!r} capability but has no {method or flag}() method"
+        f"backend {_name(be)} declares the {flag!r} capability but has no "
+        + " and no ".join(f"{m}() method" for m in missing)
     )
 
 
@@ -198,7 +200,7 @@ def suffix_runner(be: object) -> RunsSuffix | None:
         return None
     if _honours(be, RunsSuffix):
         return be
-    raise _unhonoured(be, "suffix", "patch_suffix")
+    raise _unhonoured(be, "suffix", ("record", "patch_suffix"))
 
 
 __all__ = [
