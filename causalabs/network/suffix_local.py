@@ -27,6 +27,7 @@ on SmolLM2-135M's logits, about 30 in magnitude, the two differ by about
 from __future__ import annotations
 
 import contextlib
+import inspect
 import warnings
 import weakref
 from collections.abc import Callable, Iterator, Mapping
@@ -101,6 +102,18 @@ def _fill(value: Any, cache: Any) -> Any:
     return cache if value is _CacheSlot else value
 
 
+def _cache_name(root: nn.Module) -> str:
+    """The forward argument taking a key/value cache: ``cache`` in recent transformers (where
+    ``past_key_values`` is deprecated), ``past_key_values`` before."""
+    return "cache" if "cache" in inspect.signature(root.forward).parameters else "past_key_values"
+
+
+def _cache_of(out: Any) -> Any:
+    """The key/value cache a forward returned (``.cache``, or ``.past_key_values`` before)."""
+    cache = getattr(out, "cache", None)
+    return cache if cache is not None else out.past_key_values
+
+
 def _layer_kv(cache: Any, i: int) -> tuple[torch.Tensor, torch.Tensor]:
     layers = getattr(cache, "layers", None)
     if layers is not None:
@@ -141,7 +154,7 @@ def local_suffix(network: Network, path: str, io: str, positions: tuple[int, ...
     def incremental(rows: torch.Tensor) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
         seen: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
         with torch.no_grad(), _quiet():
-            cache = root(input_ids=rows[:, :p], use_cache=True).past_key_values
+            cache = _cache_of(root(input_ids=rows[:, :p], use_cache=True))
 
             def hook(mod: nn.Module, args: Any, kwargs: Any) -> None:
                 seen.append((tuple(_slot(a) for a in args[1:]), {k: _slot(v) for k, v in kwargs.items() if k != "hidden_states"}))
@@ -149,7 +162,7 @@ def local_suffix(network: Network, path: str, io: str, positions: tuple[int, ...
             handles = [b.register_forward_pre_hook(hook, with_kwargs=True) for b in suffix_blocks]
             try:
                 with _quiet():
-                    root(input_ids=rows[:, p:], past_key_values=cache, use_cache=True)
+                    root(input_ids=rows[:, p:], use_cache=True, **{_cache_name(root): cache})
             finally:
                 for h in handles:
                     h.remove()
@@ -172,7 +185,7 @@ def local_suffix(network: Network, path: str, io: str, positions: tuple[int, ...
             handle = site_module.register_forward_pre_hook(lambda m, a, k: store.append(a[0] if a else k["hidden_states"]), with_kwargs=True)
         try:
             with torch.no_grad():
-                cache = root(input_ids=tokens, use_cache=True, logits_to_keep=1).past_key_values
+                cache = _cache_of(root(input_ids=tokens, use_cache=True, logits_to_keep=1))
         finally:
             handle.remove()
         kv = tuple(
