@@ -151,3 +151,14 @@ def test_mismatched_source_batches_raise_alike(gpt2: Network, backend: str) -> N
     with pytest.raises(BatchShapeError, match=r"transformer.h.0.output: the source batch lacks the input\(s\) y"):
         get_backend(backend).interchange(gpt2, batch(3, 1), [(s, short)])
     assert hook_count(gpt2.module) == 0
+
+
+def test_loading_the_pyvene_backend_prints_nothing_on_stdout() -> None:
+    """stdout carries reports (``--json -``): pyvene's notice about nnsight, printed on import, is kept off it."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import causalabs.backends.pyvene_interop"], capture_output=True, text=True, check=True
+    )
+    assert done.stdout == ""

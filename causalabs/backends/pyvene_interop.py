@@ -23,13 +23,14 @@ network is wrapped in :class:`NetworkAdapter` and its components start with
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import io
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
 import numpy as np
-import pyvene as pv
 import torch
 from torch import nn
 from transformers import PretrainedConfig
@@ -39,6 +40,9 @@ from causalabs.network.alignment import Alignment
 from causalabs.network.featurizers import Featurizer, Rotation
 from causalabs.network.network import Network, encode, is_default_call
 from causalabs.network.sites import Site, Subspace, positions_tensor, resolve_module
+
+with contextlib.redirect_stdout(io.StringIO()):  # pyvene prints a notice about nnsight on import: stdout is ours
+    import pyvene as pv
 
 Batch = dict[str, np.ndarray]
 
