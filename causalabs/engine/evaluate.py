@@ -151,7 +151,7 @@ def run_patched(
     for start in range(0, n, batch_size):
         stop = min(n, start + batch_size)
         patches = [(s, vectors[i].index_select(0, index[i, start:stop])) for i, s in enumerate(sites)]
-        chunk = _slice(base, start, stop)
+        chunk = base if start == 0 and stop == n else _slice(base, start, stop)
         mine = same[start:stop] if same is not None else _self_sourced(chunk, [_slice(src, start, stop) for src in sources], names)
         keep = torch.from_numpy(mine) if mine.any() else None
         encoded = None
@@ -225,10 +225,10 @@ def evaluate_pairs(
     if n == 0:
         raise DatasetError("the counterfactual dataset is empty")
     device = network.device
-    # a copy: dataset arrays are read-only, and torch warns about sharing them
-    expected_all = torch.tensor(np.asarray(dataset.expected, dtype=np.int64), device=device)
-    base_all = torch.tensor(np.asarray(dataset.base_output, dtype=np.int64), device=device) if logits else None
     soft = soft or logits
+    # a copy: dataset arrays are read-only, and torch warns about sharing them; read by the soft metrics only
+    expected_all = torch.tensor(np.asarray(dataset.expected, dtype=np.int64), device=device) if soft else torch.empty(0)
+    base_all = torch.tensor(np.asarray(dataset.base_output, dtype=np.int64), device=device) if logits else None
     predicted: list[torch.Tensor] = []
     probs: list[torch.Tensor | None] = []
     execution = "patch" if pat is not None and col is not None else "interchange"
