@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pairs", default="pool,no-repeat", help="pair kinds: pool, no-repeat or both")
     parser.add_argument("--stat", choices=["median", "min"], default="median", help="summary of the timed rounds")
     parser.add_argument("--last", action="store_true",
-                        help="also run the 12x768 cases on the network read at the last position (logits_to_keep=1)")
+                        help="also run the 12x768 cases (and DAS) on the network read at the last position (logits_to_keep=1)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     STAT["name"] = args.stat
@@ -249,7 +249,8 @@ def main(argv: list[str] | None = None) -> None:
     if want("das"):
         from _suffix_das import das_cases
 
-        for line in das_cases(gpt2(12, 768, 32), repeat=1):
+        net = gpt2(12, 768, 32)
+        for line in das_cases(net, repeat=1) + (das_cases(read_at_last(net), repeat=1) if args.last else []):
             print(json.dumps(line), flush=True)
     if want("local"):
         from _suffix_local import local_cases
