@@ -76,14 +76,19 @@ from causalabs.scrub.suffix_pass import final_pass, prefix_cache  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def case(name: str, network: Network, hyp: Any, sites: dict[str, Any], data: dict[str, np.ndarray], args: Any) -> dict[str, Any]:
+def _setup(network: Network, hyp: Any, sites: dict[str, Any], data: dict[str, np.ndarray], batch: int) -> Any:
+    """What both kinds of case time: the plan, its sampler, the native backend, ``batch`` references and the
+    network encoded once (its fast twin and the table it gathers from)."""
     corr = correspondence(hyp, sites)
     plan = ScrubPlan(corr)
     n_data = len(next(iter(data.values())))
     sampler = AgreeingSampler(corr.model, run(corr.model, data), n_data)
-    backend = NativeBackend()
-    refs = np.arange(args.batch) % n_data
     fast, table = encoded_once(network, data)
+    return plan, n_data, sampler, NativeBackend(), np.arange(batch) % n_data, fast, table
+
+
+def case(name: str, network: Network, hyp: Any, sites: dict[str, Any], data: dict[str, np.ndarray], args: Any) -> dict[str, Any]:
+    plan, n_data, sampler, backend, refs, fast, table = _setup(network, hyp, sites, data, args.batch)
     t0 = time.perf_counter()
     cached = scrub_prefixes(network, fast, table, plan, n_data, backend, batch_size=1024, memory=DEFAULT_MEMORY)
     if cached.cache is not None:
@@ -146,13 +151,7 @@ def _final_only(network: Network, fast: Network, table: dict[str, np.ndarray], p
 def inner_case(name: str, network: Network, hyp: Any, sites: dict[str, Any], data: dict[str, np.ndarray], args: Any) -> dict[str, Any]:
     """A scrub with inner claimed nodes: per-reference cost with every pass in full, the final pass only on
     cached prefixes (before), and every pass that can on cached prefixes (after)."""
-    corr = correspondence(hyp, sites)
-    plan = ScrubPlan(corr)
-    n_data = len(next(iter(data.values())))
-    sampler = AgreeingSampler(corr.model, run(corr.model, data), n_data)
-    backend = NativeBackend()
-    refs = np.arange(args.batch) % n_data
-    fast, table = encoded_once(network, data)
+    plan, n_data, sampler, backend, refs, fast, table = _setup(network, hyp, sites, data, args.batch)
     before = _final_only(network, fast, table, plan, n_data, backend)
     after = scrub_prefixes(network, fast, table, plan, n_data, backend, batch_size=1024, memory=DEFAULT_MEMORY)
     setup: dict[str, float] = {}

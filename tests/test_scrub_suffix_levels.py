@@ -105,12 +105,8 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(CASES))
-def test_inner_levels_run_on_the_suffix_with_the_same_results(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    make, loss, partial = CASES[case]
-    net, hyp, sites, data = make()
-    plan = ScrubPlan(correspondence(hyp, sites))
-    assert plan.levels and _partial(plan) == partial
+def _suffix_rows(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The rows of every suffix pass from now on (``NativeBackend.patch_suffix`` counted, then run)."""
     rows: list[int] = []
     real = NativeBackend.patch_suffix
 
@@ -119,6 +115,16 @@ def test_inner_levels_run_on_the_suffix_with_the_same_results(case: str, monkeyp
         return real(self, network, suffix, h, base, patches, **kw)
 
     monkeypatch.setattr(NativeBackend, "patch_suffix", counted)
+    return rows
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_inner_levels_run_on_the_suffix_with_the_same_results(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    make, loss, partial = CASES[case]
+    net, hyp, sites, data = make()
+    plan = ScrubPlan(correspondence(hyp, sites))
+    assert plan.levels and _partial(plan) == partial
+    rows = _suffix_rows(monkeypatch)
     fast = scrub(net, hyp, sites, data, n=200, seed=5, batch_size=64, loss=loss)  # type: ignore[arg-type]
     assert fast.execution == "suffix"
     # every inner level (its nodes' bases stacked) and the final pass of every batch ran from a cached location
@@ -270,14 +276,7 @@ def test_a_tiny_gpt2_runs_its_inner_level_on_the_suffix_with_the_same_results(mo
     plan = ScrubPlan(correspondence(TokenSums, sites))
     assert [len(lv) for lv in plan.levels] == [2] and _partial(plan)
     data = enumerate_inputs(TokenSums)
-    rows: list[int] = []
-    real = NativeBackend.patch_suffix
-
-    def counted(self, network, suffix, h, base, patches, **kw):  # type: ignore[no-untyped-def]
-        rows.append(h.shape[0])
-        return real(self, network, suffix, h, base, patches, **kw)
-
-    monkeypatch.setattr(NativeBackend, "patch_suffix", counted)
+    rows = _suffix_rows(monkeypatch)
     fast = scrub(net, TokenSums, sites, data, n=100, seed=0, batch_size=64)
     assert fast.execution == "suffix"
     assert rows == [128, 64, 72, 36]  # per batch: the level (two nodes' bases stacked), then the final pass
