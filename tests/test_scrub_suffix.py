@@ -45,17 +45,23 @@ def _load(organism: str, hypothesis: str):  # type: ignore[no-untyped-def]
     return load_network(path), hyp, load_module(path).alignment(), enumerate_inputs(hyp)
 
 
-@pytest.mark.parametrize(("organism", "hypothesis", "loss"), CASES, ids=[c[1].split(":")[1] for c in CASES])
-def test_scrub_results_are_the_same_on_both_paths(organism: str, hypothesis: str, loss: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    net, hyp, align, data = _load(organism, hypothesis)
-    suffix_passes: list[int] = []
+def _suffix_rows(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The rows of every suffix pass from now on (``NativeBackend.patch_suffix`` counted, then run)."""
+    rows: list[int] = []
     real = NativeBackend.patch_suffix
 
     def counted(self, network, suffix, h, base, patches, **kw):  # type: ignore[no-untyped-def]
-        suffix_passes.append(h.shape[0])
+        rows.append(h.shape[0])
         return real(self, network, suffix, h, base, patches, **kw)
 
     monkeypatch.setattr(NativeBackend, "patch_suffix", counted)
+    return rows
+
+
+@pytest.mark.parametrize(("organism", "hypothesis", "loss"), CASES, ids=[c[1].split(":")[1] for c in CASES])
+def test_scrub_results_are_the_same_on_both_paths(organism: str, hypothesis: str, loss: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    net, hyp, align, data = _load(organism, hypothesis)
+    suffix_passes = _suffix_rows(monkeypatch)
     fast = scrub(net, hyp, align, data, n=300, seed=3, batch_size=128, loss=loss)  # type: ignore[arg-type]
     plan = ScrubPlan(correspondence(hyp, align))
     heights = [plan.nodes[lv[0]].height for lv in plan.levels]

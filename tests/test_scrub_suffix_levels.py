@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import sympy as sp
 import torch
+from test_scrub_suffix import _suffix_rows
 from torch import nn
 
 import causalabs as ca
@@ -103,19 +104,6 @@ CASES = {
     "tracr-frac-prevs": (lambda: _tracr("tracr_frac_prevs", "TracrFracPrevs"), "error", True),
     "tracr-reverse": (lambda: _tracr("tracr_reverse", "TracrReverse"), "error", True),
 }
-
-
-def _suffix_rows(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The rows of every suffix pass from now on (``NativeBackend.patch_suffix`` counted, then run)."""
-    rows: list[int] = []
-    real = NativeBackend.patch_suffix
-
-    def counted(self, network, suffix, h, base, patches, **kw):  # type: ignore[no-untyped-def]
-        rows.append(h.shape[0])
-        return real(self, network, suffix, h, base, patches, **kw)
-
-    monkeypatch.setattr(NativeBackend, "patch_suffix", counted)
-    return rows
 
 
 @pytest.mark.parametrize("case", list(CASES))
