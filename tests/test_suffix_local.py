@@ -106,3 +106,23 @@ def test_pairs_that_share_no_input_skip_the_local_path(monkeypatch: pytest.Monke
     assert res.execution.startswith("patch: no base input repeats")
     full = evaluate_pairs(net, align, pairs, batch_size=8, suffix=False)
     np.testing.assert_array_equal(res.predicted, full.predicted)
+
+
+def test_the_key_value_cache_goes_by_the_name_the_installed_transformers_takes() -> None:
+    from types import SimpleNamespace
+
+    from torch import nn
+
+    from causalabs.network.suffix_local import _cache_name, _cache_of
+
+    class New(nn.Module):
+        def forward(self, input_ids: torch.Tensor, cache: object = None, use_cache: bool = False) -> None: ...
+
+    class Old(nn.Module):
+        def forward(self, input_ids: torch.Tensor, past_key_values: object = None, use_cache: bool = False) -> None: ...
+
+    assert _cache_name(New()) == "cache" and _cache_name(Old()) == "past_key_values"
+    kv = object()
+    assert _cache_of(SimpleNamespace(cache=kv)) is kv
+    assert _cache_of(SimpleNamespace(past_key_values=kv)) is kv
+    assert _cache_name(_hf("gpt2", logits_to_keep=1).module) in ("cache", "past_key_values")
