@@ -28,10 +28,13 @@ default 64), an MLP 16x4 one-hot -> 4 x 256 -> 2 (batch 64).  Sites: block
 outputs at 1/4, 1/2, 3/4 depth (and the last block of the 4-layer GPT-2) at
 the last token.  ``"bench": "suffix-das"`` lines: DAS epoch time on cached
 site activations vs the full-network step (see :mod:`_suffix_das`);
-``"bench": "suffix-local"`` lines: position-local suffixes (see
-:mod:`_suffix_local`).  ``--last`` adds the 12x768 cases on the same
-network declared to read only the last position (``gpt2-12x768-last``,
-``logits_to_keep=1``), whose pairs take the position-local path.
+``--pairs fresh-sources`` draws the bases from the pool and every source
+fresh (most sources are never a base).  ``"bench": "suffix-local"`` lines:
+position-local suffixes (see
+:mod:`_suffix_local`).  ``--last`` adds the GPT-2 cases (and DAS) on the
+same networks declared to read only the last position (``gpt2-4x256-last``,
+``gpt2-12x768-last``, ``logits_to_keep=1``), whose pairs take the
+position-local path.
 
 Timings are medians (``--stat min``: minima) of ``--repeat`` rounds after
 warm-up, the calls of one case alternating within each round in an order
@@ -145,7 +148,9 @@ def read_at_last(net: Network) -> Network:
     return attrs.evolve(lm, info={**lm.info, **net.info})
 
 
-def draw(n: int, names: tuple[str, ...], high: int, pool: int | None, seed: int) -> Pairs:
+def draw(n: int, names: tuple[str, ...], high: int, pool: int | None, seed: int, *, fresh_sources: bool = False) -> Pairs:
+    """``n`` pairs: bases and sources from a pool of ``pool`` inputs, every one distinct (``pool`` None), or
+    bases from the pool and every source fresh (``fresh_sources``: most sources are never a base)."""
     rng = np.random.default_rng(seed)
     width = len(names)
     if pool is None:
@@ -153,12 +158,14 @@ def draw(n: int, names: tuple[str, ...], high: int, pool: int | None, seed: int)
     else:
         table = np.unique(rng.integers(0, high, (pool * 2, width)), axis=0)[:pool]
         rows_b, rows_s = table[rng.integers(0, len(table), n)], table[rng.integers(0, len(table), n)]
+        if fresh_sources:
+            rows_s = rng.integers(0, high, (n, width))
     as_batch = lambda rows: {k: np.ascontiguousarray(rows[:, j]) for j, k in enumerate(names)}  # noqa: E731
     zeros = np.zeros(n, dtype=np.int64)
     return Pairs(as_batch(rows_b), {"v": as_batch(rows_s)}, zeros, zeros)
 
 
-def case(net: Network, s: Site, depth: str, pairs: Pairs, pool: int | None, repeat: int, pyvene: bool) -> dict[str, Any]:
+def case(net: Network, s: Site, depth: str, pairs: Pairs, kind: str, repeat: int, pyvene: bool) -> dict[str, Any]:
     align = Alignment({"v": s})
     batch = len(pairs.expected)
     calls = {
@@ -172,7 +179,7 @@ def case(net: Network, s: Site, depth: str, pairs: Pairs, pool: int | None, repe
     full = evaluate_pairs(net, align, pairs, batch_size=batch, soft=False, suffix=False)
     with torch.no_grad():
         t = timed_rounds(calls, repeat, net.device, warmup=1)
-    pairs_kind = "pool" if pool is not None else "no-repeat"
+    pairs_kind = kind
     line: dict[str, Any] = {
         "bench": "suffix", "network": net.name, "site": s.name, "depth": depth, "pairs": pairs_kind,
         "batch": batch, "execution": fast.execution,
@@ -201,9 +208,10 @@ def gpt2_cases(
     names = net.info["names"]
     for depth, layer in depths.items():
         s = site(f"transformer.h.{layer}", positions=(seq - 1,))
-        for pool in [POOL if kind == "pool" else None for kind in kinds]:
-            pairs = draw(batch, names, VOCAB, pool, seed=batch + layer + (pool or 0))
-            print(json.dumps(case(net, s, depth, pairs, pool, repeat, pyvene)), flush=True)
+        for kind in kinds:
+            pool = None if kind == "no-repeat" else POOL
+            pairs = draw(batch, names, VOCAB, pool, seed=batch + layer + (pool or 0), fresh_sources=kind == "fresh-sources")
+            print(json.dumps(case(net, s, depth, pairs, kind, repeat, pyvene)), flush=True)
 
 
 def mlp_cases(repeat: int, kinds: tuple[str, ...] = ("pool", "no-repeat")) -> None:
@@ -211,9 +219,10 @@ def mlp_cases(repeat: int, kinds: tuple[str, ...] = ("pool", "no-repeat")) -> No
 
     net = mlp_network()
     for depth, path in (("1/4", "2"), ("3/4", "6")):
-        for pool in [POOL if kind == "pool" else None for kind in kinds]:
+        for kind in (k for k in kinds if k in ("pool", "no-repeat")):
+            pool = POOL if kind == "pool" else None
             pairs = draw_pairs(64, VALUES, pool, seed=64 + (pool or 0))
-            print(json.dumps(case(net, site(path), depth, pairs, pool, repeat, True)), flush=True)
+            print(json.dumps(case(net, site(path), depth, pairs, kind, repeat, True)), flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -224,10 +233,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--small-repeat", type=int, default=3, help="timed rounds of the 12x768 cases")
     parser.add_argument("--no-pyvene", action="store_true")
     parser.add_argument("--small-depths", default="1/4,1/2,3/4", help="depths of the 12x768 cases, e.g. 3/4")
-    parser.add_argument("--pairs", default="pool,no-repeat", help="pair kinds: pool, no-repeat or both")
+    parser.add_argument("--pairs", default="pool,no-repeat",
+                        help="pair kinds, comma-separated: pool, no-repeat, fresh-sources (bases from the pool, "
+                             "every source fresh; GPT-2 cases only)")
     parser.add_argument("--stat", choices=["median", "min"], default="median", help="summary of the timed rounds")
     parser.add_argument("--last", action="store_true",
-                        help="also run the 12x768 cases (and DAS) on the network read at the last position (logits_to_keep=1)")
+                        help="also run the GPT-2 cases (and DAS) on the same networks read at the last position (logits_to_keep=1)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     STAT["name"] = args.stat
@@ -238,7 +249,9 @@ def main(argv: list[str] | None = None) -> None:
     kinds = tuple(k for k in args.pairs.split(",") if k)
     small = {d: layer for d, layer in {"1/4": 2, "1/2": 5, "3/4": 8}.items() if d in args.small_depths.split(",")}
     if want("gpt2"):
-        gpt2_cases(gpt2(4, 256, 16), {"1/4": 0, "1/2": 1, "3/4": 2, "last": 3}, 64, args.repeat, pyvene, kinds)
+        tiny = gpt2(4, 256, 16)
+        for net in (tiny, read_at_last(tiny)) if args.last else (tiny,):
+            gpt2_cases(net, {"1/4": 0, "1/2": 1, "3/4": 2, "last": 3}, 64, args.repeat, pyvene, kinds)
     if want("gpt2-small"):
         net = gpt2(12, 768, 32)
         gpt2_cases(net, small, args.small_batch, args.small_repeat, pyvene, kinds)

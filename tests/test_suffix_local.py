@@ -126,3 +126,46 @@ def test_the_key_value_cache_goes_by_the_name_the_installed_transformers_takes()
     assert _cache_of(SimpleNamespace(cache=kv)) is kv
     assert _cache_of(SimpleNamespace(past_key_values=kv)) is kv
     assert _cache_name(_hf("gpt2", logits_to_keep=1).module) in ("cache", "past_key_values")
+
+
+def test_inputs_that_are_never_a_base_run_only_up_to_the_site() -> None:
+    net = _hf("gpt2", logits_to_keep=1)
+    rng = np.random.default_rng(3)
+    table = np.unique(rng.integers(0, 50, (60, 6)), axis=0)[:24]
+    ib, i_s = rng.integers(0, 8, 90), rng.integers(0, 24, 90)  # bases from 8 inputs, sources from all 24
+    pairs = _token_pairs(90, seed=0)
+    pairs.base = {f"t{i}": np.ascontiguousarray(table[ib, i]) for i in range(6)}
+    pairs.sources = {"v": {f"t{i}": np.ascontiguousarray(table[i_s, i]) for i in range(6)}}
+    align = Alignment({"v": site("transformer.h.0", positions=(-1,))})
+    full = evaluate_pairs(net, align, pairs, batch_size=16, suffix=False)
+    evaluate_pairs(net, align, pairs, batch_size=16)  # the local suffix's check (a few rows) runs once, here
+    whole: list[int] = []  # rows through the last block with every position: the inputs recorded whole
+
+    def count(module: torch.nn.Module, args: object, out: object) -> None:
+        x = out[0] if isinstance(out, tuple) else out
+        if x.shape[1] == 6:  # type: ignore[union-attr]
+            whole.append(int(x.shape[0]))  # type: ignore[union-attr]
+
+    handle = net.module.transformer.h[2].register_forward_hook(count)
+    try:
+        local = evaluate_pairs(net, align, pairs, batch_size=16)
+    finally:
+        handle.remove()
+    assert local.execution == "suffix-local"
+    assert sum(whole) == len(np.unique(ib))  # the distinct bases only; the other sources stopped at the site
+    np.testing.assert_array_equal(local.predicted, full.predicted)
+    np.testing.assert_allclose(local.prob_expected, full.prob_expected, atol=1e-6, rtol=0)  # type: ignore[arg-type]
+
+
+def test_with_no_base_repeated_the_prefix_cached_path_runs_instead() -> None:
+    net = _hf("gpt2", logits_to_keep=1)
+    rng = np.random.default_rng(4)
+    table = np.unique(rng.integers(0, 50, (80, 6)), axis=0)[:40]
+    pairs = _token_pairs(30, seed=0)
+    pairs.base = {f"t{i}": np.ascontiguousarray(table[:30, i]) for i in range(6)}  # 30 distinct bases
+    src = rng.integers(0, 40, 30)  # sources from the same 40 inputs: some are bases too
+    pairs.sources = {"v": {f"t{i}": np.ascontiguousarray(table[src, i]) for i in range(6)}}
+    align = Alignment({"v": site("transformer.h.1", positions=(-1,))})
+    res = evaluate_pairs(net, align, pairs, batch_size=8)
+    assert res.execution == "suffix"
+    np.testing.assert_array_equal(res.predicted, evaluate_pairs(net, align, pairs, batch_size=8, suffix=False).predicted)

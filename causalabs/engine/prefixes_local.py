@@ -2,11 +2,13 @@
 
 Applies when every intervened site is one decoder block location with fixed
 positions, and the network reads logits only after the first patched
-position (:mod:`causalabs.network.suffix_local`).  Every distinct input
-(bases and sources together) runs once: a full forward keeping the tensor at
-the site and the suffix layers' keys and values before the first patched
-position; a pair then costs the blocks after the site for the positions from
-the patch on.
+position (:mod:`causalabs.network.suffix_local`), and some base input
+repeats.  Every distinct base runs once: a full forward keeping the tensor
+at the site and the suffix layers' keys and values before the first patched
+position; an input that is only ever a source runs only up to the site; a
+pair then costs the blocks after the site for the positions from the patch
+on.  With no base repeated the prefix-cached path costs no more (each base
+runs whole there too) and saves the local passes, so it runs instead.
 """
 
 from __future__ import annotations
@@ -50,26 +52,28 @@ def run_local(
         return "the sites lie at more than one module location"
     if not all(isinstance(s.positions, tuple) for s in sites):
         return "position-local suffixes need fixed positions"
-    if distinct.shares_nothing():  # every input would run whole, sources too: the full patch costs less
-        return "no base input repeats or is also a source, so the position-local path would save no pass"
-    positions = tuple(sorted({q for s in sites for q in s.positions}))  # type: ignore[union-attr]
+    bases = np.unique(distinct.ids[0])  # the distinct rows some pair has as its base
     n = distinct.n
+    if len(bases) == n:  # each base runs whole here, as on the prefix-cached path, plus one local pass a pair
+        return "no base input repeats, so the position-local path would save no pass over the prefix-cached one"
+    positions = tuple(sorted({q for s in sites for q in s.positions}))  # type: ignore[union-attr]
     u = len(distinct)
     device = network.device
     inputs_u = distinct.inputs
     local, reason = checked_local_suffix(network, *place, positions, inputs_u)
     if local is None:
         return reason
-    # every distinct input once: the tensor at the site and the keys and values before the patch
+    # every distinct base once: a full forward keeping the tensor at the site and the keys and values before
+    # the patch; an input that is only ever a source runs only up to the site (its vectors are all it gives)
     hs: list[torch.Tensor] = []
     kvs: list[Any] = []
     store: torch.device | None = device
-    for start in range(0, u, batch_size):
-        rows = torch.arange(start, min(u, start + batch_size), device=device)
+    for start in range(0, len(bases), batch_size):
+        rows = torch.as_tensor(bases[start : start + batch_size], device=device)
         h, kv = local.record(take_rows(inputs_u, rows))
         if start == 0:  # every row holds as much: decide where all of them go
             per_row = (h.numel() * h.element_size() + sum(k.numel() * k.element_size() * 2 for k, _ in kv)) / len(rows)
-            need = int(per_row * u)
+            need = int(per_row * len(bases))
             store = device if need <= memory else spill_target(device, need, host_memory)
             if store is None:
                 return "the inputs' cached keys and values would exceed the memory bound"
@@ -78,19 +82,23 @@ def run_local(
         hs.append(h)
         kvs.append(kv)
     h_all = torch.cat(hs)
-    cached = LocalRows(inputs_u, tuple((torch.cat([kv[i][0] for kv in kvs]), torch.cat([kv[i][1] for kv in kvs])) for i in range(len(kvs[0]))))
-    length = h_all.shape[1]
-    # a source's vectors at a site: its tensor at the site's (fixed) positions, as collect records them
-    vectors = {s.location_key(): h_all[:, [q % length for q in s.positions]] for s in sites}  # type: ignore[union-attr]
+    cached = LocalRows(
+        take_rows(inputs_u, torch.as_tensor(bases, device=device)),
+        tuple((torch.cat([kv[i][0] for kv in kvs]), torch.cat([kv[i][1] for kv in kvs])) for i in range(len(kvs[0]))),
+    )
+    at_base = np.full(u, -1, dtype=np.int64)
+    at_base[bases] = np.arange(len(bases))
+    vectors = _source_vectors(runner, network, distinct, sites, bases, h_all, batch_size)
     ids = distinct.ids_on(device)
     base_idx, source_idx = ids[0], ids[1:]
     same_t = torch.from_numpy(distinct.self_sourced()).to(device)
     predicted: list[torch.Tensor] = []
     probs: list[torch.Tensor | None] = []
     covered: list[torch.Tensor] = []
+    base_at = torch.as_tensor(at_base, device=device).index_select(0, base_idx)  # each pair's base among ``bases``
     for start in range(0, n, batch_size):
         idx = torch.arange(start, min(n, start + batch_size), device=device)
-        b = base_idx.index_select(0, idx)
+        b = base_at.index_select(0, idx)
         chunk = {k: v[start : start + batch_size] for k, v in base.items()}
         patches = [(s, vectors[s.location_key()].index_select(0, source_idx[i].index_select(0, idx))) for i, s in enumerate(sites)]
         keep = same_t[start : start + batch_size]
@@ -107,3 +115,33 @@ def run_local(
         probs.append(prob)
         covered.append(idx)
     return predicted, probs, covered
+
+
+def _source_vectors(
+    runner: RunsSuffix, network: Network, distinct: DistinctInputs, sites: Sequence[Site], bases: np.ndarray,
+    h_bases: torch.Tensor, batch_size: int,
+) -> dict[Any, torch.Tensor]:
+    """Each site's vectors for every distinct row (on the device): a base's from its recorded tensor at the
+    site's (fixed) positions, as collect records them; an input that is only ever a source from a pass that
+    stops at the site."""
+    device = network.device
+    length = h_bases.shape[1]
+    u = len(distinct)
+    is_base = np.zeros(u, dtype=bool)
+    is_base[bases] = True
+    only = np.flatnonzero(distinct.source_mask() & ~is_base)
+    out: dict[Any, torch.Tensor] = {}
+    for s in sites:
+        key = s.location_key()
+        if key in out:
+            continue
+        at = h_bases[:, [q % length for q in s.positions]].to(device)  # type: ignore[union-attr]
+        out[key] = at.new_zeros((u, *at.shape[1:]))
+        out[key][torch.as_tensor(bases, device=device)] = at
+    for start in range(0, len(only), batch_size):
+        rows = only[start : start + batch_size]
+        got = runner.record(network, dict(zip(distinct.names, distinct.rows[rows].T)), sites,
+                            inputs=take_rows(distinct.inputs, torch.as_tensor(rows, device=device)))
+        for key, vec in got.items():
+            out[key][torch.as_tensor(rows, device=device)] = vec.to(out[key].dtype)
+    return out
