@@ -25,7 +25,7 @@ from causalabs.backends import Interchanges, Patches, RunsSuffix, collector, get
 from causalabs.data.ops import stack_rows
 from causalabs.engine.collect import collect_batch, rows_per_pass
 from causalabs.engine.distinct import DistinctInputs
-from causalabs.engine.prefixes import DEFAULT_HOST_MEMORY, DEFAULT_MEMORY, plain_suffix, record_plain, run_on_prefixes
+from causalabs.engine.prefixes import DEFAULT_HOST_MEMORY, DEFAULT_MEMORY, plain_suffix, record_rows, run_on_prefixes
 from causalabs.engine.prefixes_local import run_local
 from causalabs.engine.readout import readings
 from causalabs.errors import AlignmentError, DatasetError, NonFiniteError
@@ -262,12 +262,12 @@ def evaluate_pairs(
     elif col is not None and pat is not None and distinct is not None:
         # every distinct source once (in row_ids order, as collect_distinct runs them), up to its site
         is_source = distinct.source_mask()
-        plain = plain_suffix(network, runner, sites, distinct) if runner is not None else None
+        plain = plain_suffix(network, runner, sites, distinct)
         kw: dict[str, Any] = {}
         if plain is None:
             vectors = collect_batch(col, network, distinct.batch(is_source), sites, batch_size)
         else:  # the same passes without hooks: prefix, patch, suffix (the distinct inputs encoded once)
-            vectors = record_plain(runner, network, distinct, is_source, sites, plain, rows_per_pass(batch_size))  # type: ignore[arg-type]
+            vectors = record_rows(runner, network, distinct, is_source, sites, rows_per_pass(batch_size), plain.prefix)  # type: ignore[arg-type]
             kw = {"inputs": distinct.inputs, "input_rows": distinct.ids_on(device)[0], "prefix": (runner, plain, None)}
         at = is_source.cumsum(dtype=np.int64) - 1  # a distinct row's place among the sources
         inverse = torch.as_tensor(at[distinct.ids[1:]], device=device)

@@ -28,7 +28,7 @@ from causalabs.engine.distinct import DistinctInputs
 from causalabs.errors import NonFiniteError
 from causalabs.network.network import Decoded, Network, take_rows
 from causalabs.network.sites import Site, site
-from causalabs.network.suffix import Suffix, checked_suffix, may_have_prefix
+from causalabs.network.suffix import PrefixFn, Suffix, checked_suffix, may_have_prefix
 
 Batch = dict[str, np.ndarray]
 #: Called on every decoded pass with the pair indices it covers; returns (values, P(expected) or None).
@@ -182,18 +182,18 @@ def plain_suffix(network: Network, runner: RunsSuffix | None, sites: Sequence[Si
     return found if found is not None and found.prefix is not None else None
 
 
-def record_plain(
+def record_rows(
     runner: RunsSuffix, network: Network, distinct: DistinctInputs, which: np.ndarray, sites: Sequence[Site],
-    suffix: Suffix, batch_size: int,
+    batch_size: int, prefix: PrefixFn | None = None,
 ) -> dict[Any, torch.Tensor]:
-    """The site vectors of the distinct rows ``which`` (a mask), through ``suffix``'s plain prefix, ``batch_size``
-    rows a pass."""
+    """The site vectors of the distinct rows ``which`` (a mask), in row order, ``batch_size`` rows a pass
+    (through ``prefix`` alone when given, a checked suffix's plain prefix; else a pass stopped at the sites)."""
     rows = np.flatnonzero(which)
     store: dict[Any, list[torch.Tensor]] = {}
     for start in range(0, len(rows), batch_size):
         part = rows[start : start + batch_size]
         encoded = take_rows(distinct.inputs, torch.as_tensor(part, device=network.device))
-        got = runner.record(network, _views(distinct.rows[part], distinct.names), sites, inputs=encoded, prefix=suffix.prefix)
+        got = runner.record(network, _views(distinct.rows[part], distinct.names), sites, inputs=encoded, prefix=prefix)
         for key, t in got.items():
             store.setdefault(key, []).append(t)
     return {key: torch.cat(ts) if len(ts) > 1 else ts[0] for key, ts in store.items()}

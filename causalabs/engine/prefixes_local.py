@@ -21,7 +21,7 @@ import torch
 
 from causalabs.backends import RunsSuffix
 from causalabs.engine.distinct import DistinctInputs
-from causalabs.engine.prefixes import DEFAULT_HOST_MEMORY, Finish, PathResult, location, spill_target
+from causalabs.engine.prefixes import DEFAULT_HOST_MEMORY, Finish, PathResult, location, record_rows, spill_target
 from causalabs.errors import NonFiniteError
 from causalabs.network.network import Network, take_rows
 from causalabs.network.sites import Site
@@ -129,7 +129,7 @@ def _source_vectors(
     u = len(distinct)
     is_base = np.zeros(u, dtype=bool)
     is_base[bases] = True
-    only = np.flatnonzero(distinct.source_mask() & ~is_base)
+    only = distinct.source_mask() & ~is_base
     out: dict[Any, torch.Tensor] = {}
     for s in sites:
         key = s.location_key()
@@ -138,10 +138,8 @@ def _source_vectors(
         at = h_bases[:, [q % length for q in s.positions]].to(device)  # type: ignore[union-attr]
         out[key] = at.new_zeros((u, *at.shape[1:]))
         out[key][torch.as_tensor(bases, device=device)] = at
-    for start in range(0, len(only), batch_size):
-        rows = only[start : start + batch_size]
-        got = runner.record(network, dict(zip(distinct.names, distinct.rows[rows].T)), sites,
-                            inputs=take_rows(distinct.inputs, torch.as_tensor(rows, device=device)))
-        for key, vec in got.items():
-            out[key][torch.as_tensor(rows, device=device)] = vec.to(out[key].dtype)
+    if only.any():
+        rows = torch.as_tensor(np.flatnonzero(only), device=device)
+        for key, vec in record_rows(runner, network, distinct, only, sites, batch_size).items():
+            out[key][rows] = vec.to(out[key].dtype)
     return out
