@@ -19,7 +19,7 @@ import torch
 from test_suffix import _hf, _token_pairs
 
 from causalabs.engine import evaluate_pairs
-from causalabs.engine import prefixes, prefixes_local
+from causalabs.engine import prefixes
 from causalabs.network import Alignment, site
 
 
@@ -81,7 +81,7 @@ def test_spilled_keys_and_values_keep_the_position_local_path(monkeypatch: pytes
     memory = 1000  # far less than the keys and values of every input
     full = evaluate_pairs(net, align, pairs, batch_size=8, suffix=False)
     assert evaluate_pairs(net, align, pairs, batch_size=8, memory=memory).execution != "suffix-local"
-    monkeypatch.setattr(prefixes_local, "spill_target", _forced)
+    monkeypatch.setattr(prefixes, "spill_target", _forced)
     spilled = evaluate_pairs(net, align, pairs, batch_size=8, memory=memory)
     assert spilled.execution == "suffix-local"
     np.testing.assert_array_equal(spilled.predicted, full.predicted)

@@ -51,6 +51,12 @@ def spill_target(device: torch.device, need: int, host_memory: int) -> torch.dev
     return torch.device("cpu") if device.type != "cpu" and need <= host_memory else None
 
 
+def held_on(device: torch.device, need: int, memory: int, host_memory: int) -> torch.device | None:
+    """Where recorded tensors of ``need`` bytes are held: on ``device`` within ``memory``, else where
+    :func:`spill_target` puts them (None: they are not held)."""
+    return device if need <= memory else spill_target(device, need, host_memory)
+
+
 def location(sites: Sequence[Site]) -> tuple[str, str] | None:
     """The one ``(module, io)`` all ``sites`` share, or None."""
     places = {(s.module, s.io) for s in sites}
@@ -111,7 +117,7 @@ def run_on_prefixes(
         h = got[whole.location_key()]
         per_row = max(1, h[0].numel() * h.element_size())
         chunk_rows = max(batch_size, memory // per_row)
-        store = device if u <= chunk_rows else spill_target(device, u * per_row, host_memory)
+        store = held_on(device, u * per_row, chunk_rows * per_row, host_memory)
         if store is not None:
             held.append(h if store == device else h.to(store))
         else:
@@ -224,7 +230,7 @@ def cached_prefix(
         h = h[whole.location_key()]
         if start == 0:  # every row holds as much: decide where all of them go
             need = h[0].numel() * h.element_size() * n
-            store = device if need <= memory else spill_target(device, need, host_memory)
+            store = held_on(device, need, memory, host_memory)
             if store is None:
                 return None
         parts.append(h if store == device else h.to(store))

@@ -21,7 +21,7 @@ import torch
 
 from causalabs.backends import RunsSuffix
 from causalabs.engine.distinct import DistinctInputs
-from causalabs.engine.prefixes import DEFAULT_HOST_MEMORY, Finish, PathResult, location, record_rows, spill_target
+from causalabs.engine.prefixes import DEFAULT_HOST_MEMORY, Finish, PathResult, held_on, location, record_rows
 from causalabs.errors import NonFiniteError
 from causalabs.network.network import Network, take_rows
 from causalabs.network.sites import Site
@@ -74,7 +74,7 @@ def run_local(
         if start == 0:  # every row holds as much: decide where all of them go
             per_row = (h.numel() * h.element_size() + sum(k.numel() * k.element_size() * 2 for k, _ in kv)) / len(rows)
             need = int(per_row * len(bases))
-            store = device if need <= memory else spill_target(device, need, host_memory)
+            store = held_on(device, need, memory, host_memory)
             if store is None:
                 return "the inputs' cached keys and values would exceed the memory bound"
         if store != device:  # spilled to the host: each batch's rows go back to the device
