@@ -62,6 +62,13 @@ def test_the_prompts_differ_in_length_and_last_is_each_prompts_own_comma(smol: A
     assert template.tokens_at("last", {k: v[:1] for k, v in b.items()}) == ","
 
 
+def _prompts(count: int, *, seed: int) -> dict[str, np.ndarray]:
+    """``count`` distinct inputs of the copying task, drawn at random."""
+    every = ca.enumerate_inputs(HYP.Copy)
+    rows = np.random.default_rng(seed).choice(len(every["n"]), count, replace=False)
+    return {k: v[rows] for k, v in every.items()}
+
+
 @pytest.mark.lm
 def test_a_padded_batch_decodes_as_each_prompt_alone(smol: Any) -> None:
     """Left padding with a mask: measured max logit difference 1.5e-5 on 8 prompts of 23-26 tokens; checked to 1e-4."""
@@ -70,9 +77,7 @@ def test_a_padded_batch_decodes_as_each_prompt_alone(smol: Any) -> None:
     from causalabs.network import predict
 
     net, _ = smol
-    every = ca.enumerate_inputs(HYP.Copy)
-    rows = np.random.default_rng(1).choice(len(every["n"]), 8, replace=False)
-    b = {k: v[rows] for k, v in every.items()}
+    b = _prompts(8, seed=1)
     assert len({len(ids) for ids in net.encode.__wrapped__.ids(b)}) > 1
     together = predict(net, b)
     alone = [predict(net, {k: v[i:i + 1] for k, v in b.items()}) for i in range(8)]
@@ -89,9 +94,7 @@ def test_smollm2_copies_the_next_word_and_carries_it_at_block_23(smol: Any) -> N
     from causalabs.network import predict
 
     net, net_file = smol
-    every = ca.enumerate_inputs(HYP.Copy)
-    rows = np.random.default_rng(0).choice(len(every["n"]), 32, replace=False)
-    b = {k: v[rows] for k, v in every.items()}
+    b = _prompts(32, seed=0)
     accuracy = float(np.mean(predict(net, b).values.numpy() == ca.run(HYP.Copy, b)["out"]))
     assert accuracy >= 0.9
     ds = random_pairs(HYP.Copy, ["copied"], 24, seed=0)
