@@ -46,7 +46,9 @@ class DistinctInputs:
         self.n = len(next(iter(base.values())))
         columns = _union(self.names, [base, *sources])
         first, inverse = row_ids(columns.T)
-        self.rows = columns[:, first].T  # column-major: each input's column is contiguous, as encode gets it
+        # column-major (fancy indexing along columns' second axis gives a Fortran-ordered array): each input's
+        # column contiguous, so the batch encode gets needs no copy per column
+        self.rows = np.ascontiguousarray(columns[:, first]).T
         self.ids = inverse.reshape(1 + len(sources), self.n)
         self._inputs: Any = None
         self._ids_t: torch.Tensor | None = None
