@@ -32,11 +32,11 @@ import torch
 
 from causalabs.backends import RunsSuffix
 from causalabs.backends.hooks import StopForward, edit_hooks
-from causalabs.backends.locations import _check_positions, _check_range, _place, _pos_bounds, mix, select
+from causalabs.backends.locations import _pos_bounds, select, write_patches
 from causalabs.backends.native import NativeBackend
-from causalabs.errors import ScrubError, SiteError
+from causalabs.errors import ScrubError
 from causalabs.network.network import Network, encode
-from causalabs.network.sites import Site, check_disjoint, check_featurizer_width, positions_tensor, resolve_module
+from causalabs.network.sites import Site, check_disjoint, positions_tensor, resolve_module
 from causalabs.network.suffix import Suffix
 from causalabs.scrub.plan import ScrubPlan
 from causalabs.scrub.suffix_pass import FinalPass, Place, PrefixCache, final_pass, prefix_cache, suffix_at
@@ -49,18 +49,10 @@ Wanted = dict[tuple[str, str], list[tuple[int, Site, "torch.Tensor | None"]]]
 def _write_rows(
     x: torch.Tensor, s: Site, rows: torch.Tensor, pos: torch.Tensor | None, src: torch.Tensor
 ) -> torch.Tensor:
-    """``x`` with ``s``'s subspace on rows ``rows`` taken from ``src`` (other rows untouched, out of place)."""
-    _check_positions(s, pos, x)
-    if pos is not None:
-        _check_range(s, _pos_bounds(s, pos), x.shape[1])
-    check_featurizer_width(s, x.shape[-1])
-    part = x.index_select(0, rows)
-    h = select(part, pos)
-    if h.shape != src.shape:
-        raise SiteError(
-            f"site {s.name}: source vectors of shape {tuple(src.shape)} do not fit the base's {tuple(h.shape)}"
-        )
-    return x.index_copy(0, rows, _place(part, pos, mix(h, src, s.subspace)))
+    """``x`` with ``s``'s subspace on rows ``rows`` taken from ``src`` (other rows untouched, out of place):
+    :func:`~causalabs.backends.locations.write_patches` on those rows."""
+    part = write_patches(x.index_select(0, rows), [(s, pos, _pos_bounds(s, pos), src)], None)
+    return x.index_copy(0, rows, part)
 
 
 @attrs.frozen
