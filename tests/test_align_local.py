@@ -1,7 +1,7 @@
 """DAS on position-local suffixes: a step at token positions of a causal decoder runs only the positions from the patch on.
 
 What is shown, on tiny random GPT-2 and Llama configs that read the last
-logits: the position-local step's loss and gradients equal the whole-suffix
+logits or every position's: the position-local step's loss and gradients equal the whole-suffix
 step's (float rounding: loss within 1e-6, gradients within 1e-5 absolute);
 a fit learns the same basis on the local, whole-suffix and full-network
 paths (1e-4); a step really runs only the positions from the patch on and
@@ -61,10 +61,13 @@ def _step(net: Network, location: Site, pairs: _Pairs, *, local: bool) -> tuple[
     return p.cached.kind, float(loss.detach()), grad
 
 
+@pytest.mark.parametrize("keep", [1, 0])  # the last logits, or every position's (those before the patch from the base)
 @pytest.mark.parametrize("family", ["gpt2", "llama"])
 @pytest.mark.parametrize(("layer", "positions"), [(0, (-1,)), (1, (3, 5))])
-def test_a_local_step_has_the_whole_suffix_loss_and_gradients(family: str, layer: int, positions: tuple[int, ...]) -> None:
-    net = _hf(family, logits_to_keep=1)
+def test_a_local_step_has_the_whole_suffix_loss_and_gradients(
+    family: str, layer: int, positions: tuple[int, ...], keep: int
+) -> None:
+    net = _hf(family, logits_to_keep=keep)
     location = Site(f"{net.info['blocks']}.{layer}", "output", positions)
     pairs = _Pairs(40, seed=2)
     kind, loss, grad = _step(net, location, pairs, local=True)
@@ -75,9 +78,9 @@ def test_a_local_step_has_the_whole_suffix_loss_and_gradients(family: str, layer
     torch.testing.assert_close(grad, whole_grad, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("family", ["gpt2", "llama"])
-def test_a_fit_learns_the_same_basis_on_every_path(family: str) -> None:
-    net = _hf(family, logits_to_keep=1)
+@pytest.mark.parametrize(("family", "keep"), [("gpt2", 1), ("llama", 1), ("gpt2", 0)])
+def test_a_fit_learns_the_same_basis_on_every_path(family: str, keep: int) -> None:
+    net = _hf(family, logits_to_keep=keep)
     location = Site(f"{net.info['blocks']}.1", "output", (-1,))
     train = [_Pairs(96, seed=5)]
     kw: dict[str, Any] = {"epochs": 3, "seed": 0, "patience": None, "batch_size": 32}
@@ -108,7 +111,7 @@ def test_a_local_step_runs_only_the_positions_from_the_patch_on() -> None:
         for h in handles:
             h.remove()
     assert p.cached is not None and p.cached.kind == "suffix-local"
-    assert p.cached.local is not None and all(k.shape[2] == 4 for k, _ in p.cached.local.kv)  # keys before position 4
+    assert p.cached.local is not None and all(k.shape[2] == 4 for k, _ in p.cached.local.cache.kv)  # keys before position 4
     # _step prepares again (full passes of 6 tokens); its training step runs block 2 on positions 4 and 5 only
     assert seen[2][-1] == 2 and 2 not in seen[0] and 2 not in seen[1]
 
@@ -124,3 +127,38 @@ def test_positions_per_example_take_the_local_path_when_they_agree() -> None:
     got = {name: _prepare(be, net, s, pairs, 256).cached for name, s in (("same", same), ("varying", varying))}
     assert got["same"] is not None and got["same"].kind == "suffix-local"
     assert got["varying"] is not None and got["varying"].kind == "hf-decoder"
+
+
+def test_a_local_cache_over_the_memory_bound_is_refused_after_one_chunk() -> None:
+    from causalabs.align.cached import record_bases
+    from causalabs.network.network import encode
+
+    net = _hf("gpt2", logits_to_keep=0)  # every position's logits: those before the patch are kept too
+    pairs = _Pairs(40, seed=3)
+    location = Site(f"{net.info['blocks']}.1", "output", (-1,))
+    inputs = encode(net, pairs.base)
+    be = NativeBackend()
+    roomy = record_bases(be, net, location, pairs.base, inputs, batch_size=2)  # the local suffix's check runs here
+    assert roomy is not None and roomy.kind == "suffix-local" and roomy.local is not None
+    before = roomy.local.cache.before
+    assert before is not None and before.shape[1:] == (5, 50)  # the logits of positions 0-4, vocabulary 50
+    per_row = roomy.acts[:1].nbytes + roomy.local.cache.nbytes / len(roomy.acts)
+
+    def rows_through_the_last_block(**kw: Any) -> tuple[Any, list[int]]:
+        seen: list[int] = []
+
+        def count(module: torch.nn.Module, args: object, out: Any) -> None:
+            seen.append(int((out[0] if isinstance(out, tuple) else out).shape[0]))
+
+        handle = net.module.transformer.h[2].register_forward_hook(count)
+        try:
+            return record_bases(be, net, location, pairs.base, inputs, batch_size=2, **kw), seen
+        finally:
+            handle.remove()
+
+    rows_through_the_last_block(local=False)  # the whole suffix's check runs here
+    whole, whole_rows = rows_through_the_last_block(local=False)
+    tight, rows = rows_through_the_last_block(memory=int(5 * per_row))
+    assert len(roomy.acts) > 5  # more distinct bases than the bound holds
+    assert whole is not None and tight is not None and tight.kind == whole.kind == "hf-decoder"  # the whole suffix
+    assert rows == [2, *whole_rows]  # one local chunk of 2 rows told how much all of them would hold

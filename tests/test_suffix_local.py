@@ -2,8 +2,10 @@
 
 Checked against the full forward (tolerance 1e-6, float32) on GPT-2, Llama
 and GPT-NeoX (tiny random configs), with the decisions of every pair equal
-to the full path's; where it cannot apply (logits read at every position,
-a patch at position 0) the reason is given and the prefix-cached path runs.
+to the full path's, whether the network reads the last logits or every
+position's (those before the patch are the base's own, kept from its pass);
+where it cannot apply (a patch at position 0, a call it cannot follow) the
+reason is given and the prefix-cached path runs.
 """
 
 from __future__ import annotations
@@ -19,22 +21,30 @@ from causalabs.network.suffix import TOLERANCE
 from causalabs.network.suffix_local import checked_local_suffix, local_suffix
 
 
+@pytest.mark.parametrize("keep", [1, 3, 0])  # logits read: the last, the last 3, every position
 @pytest.mark.parametrize("family", ["gpt2", "llama", "neox"])
-def test_local_suffix_matches_the_full_forward(family: str) -> None:
-    net = _hf(family, logits_to_keep=1)
+def test_local_suffix_matches_the_full_forward(family: str, keep: int) -> None:
+    net = _hf(family, logits_to_keep=keep)
     ids = torch.randint(0, 50, (4, 6), generator=torch.Generator().manual_seed(4))
     for layer, positions in ((0, (5,)), (1, (3, 5)), (2, (-1,))):
         local, reason = checked_local_suffix(net, f"{net.info['blocks']}.{layer}", "output", positions, ids)
         assert local is not None, reason
         assert local.start == min(q % 6 for q in positions)
-        h, kv = local.record(ids)
-        assert h.shape == (4, 6, 32) and len(kv) == 3 - layer - 1  # one (keys, values) per block after the site
-        assert all(k.shape[2] == v.shape[2] == local.start for k, v in kv)
+        h, cached = local.record(ids)
+        assert h.shape == (4, 6, 32) and len(cached.kv) == 3 - layer - 1  # one (keys, values) per block after the site
+        assert all(k.shape[2] == v.shape[2] == local.start for k, v in cached.kv)
+        read = 6 - keep if keep else 0
+        before = max(0, local.start - read)  # logits read before the patch: the base's own, kept
+        assert (cached.before is None) if before == 0 else (cached.before is not None and cached.before.shape == (4, before, 50))
+        with torch.no_grad():  # the kept logits are the base's own
+            full = net.call(net.module, ids).logits
+        if cached.before is not None:
+            torch.testing.assert_close(cached.before, full[:, :before], atol=1e-6, rtol=0)
 
 
-@pytest.mark.parametrize("family", ["gpt2", "llama"])
-def test_every_pair_decides_as_the_full_path(family: str) -> None:
-    net = _hf(family, logits_to_keep=1)
+@pytest.mark.parametrize(("family", "keep"), [("gpt2", 1), ("llama", 1), ("gpt2", 0), ("llama", 0)])
+def test_every_pair_decides_as_the_full_path(family: str, keep: int) -> None:
+    net = _hf(family, logits_to_keep=keep)
     pairs = _token_pairs(200, seed=9)
     for layer in (0, 1):
         align = Alignment({"v": site(f"{net.info['blocks']}.{layer}", positions=(-1,))})
@@ -47,15 +57,17 @@ def test_every_pair_decides_as_the_full_path(family: str) -> None:
 
 
 def test_where_it_cannot_apply_the_reason_is_given() -> None:
-    every = _hf("gpt2", logits_to_keep=0)
-    ids = torch.randint(0, 50, (3, 6))
-    reason = local_suffix(every, "transformer.h.1", "output", (-1,), ids)
-    assert isinstance(reason, str) and "logits_to_keep" in reason
+    import attrs
+
     last = _hf("gpt2", logits_to_keep=1)
+    ids = torch.randint(0, 50, (3, 6))
     reason = local_suffix(last, "transformer.h.1", "output", (0,), ids)
-    assert isinstance(reason, str) and "positions from 0" in reason
+    assert isinstance(reason, str) and "position 0" in reason
+    own = attrs.evolve(last, call=lambda module, inputs: module(inputs))  # a call it cannot follow
+    reason = local_suffix(own, "transformer.h.1", "output", (-1,), ids)
+    assert isinstance(reason, str) and "call()" in reason
     pairs = _token_pairs(40, seed=1)
-    res = evaluate_pairs(every, Alignment({"v": site("transformer.h.1", positions=(-1,))}), pairs)
+    res = evaluate_pairs(last, Alignment({"v": site("transformer.h.1", positions=(0,))}), pairs)
     assert res.execution == "suffix"  # the prefix cache still applies
 
 

@@ -46,9 +46,9 @@ def test_the_spill_target_is_the_host_for_an_accelerator_only() -> None:
 
 
 def test_spilled_prefixes_run_once_per_input_and_decide_as_the_full_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    net = _hf("gpt2", logits_to_keep=0)  # logits everywhere: the prefix-cached path, not the local one
+    net = _hf("gpt2", logits_to_keep=0)
     pairs = _token_pairs(90, seed=2)
-    align = Alignment({"v": site(f"{net.info['blocks']}.1", positions=(-1,))})
+    align = Alignment({"v": site(f"{net.info['blocks']}.1", positions=(0,))})  # position 0: not the local path
     table = np.stack([np.concatenate([pairs.base[f"t{i}"], pairs.sources["v"][f"t{i}"]]) for i in range(6)], 1)
     distinct = len(np.unique(table, axis=0))
     memory = 6 * 32 * 4 * 3  # three inputs' tensors at the site: not all of them

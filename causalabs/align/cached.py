@@ -33,7 +33,7 @@ from causalabs.engine.prefixes import DEFAULT_MEMORY
 from causalabs.network.network import Network, take_rows
 from causalabs.network.sites import Site, positions_tensor, site
 from causalabs.network.suffix import Suffix, checked_suffix
-from causalabs.network.suffix_local import LocalRows, checked_local_suffix
+from causalabs.network.suffix_local import LocalCache, LocalRows, checked_local_suffix
 
 Batch = dict[str, np.ndarray]
 
@@ -115,18 +115,15 @@ def _record_local(
     if found is None:
         return None
     hs: list[torch.Tensor] = []
-    kvs: list[Any] = []
-    held = 0
+    parts: list[LocalCache] = []
     for start in range(0, len(first), batch_size):
         rows = torch.arange(start, min(len(first), start + batch_size), device=device)
-        h, kv = found.record(take_rows(distinct, rows))
-        held += h.numel() * h.element_size() + sum(k.numel() * k.element_size() * 2 for k, _ in kv)
-        if held > memory:
-            return None
+        h, part = found.record(take_rows(distinct, rows))
+        if start == 0 and (h.numel() * h.element_size() + part.nbytes) / len(rows) * len(first) > memory:
+            return None  # every row holds as much: decided from the first chunk, before recording the rest
         hs.append(h)
-        kvs.append(kv)
-    kv_all = tuple((torch.cat([kv[i][0] for kv in kvs]), torch.cat([kv[i][1] for kv in kvs])) for i in range(len(kvs[0])))
-    return CachedBases(found.suffix, torch.cat(hs), torch.as_tensor(inverse, device=device), LocalRows(distinct, kv_all))
+        parts.append(part)
+    return CachedBases(found.suffix, torch.cat(hs), torch.as_tensor(inverse, device=device), LocalRows(distinct, LocalCache.cat(parts)))
 
 
 def patched_output(

@@ -25,7 +25,7 @@ from causalabs.engine.prefixes import DEFAULT_HOST_MEMORY, Finish, PathResult, h
 from causalabs.errors import NonFiniteError
 from causalabs.network.network import Network, take_rows
 from causalabs.network.sites import Site
-from causalabs.network.suffix_local import LocalRows, checked_local_suffix
+from causalabs.network.suffix_local import LocalCache, LocalRows, checked_local_suffix
 
 Batch = dict[str, np.ndarray]
 
@@ -66,26 +66,22 @@ def run_local(
     # every distinct base once: a full forward keeping the tensor at the site and the keys and values before
     # the patch; an input that is only ever a source runs only up to the site (its vectors are all it gives)
     hs: list[torch.Tensor] = []
-    kvs: list[Any] = []
+    parts: list[LocalCache] = []
     store: torch.device | None = device
     for start in range(0, len(bases), batch_size):
         rows = torch.as_tensor(bases[start : start + batch_size], device=device)
-        h, kv = local.record(take_rows(inputs_u, rows))
+        h, part = local.record(take_rows(inputs_u, rows))
         if start == 0:  # every row holds as much: decide where all of them go
-            per_row = (h.numel() * h.element_size() + sum(k.numel() * k.element_size() * 2 for k, _ in kv)) / len(rows)
-            need = int(per_row * len(bases))
+            need = int((h.numel() * h.element_size() + part.nbytes) / len(rows) * len(bases))
             store = held_on(device, need, memory, host_memory)
             if store is None:
-                return "the inputs' cached keys and values would exceed the memory bound"
+                return "the inputs' cached keys and values (and logits read before the patch) would exceed the memory bound"
         if store != device:  # spilled to the host: each batch's rows go back to the device
-            h, kv = h.to(store), tuple((k.to(store), v.to(store)) for k, v in kv)
+            h, part = h.to(store), part.to(store)  # type: ignore[arg-type]
         hs.append(h)
-        kvs.append(kv)
+        parts.append(part)
     h_all = torch.cat(hs)
-    cached = LocalRows(
-        take_rows(inputs_u, torch.as_tensor(bases, device=device)),
-        tuple((torch.cat([kv[i][0] for kv in kvs]), torch.cat([kv[i][1] for kv in kvs])) for i in range(len(kvs[0]))),
-    )
+    cached = LocalRows(take_rows(inputs_u, torch.as_tensor(bases, device=device)), LocalCache.cat(parts))
     at_base = np.full(u, -1, dtype=np.int64)
     at_base[bases] = np.arange(len(bases))
     vectors = _source_vectors(runner, network, distinct, sites, bases, h_all, batch_size)

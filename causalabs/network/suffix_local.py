@@ -1,19 +1,20 @@
 """Position-local suffixes of causal decoders: only positions >= p run, earlier keys and values are cached.
 
 In a causal (decoder) transformer a patch at token positions >= ``p`` cannot
-change any position before ``p``.  So when every patched position is >= ``p``
-and the network reads logits only at positions >= ``p`` (``hf_network(...,
-logits_to_keep=k)`` with ``T - k >= p``), a pair needs the blocks after the
-site at positions ``p..T-1`` only, reading every earlier position's keys and
-values from the base's own (unpatched) pass, as incremental decoding does.
-For a claim at the last token a pair then costs the blocks after the site
-for one token.
+change any position before ``p``.  So when every patched position is >= ``p``,
+a pair needs the blocks after the site at positions ``p..T-1`` only, reading
+every earlier position's keys and values from the base's own (unpatched)
+pass, as incremental decoding does; the logits it reads at positions before
+``p`` (all of them by default, none with ``hf_network(..., logits_to_keep=k)``
+and ``T - k >= p``) are the base's own, kept from that pass.  For a claim at
+the last token a pair then costs the blocks after the site for one token.
 
 :func:`local_suffix` builds one for GPT-2, the Llama family and GPT-NeoX
 (block sites, token ids alone).  ``record(inputs)`` runs the bases once (a
-full forward with a key/value cache) and returns the tensor at the site and
-the suffix layers' keys and values at positions ``< p``; the suffix's
-``run(h, rows)`` takes :class:`LocalRows` in place of the encoded inputs.
+full forward with a key/value cache) and returns the tensor at the site, the
+suffix layers' keys and values at positions ``< p`` and the logits read
+before ``p`` (:class:`LocalCache`); the suffix's ``run(h, rows)`` takes
+:class:`LocalRows` in place of the encoded inputs.
 Each block's other arguments are recorded from a one-row and a two-row
 incremental pass, as in :mod:`causalabs.network.suffix_hf`.
 :func:`checked_local_suffix` checks it against the full forward (plain, and
@@ -30,7 +31,7 @@ import contextlib
 import inspect
 import warnings
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -52,30 +53,58 @@ LOCAL_TOLERANCE = 2e-6
 
 
 @attrs.frozen(eq=False)
+class LocalCache:
+    """What a base's own pass leaves for its position-local suffix, besides the tensor at the site."""
+
+    kv: KV  # per suffix layer: keys and values at positions < start, (rows, heads, start, head_dim)
+    before: torch.Tensor | None = None  # the logits read at positions < start (rows, positions, vocab); None: none are
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held."""
+        held = sum(t.numel() * t.element_size() for pair in self.kv for t in pair)
+        return held + (0 if self.before is None else self.before.numel() * self.before.element_size())
+
+    def to(self, device: torch.device) -> LocalCache:
+        """The same tensors on ``device``."""
+        before = None if self.before is None else self.before.to(device)
+        return LocalCache(tuple((k.to(device), v.to(device)) for k, v in self.kv), before)
+
+    @staticmethod
+    def cat(parts: Sequence[LocalCache]) -> LocalCache:
+        """The rows of ``parts``, one after another."""
+        kv = tuple((torch.cat([p.kv[i][0] for p in parts]), torch.cat([p.kv[i][1] for p in parts])) for i in range(len(parts[0].kv)))
+        before = None if parts[0].before is None else torch.cat([p.before for p in parts])  # type: ignore[misc]
+        return LocalCache(kv, before)
+
+
+@attrs.frozen(eq=False)
 class LocalRows:
     """What a position-local suffix reads for a batch of base rows besides ``h``."""
 
     inputs: Any  # the rows' encoded inputs
-    kv: KV  # per suffix layer: keys and values at positions < start, (rows, heads, start, head_dim)
+    cache: LocalCache
 
     def take(self, index: torch.Tensor, device: torch.device | None = None) -> LocalRows:
-        """Rows ``index``; with ``device``, the keys and values moved there (they may be held on the host)."""
-        if device is None:
-            return LocalRows(take_rows(self.inputs, index), tuple((k.index_select(0, index), v.index_select(0, index)) for k, v in self.kv))
+        """Rows ``index``; with ``device``, the cached tensors moved there (they may be held on the host)."""
 
         def rows(t: torch.Tensor) -> torch.Tensor:
-            return t.index_select(0, index.to(t.device)).to(device)
+            got = t.index_select(0, index.to(t.device))
+            return got if device is None else got.to(device)
 
-        return LocalRows(take_rows(self.inputs, index.to(device)), tuple((rows(k), rows(v)) for k, v in self.kv))
+        c = self.cache
+        cache = LocalCache(tuple((rows(k), rows(v)) for k, v in c.kv), None if c.before is None else rows(c.before))
+        return LocalRows(take_rows(self.inputs, index if device is None else index.to(device)), cache)
 
 
 @attrs.frozen(eq=False)
 class LocalSuffix:
-    """A position-local suffix: ``suffix.run(h, LocalRows)`` and ``record(inputs) -> (h, kv)`` for base rows."""
+    """A position-local suffix: ``suffix.run(h, LocalRows)`` and ``record(inputs) -> (h, LocalCache)`` for base
+    rows."""
 
     suffix: Suffix
     start: int
-    record: Callable[[Any], tuple[torch.Tensor, KV]]
+    record: Callable[[Any], tuple[torch.Tensor, LocalCache]]
 
 
 @contextlib.contextmanager
@@ -132,9 +161,9 @@ def local_suffix(network: Network, path: str, io: str, positions: tuple[int, ...
     tail = next((t for t in DECODER_TAILS if t[0] == blocks_at and t[1] in modules and t[2] in modules), None)
     if tail is None:
         return f"no known decoder family with blocks at {blocks_at!r}"
-    keep = None if is_default_call(network) else _logits_to_keep(network)
-    if not keep:
-        return "the network reads logits at every position (position-local needs hf_network(..., logits_to_keep=k))"
+    keep = 0 if is_default_call(network) else _logits_to_keep(network)
+    if keep is None:
+        return "the network's call() is neither the default nor lm_call"
     if not _token_ids(network, inputs):
         return "the encoded inputs are not token ids alone"
     index = path[len(blocks_at) + 1 :] if path.startswith(blocks_at + ".") else ""
@@ -143,8 +172,9 @@ def local_suffix(network: Network, path: str, io: str, positions: tuple[int, ...
     tokens = inputs["input_ids"] if isinstance(inputs, Mapping) else inputs
     length = int(tokens.shape[1])
     p = min(q % length for q in positions)
-    if p == 0 or length - keep < p:
-        return f"positions from {p} do not leave an earlier prefix with all {keep} read-out positions after it"
+    if p == 0:
+        return "a patch at position 0 leaves no earlier position to cache"
+    read = max(0, length - keep) if keep else 0  # the first position whose logits the network reads
     first = int(index) + (1 if io == "output" else 0)
     blocks = list(modules[blocks_at])  # type: ignore[arg-type]
     suffix_blocks = blocks[first:]
@@ -176,7 +206,7 @@ def local_suffix(network: Network, path: str, io: str, positions: tuple[int, ...
             recorded[key] = [_mark_batched(a, b) for a, b in zip(one, two)]
         return [_expand(call_args, n) for call_args in recorded[key]]
 
-    def record(ids: Any) -> tuple[torch.Tensor, KV]:
+    def record(ids: Any) -> tuple[torch.Tensor, LocalCache]:
         tokens = ids["input_ids"] if isinstance(ids, Mapping) else ids
         store: list[torch.Tensor] = []
         if io == "output":
@@ -185,13 +215,16 @@ def local_suffix(network: Network, path: str, io: str, positions: tuple[int, ...
             handle = site_module.register_forward_pre_hook(lambda m, a, k: store.append(a[0] if a else k["hidden_states"]), with_kwargs=True)
         try:
             with torch.no_grad():
-                cache = _cache_of(root(input_ids=tokens, use_cache=True, logits_to_keep=1))
+                # the logits from ``read`` on, where some are read before the patch (logits_to_keep=0: all)
+                out = root(input_ids=tokens, use_cache=True, logits_to_keep=length - read if read < p else 1)
         finally:
             handle.remove()
+        cache = _cache_of(out)
         kv = tuple(
             (k[:, :, :p].clone(), v[:, :, :p].clone()) for k, v in (_layer_kv(cache, first + i) for i in range(len(suffix_blocks)))
         )
-        return store[0].detach().clone(), kv
+        before = out.logits[:, : p - read].clone() if read < p else None
+        return store[0].detach().clone(), LocalCache(kv, before)
 
     def run(h: torch.Tensor, rows: LocalRows) -> Any:
         from transformers import DynamicCache
@@ -200,12 +233,17 @@ def local_suffix(network: Network, path: str, io: str, positions: tuple[int, ...
         tokens = rows.inputs["input_ids"] if isinstance(rows.inputs, Mapping) else rows.inputs
         n = h.shape[0]
         # layers before the suffix are never read: they hold the first suffix layer's tensors (no copy)
-        cache = DynamicCache(ddp_cache_data=[rows.kv[0]] * first + list(rows.kv)) if rows.kv else None
+        kv = rows.cache.kv
+        cache = DynamicCache(ddp_cache_data=[kv[0]] * first + list(kv)) if kv else None
         x = h[:, p:]
         for block, (args, kwargs) in zip(suffix_blocks, arguments(tokens, n)):
             out = block(x, *(_fill(a, cache) for a in args), **{k: _fill(v, cache) for k, v in kwargs.items()})
             x = out[0] if isinstance(out, (tuple, list)) else out
-        return CausalLMOutputWithPast(logits=head(norm(x[:, -keep:])))
+        if read >= p:
+            return CausalLMOutputWithPast(logits=head(norm(x[:, read - p :])))
+        before = rows.cache.before
+        assert before is not None  # recorded by record() whenever read < p
+        return CausalLMOutputWithPast(logits=torch.cat([before, head(norm(x))], dim=1))
 
     return LocalSuffix(Suffix(path, io, run, "hf-decoder-local"), p, record)
 
@@ -216,8 +254,8 @@ def _check(network: Network, local: LocalSuffix, inputs: Any) -> SuffixCheck:
     module = network.module.get_submodule(suffix.module)
     try:
         with torch.no_grad():
-            h, kv = local.record(inputs)
-            rows = LocalRows(inputs, kv)
+            h, cached = local.record(inputs)
+            rows = LocalRows(inputs, cached)
             worst, scale = 0.0, 1.0
             variants = [h]
             if h.shape[0] > 1:
