@@ -124,6 +124,30 @@ def test_pairs_run_without_hooks_and_decide_as_the_full_patch(
     assert hook_count(net.module) == 0
 
 
+@pytest.mark.parametrize("units", [None, (0, 1, 2, 3)])
+def test_a_patch_of_the_whole_tensor_skips_the_bases_prefixes(units: tuple[int, ...] | None) -> None:
+    net = _net()
+    table = np.array(np.meshgrid(*[[0, 1]] * 4, indexing="ij")).reshape(4, -1).T
+    order = np.random.default_rng(8).permutation(16)
+    base = {k: table[order[:8], j] for j, k in enumerate(NAMES)}  # every base and source distinct
+    source = {k: table[order[8:], j] for j, k in enumerate(NAMES)}
+    pairs = _Pairs(base, source)
+    align = Alignment({"v": site("2.1", units=units)})
+    full = evaluate_pairs(net, align, pairs, batch_size=5, suffix=False)
+    evaluate_pairs(net, align, pairs, batch_size=5)  # the suffix's check runs here
+    rows: list[int] = []
+    handle = net.module[0].register_forward_hook(lambda m, a, out: rows.append(int(out.shape[0])))
+    try:
+        plain = evaluate_pairs(net, align, pairs, batch_size=5)
+    finally:
+        handle.remove()
+    assert plain.execution.startswith("patch: no base input repeats")
+    np.testing.assert_array_equal(plain.predicted, full.predicted)
+    np.testing.assert_allclose(plain.prob_expected, full.prob_expected, rtol=0, atol=1e-6)
+    # the whole tensor patched: only the 8 sources run the first layer; some units patched: the 8 bases too
+    assert sum(rows) == (8 if units is None else 16)
+
+
 def test_a_non_finite_prefix_is_a_typed_error_naming_the_site() -> None:
     net = _net()
     batch = _rows(4, 8)

@@ -74,8 +74,9 @@ def test_spilled_prefixes_run_once_per_input_and_decide_as_the_full_path(monkeyp
     assert rows_bounded == rows_chunked
 
 
-def test_spilled_keys_and_values_keep_the_position_local_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    net = _hf("gpt2", logits_to_keep=1)
+@pytest.mark.parametrize("keep", [1, 0])  # with every position's logits read, those before the patch spill too
+def test_spilled_keys_and_values_keep_the_position_local_path(monkeypatch: pytest.MonkeyPatch, keep: int) -> None:
+    net = _hf("gpt2", logits_to_keep=keep)
     pairs = _token_pairs(90, seed=4)
     align = Alignment({"v": site(f"{net.info['blocks']}.0", positions=(-1,))})
     memory = 1000  # far less than the keys and values of every input

@@ -111,6 +111,15 @@ def _self_sourced(base: Batch, sources: Sequence[Batch], names: Sequence[str]) -
     return same
 
 
+def _overwrites(patches: Sequence[tuple[Site, torch.Tensor]], suffix: Suffix) -> bool:
+    """One patch, of the whole tensor at the suffix's location (no positions, no subspace): each pair's
+    tensor there is its source's, and the base's prefix need not run."""
+    if len(patches) != 1:
+        return False
+    s, _ = patches[0]
+    return s.positions is None and s.subspace.is_all and (s.module, s.io) == (suffix.module, suffix.io)
+
+
 def run_patched(
     network: Network,
     be: Patches,
@@ -140,7 +149,9 @@ def run_patched(
     ``inputs``' tensor at the suffix's location (every site must be there);
     each pass then runs only the suffix (:meth:`RunsSuffix.patch_suffix`).
     With ``acts`` None each pass runs the suffix's plain prefix first
-    (:attr:`~causalabs.network.suffix.Suffix.prefix`): a full pass without hooks.
+    (:attr:`~causalabs.network.suffix.Suffix.prefix`): a full pass without hooks;
+    where one patch overwrites the whole tensor there and no pair keeps its
+    own, the bases' prefixes are skipped (the source tensors are the patched ones).
     ``same``: which pairs are self-sourced, when the caller knows already.
     """
     n = len(next(iter(base.values())))
@@ -162,7 +173,9 @@ def run_patched(
             if prefix is not None and encoded is not None:
                 runner, suffix, acts = prefix
                 rows = torch.arange(start, stop) if input_rows is None else input_rows[start:stop]
-                if acts is None:  # the suffix's plain prefix, on this batch
+                if acts is None and keep is None and _overwrites(patches, suffix):
+                    h = patches[0][1]  # the pairs' source tensors: a base's own would be overwritten whole
+                elif acts is None:  # the suffix's plain prefix, on this batch
                     with torch.no_grad():
                         h = suffix.prefix(encoded)  # type: ignore[misc]
                 else:  # from the host where the tensors were spilled
