@@ -62,6 +62,8 @@ def test_das_on_cached_activations_fits_as_the_full_step_does() -> None:
     kw = {"epochs": 2, "seed": 0, "fast_mlp": False, "patience": None}
     fast = fit_das(net, Site("2"), {"left": 1, "right": 1}, train, suffix=True, **kw)
     full = fit_das(net, Site("2"), {"left": 1, "right": 1}, train, suffix=False, **kw)
+    assert (fast.execution, full.execution) == ("suffix", "full")  # the result says how a step ran
+    assert fit_das(net, Site("2"), {"left": 1, "right": 1}, train, epochs=1, seed=0, patience=None).execution == "mlp-tail"
     torch.testing.assert_close(fast.basis, full.basis, atol=1e-4, rtol=0)
     assert _heldout_iia(net, fast.alignment, test) == _heldout_iia(net, full.alignment, test)
 
@@ -72,6 +74,7 @@ def test_boundless_on_cached_activations_fits_as_the_full_step_does() -> None:
     kw = {"epochs": 2, "seed": 0, "patience": None}
     fast = fit_boundless(net, Site("2"), ["left", "right"], train, suffix=True, **kw)
     full = fit_boundless(net, Site("2"), ["left", "right"], train, suffix=False, **kw)
+    assert (fast.execution, full.execution) == ("suffix", "full")
     assert fast.alignment.sites["left"].subspace.dims == full.alignment.sites["left"].subspace.dims
     a, b = _heldout_iia(net, fast.alignment, test), _heldout_iia(net, full.alignment, test)
     assert a == pytest.approx(b, abs=0.01)

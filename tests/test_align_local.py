@@ -19,12 +19,12 @@ import pytest
 import torch
 from test_suffix import _hf
 
-from causalabs.align.cached import fixed_positions, patched_output
+from causalabs.align.cached import patched_output
 from causalabs.align.das import _prepare, fit_das
 from causalabs.align.rotation import LearnedRotation
 from causalabs.backends.native import NativeBackend
 from causalabs.network import Network
-from causalabs.network.sites import Site, Subspace
+from causalabs.network.sites import Site, Subspace, fixed_positions
 
 
 class _Pairs:
@@ -87,6 +87,7 @@ def test_a_fit_learns_the_same_basis_on_every_path(family: str, keep: int) -> No
     local = fit_das(net, location, {"v": 2}, train, **kw)
     whole = fit_das(net, location, {"v": 2}, train, local=False, **kw)
     full = fit_das(net, location, {"v": 2}, train, suffix=False, **kw)
+    assert (local.execution, whole.execution, full.execution) == ("suffix-local", "suffix", "full")
     assert not torch.equal(local.basis, LearnedRotation(32, 2, seed=0).frozen().cpu())  # it trained
     torch.testing.assert_close(local.basis, whole.basis, atol=1e-4, rtol=0)
     torch.testing.assert_close(local.basis, full.basis, atol=1e-4, rtol=0)

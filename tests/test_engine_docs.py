@@ -59,7 +59,7 @@ def test_the_block_runs_and_prints_what_its_comments_say(monkeypatch: pytest.Mon
 def test_the_quoted_execution_values_are_the_programs() -> None:
     hyp, net, alignment = _readme_net()
     distinct = _all_distinct(hyp)
-    assert evaluate_pairs(net, alignment, distinct).execution == _quoted("when the pairs share no input")
+    assert evaluate_pairs(net, alignment, distinct).execution == _quoted("among themselves)")
     assert evaluate_pairs(net, alignment, distinct, suffix=False).execution == "patch"
     apart = ca.Alignment({"left": ca.site("0", units=[0]), "right": ca.site("2", units=[1])})
     pairs = ca.random_pairs(hyp, ["left", "right"], 200, seed=0)

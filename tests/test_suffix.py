@@ -171,7 +171,7 @@ def test_hf_decisions_on_the_suffix_path_equal_the_full_path(family: str) -> Non
         fast = evaluate_pairs(net, align, pairs, batch_size=32)
         full = evaluate_pairs(net, align, pairs, batch_size=32, suffix=False)
         # fixed positions at or after 2 with the last logits read: only those positions run
-        assert fast.execution == ("suffix" if pos is None else "suffix-local"), fast.execution
+        assert fast.execution == ("suffix: a patch at every position leaves no earlier position to cache" if pos is None else "suffix-local"), fast.execution
         assert full.execution == "patch"
         np.testing.assert_array_equal(fast.predicted, full.predicted)
         assert fast.prob_expected is not None and full.prob_expected is not None
@@ -191,7 +191,7 @@ def test_pairs_that_share_no_input_take_the_full_patch_path() -> None:
     assert distinct.execution.startswith("patch: no base input repeats"), distinct.execution
     np.testing.assert_array_equal(distinct.predicted, evaluate_pairs(net, align, pairs, suffix=False).predicted)
     pairs.base = {k: np.concatenate([v[:11], v[:1]]) for k, v in pairs.base.items()}
-    assert evaluate_pairs(net, align, pairs).execution == "suffix"
+    assert evaluate_pairs(net, align, pairs).execution == "suffix: a patch at every position leaves no earlier position to cache"
 
 
 def test_padding_mask_inputs_keep_the_full_path_and_say_why() -> None:

@@ -68,7 +68,7 @@ def test_where_it_cannot_apply_the_reason_is_given() -> None:
     assert isinstance(reason, str) and "call()" in reason
     pairs = _token_pairs(40, seed=1)
     res = evaluate_pairs(last, Alignment({"v": site("transformer.h.1", positions=(0,))}), pairs)
-    assert res.execution == "suffix"  # the prefix cache still applies
+    assert res.execution == "suffix: a patch at position 0 leaves no earlier position to cache"  # the prefix cache
 
 
 def test_a_fallback_from_the_local_path_encodes_each_distinct_input_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -91,12 +91,14 @@ def test_a_fallback_from_the_local_path_encodes_each_distinct_input_once(monkeyp
     # room for the site tensors (768 bytes a row) but not the keys and values too: the local path falls back
     memory = 768 * distinct + 100
     fallback = evaluate_pairs(counted, align, pairs, batch_size=16, memory=memory)
-    assert fallback.execution == "suffix"
+    assert fallback.execution == (
+        "suffix: the inputs' cached keys and values (and logits read before the patch) would exceed the memory bound"
+    )
     assert encoded == [distinct]  # one encode of the distinct inputs, shared by both paths tried
     assert evaluate_pairs(counted, align, pairs, batch_size=16).execution == "suffix-local"
     monkeypatch.setattr(evaluate_module, "run_local", lambda *a, **k: "not tried")
     alone = evaluate_pairs(counted, align, pairs, batch_size=16, memory=memory)
-    assert alone.execution == "suffix"
+    assert alone.execution == "suffix: not tried"
     np.testing.assert_array_equal(fallback.predicted, alone.predicted)
     np.testing.assert_array_equal(fallback.prob_expected, alone.prob_expected)  # type: ignore[arg-type]
 
@@ -179,5 +181,33 @@ def test_with_no_base_repeated_the_prefix_cached_path_runs_instead() -> None:
     pairs.sources = {"v": {f"t{i}": np.ascontiguousarray(table[src, i]) for i in range(6)}}
     align = Alignment({"v": site("transformer.h.1", positions=(-1,))})
     res = evaluate_pairs(net, align, pairs, batch_size=8)
-    assert res.execution == "suffix"
+    assert res.execution == "suffix: no base input repeats, so the position-local path would save no pass over the prefix-cached one"
     np.testing.assert_array_equal(res.predicted, evaluate_pairs(net, align, pairs, batch_size=8, suffix=False).predicted)
+
+
+@pytest.mark.parametrize("keep", [0, 1])
+def test_named_positions_the_same_in_every_input_take_the_local_path(keep: int) -> None:
+    import sympy as sp
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    import causalabs as ca
+    from causalabs.network.hf import Slot, TokenTemplate, candidate_decoder, hf_network
+
+    class AddMod8(ca.Hypothesis):
+        x, y = ca.inputs("x y", domain=range(8))
+        total = ca.var(sp.Mod(x + y, 8))
+        out = ca.output(total)
+
+    torch.manual_seed(0)
+    module = GPT2LMHeadModel(GPT2Config(n_layer=3, n_embd=32, n_head=2, vocab_size=50, n_positions=16,
+                                        bos_token_id=0, eos_token_id=0))
+    template = TokenTemplate([1, Slot("x", list(range(10, 18))), [2, 3], Slot("y", list(range(20, 28))), 4])
+    net = hf_network(module, template, candidate_decoder(list(range(30, 38))), name="tiny", logits_to_keep=keep)
+    pairs = ca.random_pairs(AddMod8, "total", 120, pool=12, seed=2)
+    for positions, path in (("last", "suffix-local"), ("slot:y", "suffix-local"),
+                            (lambda b: np.where(b["x"] > 3, 5, 4), "suffix: the position-local path needs positions "
+                             "that are the same in every input")):
+        align = Alignment({"total": site("transformer.h.1", positions=positions)})
+        fast = evaluate_pairs(net, align, pairs)
+        assert fast.execution == path
+        np.testing.assert_array_equal(fast.predicted, evaluate_pairs(net, align, pairs, suffix=False).predicted)

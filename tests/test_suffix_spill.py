@@ -63,10 +63,11 @@ def test_spilled_prefixes_run_once_per_input_and_decide_as_the_full_path(monkeyp
 
     evaluate_pairs(net, align, pairs, batch_size=8)  # the suffix's check (a few rows) runs once, here
     chunked, rows_chunked = run()
-    assert chunked.execution == "suffix" and rows_chunked > distinct  # the bases' prefixes ran again
+    at_0 = "suffix: a patch at position 0 leaves no earlier position to cache"
+    assert chunked.execution == at_0 and rows_chunked > distinct  # the bases' prefixes ran again
     monkeypatch.setattr(prefixes, "spill_target", _forced)
     spilled, rows_spilled = run()
-    assert spilled.execution == "suffix"
+    assert spilled.execution == at_0
     assert rows_spilled == distinct  # every input's prefix once
     np.testing.assert_array_equal(spilled.predicted, full.predicted)
     np.testing.assert_array_equal(spilled.predicted, chunked.predicted)

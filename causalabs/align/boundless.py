@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from causalabs.align.das import _check_settings, _location, _prepare, heldout_score, train_interchange
+from causalabs.align.das import _check_settings, _location, _prepare, heldout_score, step_path, train_interchange
 from causalabs.align.rotation import LearnedRotation
 from causalabs.align.settings import BOUNDARY_LR, DAS_SETTINGS
 from causalabs.align.stopping import Stopper, Training, holdout_split
@@ -75,6 +75,7 @@ class BoundlessResult:
     data_digests: tuple[str, ...]
     collapsed: tuple[str, ...] = ()
     training: Training | None = None
+    execution: str = "full"  # how a training step ran: "suffix-local", "suffix" or "full" (as DASResult's)
 
 
 class _SoftBoundaries(Featurizer):
@@ -289,4 +290,5 @@ def fit_boundless(
         data_digests=tuple(str(getattr(ds, "digest", "")) for ds in train),
         collapsed=collapsed,
         training=training,
+        execution=step_path(prepared),
     )

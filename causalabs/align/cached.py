@@ -8,10 +8,10 @@ vectors into it and runs only the layers after the site
 applies; elsewhere the step is a full patched pass, as before).
 
 At token positions of a causal decoder (a site ``BLOCKS.L[pos P]`` whose
-positions are the same in every row, and a network that reads only the
-last logits) a step runs even less: the blocks after the site at the
-positions from the first patched one on, every earlier position's keys and
-values read from the base's recorded pass
+positions are the same in every row, after the first) a step runs even
+less: the blocks after the site at the positions from the first patched
+one on, every earlier position's keys and values (and the logits the
+network reads there) taken from the base's recorded pass
 (:func:`~causalabs.network.suffix_local.checked_local_suffix`).  A patch
 there cannot change an earlier position, so the loss and its gradient are
 those of the whole suffix up to float rounding; gradients flow only through
@@ -31,7 +31,7 @@ from causalabs.backends.native import NativeBackend
 from causalabs.data.ops import row_ids, stack_rows
 from causalabs.engine.prefixes import DEFAULT_MEMORY
 from causalabs.network.network import Network, take_rows
-from causalabs.network.sites import Site, positions_tensor, site
+from causalabs.network.sites import Site, fixed_positions, site
 from causalabs.network.suffix import Suffix, checked_suffix
 from causalabs.network.suffix_local import LocalCache, LocalRows, checked_local_suffix
 
@@ -53,19 +53,6 @@ class CachedBases:
         return "suffix-local" if self.local is not None else self.suffix.kind
 
 
-def fixed_positions(network: Network, location: Site, base: Batch) -> tuple[int, ...] | None:
-    """``location``'s positions as one tuple when they are the same in every row of ``base`` (None otherwise)."""
-    if location.positions is None:
-        return None
-    if isinstance(location.positions, tuple):
-        return location.positions
-    n = len(next(iter(base.values())))
-    rows = positions_tensor(location, base, n, network)
-    if rows is None or n == 0 or not bool((rows == rows[:1]).all()):
-        return None
-    return tuple(int(q) for q in rows[0])
-
-
 def record_bases(
     backend: NativeBackend, network: Network, location: Site, base: Batch, inputs: Any, *,
     batch_size: int = 256, memory: int = DEFAULT_MEMORY, local: bool = True,
@@ -74,7 +61,8 @@ def record_bases(
     applies or they would take more than ``memory`` bytes.
 
     ``local`` (default): at fixed token positions of a causal decoder, also each base's suffix-layer keys
-    and values before the first patched position, so a step runs only the positions from there on.
+    and values before the first patched position (and the logits the network reads there), so a step runs
+    only the positions from there on.
     """
     names = list(base)
     first, inverse = row_ids(stack_rows(base, names))
@@ -105,7 +93,8 @@ def _record_local(
     network: Network, location: Site, base: Batch, inputs: Any, first: np.ndarray, inverse: np.ndarray,
     batch_size: int, memory: int,
 ) -> CachedBases | None:
-    """The position-local cache (tensor at the site, earlier keys and values) of every distinct base, or None."""
+    """The position-local cache (tensor at the site, earlier keys and values, logits read before the patch) of
+    every distinct base, or None (no local suffix, or more than ``memory`` bytes)."""
     positions = fixed_positions(network, location, base)
     if positions is None:
         return None

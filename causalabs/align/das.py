@@ -60,6 +60,9 @@ class DASResult:
     seed: int
     data_digests: tuple[str, ...]
     training: Training | None = None  # every epoch's loss and held-out score, the epoch kept, why it stopped
+    #: how a training step ran: "mlp-tail" (the hand-derived MLP tail), "suffix-local" (a causal decoder's
+    #: positions from the patch on), "suffix" (the layers after the site) or "full" (the whole network)
+    execution: str = "full"
 
 
 def _location(site: Site) -> Site:
@@ -145,10 +148,10 @@ def fit_das(
     are recorded once for the whole fit and a step runs only the layers after
     the site (:mod:`causalabs.align.cached`); ``False`` runs the whole network
     every step.  ``local`` (default): at fixed token positions of a causal
-    decoder that reads only its last logits, a step runs the suffix only at
-    the positions from the first patched one on (earlier keys and values
-    from the bases' recorded pass); ``False`` runs the suffix at every
-    position.  Deterministic for a given seed on CPU.
+    decoder (after the first), a step runs the suffix only at the positions
+    from the first patched one on (earlier keys and values, and any logits
+    read there, from the bases' recorded pass); ``False`` runs the suffix at
+    every position.  Deterministic for a given seed on CPU.
     """
     if not train:
         raise DatasetError("DAS: no training datasets given")
@@ -233,7 +236,15 @@ def fit_das(
         seed=seed,
         data_digests=tuple(str(getattr(ds, "digest", "")) for ds in train),
         training=training,
+        execution="mlp-tail" if tail is not None else step_path(prepared),
     )
+
+
+def step_path(prepared: Sequence[_Prepared]) -> str:
+    """How a training step over ``prepared`` runs: "suffix-local", "suffix" or "full" (comma-separated where
+    the training sets differ, for instance one too large to cache)."""
+    kinds = {"full" if p.cached is None else "suffix-local" if p.cached.local is not None else "suffix" for p in prepared}
+    return ", ".join(sorted(kinds))
 
 
 def _check_settings(label: str, epochs: int, batch_size: int, lr: float) -> None:

@@ -40,7 +40,9 @@ def _check_positions(s: Site, pos: torch.Tensor | None, x: torch.Tensor) -> None
         )
 
 
-def _pos_bounds(s: Site, pos: torch.Tensor | None) -> tuple[int, int] | None:
+def pos_bounds(s: Site, pos: torch.Tensor | None) -> tuple[int, int] | None:
+    """The least and greatest of a site's position indices (None for every position), which a pass checks
+    against the tensor's sequence length."""
     if pos is None or pos.numel() == 0:
         return None
     return int(pos.min()), int(pos.max())
@@ -123,7 +125,7 @@ def _patch_items(
         if src.shape[0] != n:
             raise SiteError(f"site {s.name}: {src.shape[0]} source vectors for {n} base rows")
         pos = positions_tensor(s, base, n, network)
-        bounds = _pos_bounds(s, pos)
+        bounds = pos_bounds(s, pos)
         by_module.setdefault((s.module, s.io), []).append((s, None if pos is None else pos.to(device), bounds, src))
     return by_module
 
@@ -170,7 +172,7 @@ def _wanted(network: Network, batch: Batch, sites: Sequence[Site]) -> dict[Locat
         key = s.location_key()
         if key not in wanted:
             pos = positions_tensor(s, batch, n, network)
-            wanted[key] = (s, None if pos is None else pos.to(device), _pos_bounds(s, pos))
+            wanted[key] = (s, None if pos is None else pos.to(device), pos_bounds(s, pos))
     return wanted
 
 

@@ -53,7 +53,8 @@ class PairResults:
     #: "suffix-local" (a causal decoder's positions from the patch on only),
     #: "patch" (one full patched pass per pair), "interchange" (the backend's
     #: interchange, batch by batch); after "patch" a reason may follow why the
-    #: suffix path did not apply ("patch: <reason>").
+    #: suffix path did not apply ("patch: <reason>"), after "suffix" why the
+    #: position-local one did not, for a decoder it supports ("suffix: <reason>").
     execution: str = "patch"
     #: ``evaluate_pairs(logits=True)``: float64 (n, 3) per pair of the patched run: the decoder's score
     #: (logit) of the expected value, its score of the base output, and the log of its normaliser
@@ -259,9 +260,9 @@ def evaluate_pairs(
         kw = {"batch_size": batch_size, "finish": finish, "memory": memory, "host_memory": host_memory}
         got = run_local(network, runner, distinct, dataset.base, sites, **kw)  # type: ignore[arg-type]
         label = "suffix-local"
-        if isinstance(got, str):
+        if isinstance(got, str):  # why not position-local ("" for a network that never is)
+            label = f"suffix: {got}" if got else "suffix"
             got = run_on_prefixes(network, runner, distinct, dataset.base, sites, **kw)  # type: ignore[arg-type]
-            label = "suffix"
         if isinstance(got, str):
             execution = f"patch: {got}" if pat is not None else f"interchange: {got}"
         else:

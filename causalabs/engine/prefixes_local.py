@@ -24,8 +24,8 @@ from causalabs.engine.distinct import DistinctInputs
 from causalabs.engine.prefixes import DEFAULT_HOST_MEMORY, Finish, PathResult, held_on, location, record_rows
 from causalabs.errors import NonFiniteError
 from causalabs.network.network import Network, take_rows
-from causalabs.network.sites import Site
-from causalabs.network.suffix_local import LocalCache, LocalRows, checked_local_suffix
+from causalabs.network.sites import Site, fixed_positions
+from causalabs.network.suffix_local import LocalCache, LocalRows, checked_local_suffix, is_local_decoder
 
 Batch = dict[str, np.ndarray]
 
@@ -42,21 +42,28 @@ def run_local(
     memory: int,
     host_memory: int = DEFAULT_HOST_MEMORY,
 ) -> PathResult:
-    """Every pair through the position-local suffix, or the reason it does not apply.
+    """Every pair through the position-local suffix, or the reason it does not apply: ``""`` where the
+    network is no decoder it supports (nothing to say), else a sentence.
 
     ``distinct``: the dataset's distinct inputs (``base`` and the sources),
     deduplicated and encoded once for every path tried.
     """
+    if not is_local_decoder(network):
+        return ""
     place = location(sites)
     if place is None:
-        return "the sites lie at more than one module location"
-    if not all(isinstance(s.positions, tuple) for s in sites):
-        return "position-local suffixes need fixed positions"
+        return "the sites lie at more than one module location, which the position-local path needs as one"
     bases = np.unique(distinct.ids[0])  # the distinct rows some pair has as its base
     n = distinct.n
     if len(bases) == n:  # each base runs whole here, as on the prefix-cached path, plus one local pass a pair
         return "no base input repeats, so the position-local path would save no pass over the prefix-cached one"
-    positions = tuple(sorted({q for s in sites for q in s.positions}))  # type: ignore[union-attr]
+    if any(s.positions is None for s in sites):
+        return "a patch at every position leaves no earlier position to cache"
+    every = distinct.batch()
+    fixed = {s.location_key(): fixed_positions(network, s, every) for s in sites}
+    if any(f is None for f in fixed.values()):
+        return "the position-local path needs positions that are the same in every input"
+    positions = tuple(sorted({q for f in fixed.values() for q in f}))  # type: ignore[union-attr]
     u = len(distinct)
     device = network.device
     inputs_u = distinct.inputs
@@ -84,7 +91,7 @@ def run_local(
     cached = LocalRows(take_rows(inputs_u, torch.as_tensor(bases, device=device)), LocalCache.cat(parts))
     at_base = np.full(u, -1, dtype=np.int64)
     at_base[bases] = np.arange(len(bases))
-    vectors = _source_vectors(runner, network, distinct, sites, bases, h_all, batch_size)
+    vectors = _source_vectors(runner, network, distinct, sites, fixed, bases, h_all, batch_size)  # type: ignore[arg-type]
     ids = distinct.ids_on(device)
     base_idx, source_idx = ids[0], ids[1:]
     same_t = torch.from_numpy(distinct.self_sourced()).to(device)
@@ -114,12 +121,12 @@ def run_local(
 
 
 def _source_vectors(
-    runner: RunsSuffix, network: Network, distinct: DistinctInputs, sites: Sequence[Site], bases: np.ndarray,
-    h_bases: torch.Tensor, batch_size: int,
+    runner: RunsSuffix, network: Network, distinct: DistinctInputs, sites: Sequence[Site],
+    fixed: dict[Any, tuple[int, ...]], bases: np.ndarray, h_bases: torch.Tensor, batch_size: int,
 ) -> dict[Any, torch.Tensor]:
     """Each site's vectors for every distinct row (on the device): a base's from its recorded tensor at the
-    site's (fixed) positions, as collect records them; an input that is only ever a source from a pass that
-    stops at the site."""
+    site's positions (``fixed``, by location key), as collect records them; an input that is only ever a
+    source from a pass that stops at the site."""
     device = network.device
     length = h_bases.shape[1]
     u = len(distinct)
@@ -131,7 +138,7 @@ def _source_vectors(
         key = s.location_key()
         if key in out:
             continue
-        at = h_bases[:, [q % length for q in s.positions]].to(device)  # type: ignore[union-attr]
+        at = h_bases[:, [q % length for q in fixed[key]]].to(device)
         out[key] = at.new_zeros((u, *at.shape[1:]))
         out[key][torch.as_tensor(bases, device=device)] = at
     if only.any():

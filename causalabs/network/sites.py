@@ -245,3 +245,17 @@ def positions_tensor(s: Site, batch: dict[str, np.ndarray], n: int, network: Any
             raise SiteError(f"site {s.name}: the position function returned {raw.shape[0]} rows for {n}")
         return torch.as_tensor(raw.astype(np.int64))
     return torch.tensor(positions, dtype=torch.long).expand(n, len(positions))
+
+
+def fixed_positions(network: Any, location: Site, batch: dict[str, np.ndarray]) -> tuple[int, ...] | None:
+    """``location``'s positions as one tuple when they are the same in every row of ``batch`` (fixed ones, or a
+    name such as ``last`` on prompts of one length); None otherwise, and for every position."""
+    if location.positions is None:
+        return None
+    if isinstance(location.positions, tuple):
+        return location.positions
+    n = len(next(iter(batch.values())))
+    rows = positions_tensor(location, batch, n, network)
+    if rows is None or n == 0 or not bool((rows == rows[:1]).all()):
+        return None
+    return tuple(int(q) for q in rows[0])

@@ -150,17 +150,37 @@ def _layer_kv(cache: Any, i: int) -> tuple[torch.Tensor, torch.Tensor]:
     return cache.key_cache[i], cache.value_cache[i]  # older transformers
 
 
-def local_suffix(network: Network, path: str, io: str, positions: tuple[int, ...], inputs: Any) -> LocalSuffix | str:
-    """The position-local suffix after block ``path``'s ``io`` for patches at ``positions``, or why not."""
-    root = network.module
+def _decoder(root: nn.Module) -> tuple[str, str, str] | str:
+    """(blocks, final norm, LM head) paths of a supported decoder family, or why ``root`` is not one."""
     modules = dict(root.named_modules())
     try:
         blocks_at = blocks_path(root)
     except CausalabsError:
         return "no list of decoder blocks"
     tail = next((t for t in DECODER_TAILS if t[0] == blocks_at and t[1] in modules and t[2] in modules), None)
-    if tail is None:
-        return f"no known decoder family with blocks at {blocks_at!r}"
+    return f"no known decoder family with blocks at {blocks_at!r}" if tail is None else tail
+
+
+_DECODER: weakref.WeakKeyDictionary[nn.Module, bool] = weakref.WeakKeyDictionary()
+
+
+def is_local_decoder(network: Network) -> bool:
+    """Whether the network's module is a decoder family position-local suffixes support (GPT-2, the Llama
+    family, GPT-NeoX); asked once per module."""
+    root = network.module
+    if root not in _DECODER:
+        _DECODER[root] = not isinstance(_decoder(root), str)
+    return _DECODER[root]
+
+
+def local_suffix(network: Network, path: str, io: str, positions: tuple[int, ...], inputs: Any) -> LocalSuffix | str:
+    """The position-local suffix after block ``path``'s ``io`` for patches at ``positions``, or why not."""
+    root = network.module
+    modules = dict(root.named_modules())
+    tail = _decoder(root)
+    if isinstance(tail, str):
+        return tail
+    blocks_at = tail[0]
     keep = 0 if is_default_call(network) else _logits_to_keep(network)
     if keep is None:
         return "the network's call() is neither the default nor lm_call"

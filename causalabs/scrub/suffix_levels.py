@@ -32,7 +32,7 @@ import torch
 
 from causalabs.backends import RunsSuffix
 from causalabs.backends.hooks import StopForward, edit_hooks
-from causalabs.backends.locations import _pos_bounds, select, write_patches
+from causalabs.backends.locations import pos_bounds, select, write_patches
 from causalabs.backends.native import NativeBackend
 from causalabs.errors import ScrubError
 from causalabs.network.network import Network, encode
@@ -51,7 +51,7 @@ def _write_rows(
 ) -> torch.Tensor:
     """``x`` with ``s``'s subspace on rows ``rows`` taken from ``src`` (other rows untouched, out of place):
     :func:`~causalabs.backends.locations.write_patches` on those rows."""
-    part = write_patches(x.index_select(0, rows), [(s, pos, _pos_bounds(s, pos), src)], None)
+    part = write_patches(x.index_select(0, rows), [(s, pos, pos_bounds(s, pos), src)], None)
     return x.index_copy(0, rows, part)
 
 
