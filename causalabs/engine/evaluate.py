@@ -173,13 +173,12 @@ def run_patched(
         try:
             if prefix is not None and encoded is not None:
                 runner, suffix, acts = prefix
-                rows = torch.arange(start, stop) if input_rows is None else input_rows[start:stop]
                 if acts is None and keep is None and _overwrites(patches, suffix):
                     h = patches[0][1]  # the pairs' source tensors: a base's own would be overwritten whole
                 elif acts is None:  # the suffix's plain prefix, on this batch
                     with torch.no_grad():
                         h = suffix.prefix(encoded)  # type: ignore[misc]
-                else:  # from the host where the tensors were spilled
+                else:  # the recorded tensors of these bases (``rows``, as encoded above), from the host if spilled
                     h = acts.index_select(0, rows.to(acts.device)).to(network.device)
                 out = runner.patch_suffix(network, suffix, h, chunk, patches, inputs=encoded, keep=keep)
             else:
